@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-14 into build-fuzz/ and runs each for N seconds
+# (default 15) over its committed corpus in fuzz/corpus/<target>/. A crash fails the run and
+# leaves the reproducer in build-fuzz/crashes/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-15}"
+if ! ls fuzz/*_fuzz.cpp >/dev/null 2>&1; then
+  echo "no fuzz targets yet"
+  exit 0
+fi
+IVS_BUILD_DIR=build-fuzz scripts/build.sh -DIVS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIVS_BUILD_TESTS=OFF -DIVS_BUILD_BENCH=OFF
+mkdir -p build-fuzz/crashes
+for source in fuzz/*_fuzz.cpp; do
+  name=$(basename "$source" .cpp)
+  corpus="fuzz/corpus/$name"
+  mkdir -p "$corpus"
+  work=$(mktemp -d)
+  cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+  echo "==> $name for ${seconds}s"
+  "build-fuzz/fuzz/$name" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=0 \
+    -artifact_prefix=build-fuzz/crashes/ "$work" 2>&1 | tail -n 3
+  rm -rf "$work"
+done

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on a fresh Debian 12 machine:
+# Debian packages with apt-get, then the npm packages of the browser tests with `npm ci`.
+# Idempotent and quick when everything is already there. Needs root (or sudo) for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev)
+CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy)
+RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
+TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp
+  chromium nodejs npm)
+
+want=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+case "${1:-all}" in
+  build) ;;
+  all) want+=("${CHECK_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: scripts/setup.sh [all|build]" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+# A node/npm that came with the machine (not from Debian) is fine too.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for package in "${missing[@]}"; do
+    [[ "$package" == nodejs || "$package" == npm ]] || filtered+=("$package")
+  done
+  missing=("${filtered[@]}")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${#missing[@]} Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/tmp/ivs-apt.log 2>&1 || { tail -n 30 /tmp/ivs-apt.log; exit 1; }
+  echo "==> Debian packages installed"
+else
+  echo "==> Debian packages already installed"
+fi
+
+if [ "${1:-all}" = all ] && [ -f tests/interop/package.json ]; then
+  if [ ! -d tests/interop/node_modules ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+    echo "==> npm ci (tests/interop)"
+    (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

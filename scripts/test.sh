@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. install dependencies (scripts/setup.sh), build build/ (RelWithDebInfo)
+#   2. every CTest test: unit (GoogleTest), process and interop (real binaries, in a private
+#      network namespace)
+#   3. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   4. each libFuzzer target for a short run (build-fuzz/, clang-14)
+#   5. clang-format and clang-tidy checks
+# Set IVS_QUICK=1 to run only steps 1-2 while developing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export IVS_JOBS="${IVS_JOBS:-2}"
+start=$(date +%s)
+stage() { echo; echo "==> [$(($(date +%s) - start))s] $*"; }
+
+stage "setup"
+scripts/setup.sh all
+
+stage "build"
+scripts/build.sh
+
+stage "tests (ctest)"
+ctest --test-dir build --output-on-failure -j "$IVS_JOBS" --timeout 600
+
+if [ "${IVS_QUICK:-0}" = 1 ]; then
+  echo "IVS_QUICK=1: skipping sanitizers, fuzzing and lint"
+  exit 0
+fi
+
+stage "unit tests under ASan + UBSan"
+IVS_BUILD_DIR=build-asan scripts/build.sh -DIVS_SANITIZE=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$IVS_JOBS" -L unit
+
+stage "fuzz targets (short runs)"
+scripts/fuzz.sh "${IVS_FUZZ_SECONDS:-15}"
+
+stage "format and lint"
+cmake --build build --target format-check
+scripts/lint.sh build
+
+stage "all checks passed"

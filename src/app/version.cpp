@@ -1,0 +1,5 @@
+namespace ivs::app {
+const char* version() {
+  return IVS_VERSION;
+}
+}  // namespace ivs::app
