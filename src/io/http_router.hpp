@@ -1,0 +1,67 @@
+// A small router for HttpServer handlers: method + path pattern -> handler, where a pattern
+// segment `{name}` matches one non-empty path segment and is handed to the handler through
+// RequestContext::path_params. Unknown path -> 404 JSON; known path, wrong method -> 405 JSON
+// with Allow (RFC 9110 §15.5.6). HEAD falls back to the GET route (the server drops the body).
+//
+// CORS (Fetch standard): when enabled, every response gets Access-Control-Allow-Origin,
+// -Allow-Headers, -Allow-Methods and Access-Control-Expose-Headers (Location, Link, ETag are
+// what WHIP/WHEP browser clients must read), and an OPTIONS request on a known path without its
+// own OPTIONS route is answered 204 with Allow listing the path's methods (preflight).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/http_server.hpp"
+#include "io/http_types.hpp"
+
+namespace ivs::io {
+
+struct CorsOptions {
+  std::string allow_origin = "*";
+  std::string allow_headers = "Authorization, Content-Type, If-Match, x-api-key, x-media-auth";
+  std::string expose_headers = "Location, Link, ETag, Accept-Patch, Accept-Post";
+  std::string max_age_seconds = "86400";
+};
+
+// Adds the CORS response headers; `allow_methods` is e.g. "GET, POST, OPTIONS".
+void add_cors_headers(HttpResponse& response, const CorsOptions& cors,
+                      std::string_view allow_methods);
+
+class HttpRouter {
+ public:
+  using Handler = HttpServer::Handler;
+
+  // Registers `handler` for `method` on `pattern` ("/whip/{id}"). Later duplicates win.
+  HttpRouter& add(http::verb method, std::string pattern, Handler handler);
+  HttpRouter& get(std::string pattern, Handler handler);
+  HttpRouter& post(std::string pattern, Handler handler);
+  HttpRouter& del(std::string pattern, Handler handler);
+
+  // Turns on CORS headers and automatic OPTIONS preflight answers.
+  HttpRouter& enable_cors(CorsOptions cors = {});
+
+  // Dispatches; never throws by itself (a throwing handler's exception propagates to the server,
+  // which turns it into a 500).
+  HttpResponse handle(const HttpRequest& request, const RequestContext& context) const;
+
+  // A copy of this router as an HttpServer::Handler.
+  Handler as_handler() const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  // "GET, POST, OPTIONS" for the routes matching `path`, "" if none.
+  std::string allowed_methods(const std::vector<std::string_view>& path) const;
+  void decorate(HttpResponse& response, std::string_view allow_methods) const;
+
+  std::vector<Route> routes_;
+  bool cors_enabled_ = false;
+  CorsOptions cors_;
+};
+
+}  // namespace ivs::io
