@@ -1,0 +1,47 @@
+#include "engine/srtp_session.hpp"
+
+namespace ivs::engine {
+
+std::string_view to_string(SrtpProfile profile) {
+  switch (profile) {
+    case SrtpProfile::kAes128CmHmacSha1_80:
+      return "SRTP_AES128_CM_SHA1_80";
+    case SrtpProfile::kAeadAes128Gcm:
+      return "SRTP_AEAD_AES_128_GCM";
+  }
+  return "unknown";
+}
+
+std::size_t master_key_length(SrtpProfile) {
+  return 16;
+}
+
+std::size_t master_salt_length(SrtpProfile profile) {
+  return profile == SrtpProfile::kAeadAes128Gcm ? 12 : 14;
+}
+
+std::size_t rtp_overhead(SrtpProfile profile) {
+  return profile == SrtpProfile::kAeadAes128Gcm ? 16 : 10;
+}
+
+std::size_t rtcp_overhead(SrtpProfile profile) {
+  return 4 + rtp_overhead(profile);
+}
+
+std::string_view to_string(SrtpStatus status) {
+  switch (status) {
+    case SrtpStatus::kOk:
+      return "ok";
+    case SrtpStatus::kAuthFail:
+      return "auth_fail";
+    case SrtpStatus::kReplayFail:
+      return "replay_fail";
+    case SrtpStatus::kBadPacket:
+      return "bad_packet";
+    case SrtpStatus::kBufferTooSmall:
+      return "buffer_too_small";
+  }
+  return "unknown";
+}
+
+}  // namespace ivs::engine
