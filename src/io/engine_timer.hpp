@@ -1,0 +1,83 @@
+// The timer half of the engine loop (src/engine/transmit.hpp), written once for every owner of
+// a sans-I/O engine:
+//
+//   input (packet / timeout / command)
+//     -> engine.handle_*(now, ...)
+//     -> drain_engine(): poll_transmit() and poll_event() until both are empty,
+//                        then timer.rearm(engine.poll_timeout())
+//   timer fires at that Instant -> on_timeout(now) -> engine.handle_timeout(now) -> drain again
+//
+// Why a class and not a bare steady_timer: re-arming happens after every packet, so arming the
+// same deadline again must cost nothing; a deadline moved while the old expiry's handler is
+// already queued must not fire early; and a handler queued after the owner is gone must not
+// touch it. EngineTimer handles all three (a no-op for an unchanged deadline, a generation
+// number, a weak self reference).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "proto/time.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace ivs::io {
+
+class EngineTimer {
+ public:
+  // Called with io::monotonic_now() when the armed deadline has come. It may call rearm()
+  // (that is the usual thing to do) and may destroy the timer.
+  using TimeoutHandler = std::function<void(Instant now)>;
+
+  EngineTimer(boost::asio::io_context& io, TimeoutHandler on_timeout);
+  ~EngineTimer();
+  EngineTimer(const EngineTimer&) = delete;
+  EngineTimer& operator=(const EngineTimer&) = delete;
+
+  // Arms the timer for `deadline` (a past deadline fires at once, from the io_context, never
+  // from inside this call); nullopt disarms it. Arming the deadline already armed is a no-op.
+  void rearm(std::optional<Instant> deadline);
+  void cancel() { rearm(std::nullopt); }
+  std::optional<Instant> deadline() const { return deadline_; }
+  std::uint64_t fired_count() const { return fired_count_; }
+
+ private:
+  struct Impl;
+  void fire(std::uint64_t generation);
+
+  std::unique_ptr<Impl> impl_;
+  TimeoutHandler on_timeout_;
+  std::optional<Instant> deadline_;
+  std::uint64_t generation_ = 0;
+  std::uint64_t fired_count_ = 0;
+  std::shared_ptr<EngineTimer*> self_;
+};
+
+// After any input to `engine`: hands every pending transmit to `on_transmit` and every event
+// to `on_event` until neither has more (an event handler may feed the engine a command that
+// produces more output), then re-arms `timer` from poll_timeout(). The caller flushes its port
+// afterwards (UdpPort also flushes by itself after each receive batch).
+template <class Engine, class TransmitSink, class EventSink>
+void drain_engine(Engine& engine, TransmitSink&& on_transmit, EventSink&& on_event,
+                  EngineTimer& timer) {
+  bool progressed = true;
+  while (progressed) {
+    progressed = false;
+    while (auto transmit = engine.poll_transmit()) {
+      on_transmit(std::move(*transmit));
+      progressed = true;
+    }
+    while (auto event = engine.poll_event()) {
+      on_event(std::move(*event));
+      progressed = true;
+    }
+  }
+  timer.rearm(engine.poll_timeout());
+}
+
+}  // namespace ivs::io

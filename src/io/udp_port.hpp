@@ -1,0 +1,161 @@
+// One UDP socket that many WebRTC sessions share (RFC 8445 §5.1.1.1 host candidates; RFC 7983
+// demultiplexing happens above, in whoever owns the receive handler).
+//
+// Why it looks like this: a media worker moves tens of thousands of datagrams a second through
+// one socket, and the syscall, not the copy, is the cost (DESIGN.md §8). So both directions are
+// batched:
+//
+//   kernel --recvmmsg x32--> preallocated buffers --handler(now, from, bytes)--> engines
+//   engines --send(dest, bytes)--> ring of slots --flush(): sendmmsg x64--> kernel
+//                                      ^                         | EAGAIN
+//                                      +-- async_wait(write) <---+
+//
+// Receiving is driven by Asio readiness on the non-blocking native socket: async_wait(read),
+// then recvmmsg until EAGAIN (bounded per wake so a flood cannot starve the io_context's other
+// handlers; the rest is drained from a posted continuation). The Instant passed to the handler
+// is read once per recvmmsg batch. Nothing allocates per packet.
+//
+// Sending copies into a fixed ring (udp_send_queue.hpp, drop-new when full) and flush() empties
+// it with sendmmsg. When the kernel buffer is full the rest stays queued and the port flushes
+// again once the socket is writable. After each receive batch the port flushes by itself, so a
+// handler that answers packets (STUN, NACK) only calls send().
+//
+// ICMP errors: with report_icmp_errors (IP_RECVERR) the kernel queues "port unreachable" and
+// friends; they surface as ECONNREFUSED/EHOSTUNREACH on whichever recv or send runs next. Both
+// paths treat those as reports about an earlier datagram, never as a failure of the socket:
+// they drain the error queue, tell the unreachable handler which destination failed, and carry
+// on. Without IP_RECVERR Linux drops ICMP errors for unconnected sockets silently.
+//
+// Threading: a port belongs to one thread (the thread running its io_context). The handlers
+// may call send(), flush() and close() on the port; they must not destroy it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "proto/bytes.hpp"
+#include "proto/result.hpp"
+#include "proto/socket_address.hpp"
+#include "proto/time.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace ivs::io {
+
+// Batch sizes bucketed by powers of two: [1], [2,3], [4,7], [8,15], [16,31], [32,63], [64,...).
+struct BatchHistogram {
+  static constexpr std::size_t kBuckets = 7;
+  std::array<std::uint64_t, kBuckets> counts{};
+  void record(std::size_t batch_size);
+};
+
+struct UdpPortCounters {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t receive_syscalls = 0;  // every recvmmsg, including the one that says EAGAIN
+  std::uint64_t receive_wakeups = 0;   // readiness notifications and posted continuations
+  std::uint64_t receive_errors = 0;    // recvmmsg failures other than EAGAIN and ICMP reports
+  std::uint64_t truncated_drops = 0;   // datagrams larger than max_datagram_bytes
+  BatchHistogram receive_batches;
+
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t send_syscalls = 0;              // every sendmmsg, including failed ones
+  std::uint64_t send_would_block = 0;           // sendmmsg said EAGAIN: waited for writability
+  std::uint64_t send_errors = 0;                // datagrams the kernel refused (dropped)
+  std::uint64_t queue_full_drops = 0;           // send() while the ring was full (drop-new)
+  std::uint64_t oversize_drops = 0;             // send() of more than max_datagram_bytes
+  std::uint64_t unsupported_address_drops = 0;  // IPv6 destination on an IPv4 socket
+  BatchHistogram send_batches;
+
+  std::uint64_t icmp_errors = 0;  // ICMP reports read from the socket's error queue
+
+  double mean_receive_batch() const;  // datagrams per recvmmsg that returned data
+  double mean_send_batch() const;     // datagrams per successful sendmmsg
+};
+
+struct UdpPortOptions {
+  // IPv4 or IPv6 address to bind; port 0 picks an ephemeral port (read it with local_address()).
+  SocketAddress bind_address = SocketAddress::ipv4({127, 0, 0, 1}, 0);
+  // An IPv6 socket bound to :: also receives IPv4 unless this is set (IPV6_V6ONLY).
+  bool ipv6_only = false;
+  bool reuse_address = true;  // SO_REUSEADDR
+  // Requested kernel buffer sizes; the granted sizes (Linux doubles and caps the request) are
+  // read back and reported. As root, SO_RCVBUFFORCE/SO_SNDBUFFORCE exceed net.core.*mem_max.
+  int receive_buffer_bytes = 4 << 20;
+  int send_buffer_bytes = 4 << 20;
+  std::size_t receive_batch = 32;                 // datagrams per recvmmsg
+  std::size_t max_receive_batches_per_wake = 16;  // then yield to other handlers
+  std::size_t send_batch = 64;                    // datagrams per sendmmsg
+  std::size_t send_queue_capacity = 1024;  // ring slots; beyond this send() drops the new one
+  std::size_t max_datagram_bytes = 2048;   // per slot and per receive buffer
+  bool flush_after_receive_batch = true;
+  bool report_icmp_errors = true;  // IP_RECVERR / IPV6_RECVERR
+};
+
+class UdpPort {
+ public:
+  // Called once per received datagram. `bytes` is valid only during the call.
+  using ReceiveHandler =
+      std::function<void(Instant now, const SocketAddress& from, ByteSpan bytes)>;
+  // Called when an ICMP error names a destination we sent to (e.g. port unreachable), with
+  // the errno it carried (ECONNREFUSED, EHOSTUNREACH, ...).
+  using UnreachableHandler = std::function<void(const SocketAddress& destination, int error)>;
+
+  // Opens, configures and binds the socket. Errors name the step and the address.
+  static Result<std::unique_ptr<UdpPort>> open(boost::asio::io_context& io,
+                                               const UdpPortOptions& options);
+  ~UdpPort();
+  UdpPort(const UdpPort&) = delete;
+  UdpPort& operator=(const UdpPort&) = delete;
+
+  // Starts receiving; datagrams that arrived before start() are delivered first.
+  void start(ReceiveHandler on_receive, UnreachableHandler on_unreachable = {});
+  // Closes the socket; queued datagrams are discarded and no handler runs afterwards.
+  void close();
+  bool is_open() const;
+
+  // Queues one datagram (copied). False when it was dropped (queue full, too large, or an
+  // address family the socket cannot reach); the drop is counted.
+  bool send(const SocketAddress& destination, ByteSpan bytes);
+  // Hands queued datagrams to the kernel until the queue is empty or the kernel pushes back.
+  void flush();
+  std::size_t queued() const;
+
+  SocketAddress local_address() const { return local_address_; }
+  int granted_receive_buffer_bytes() const { return granted_receive_buffer_; }
+  int granted_send_buffer_bytes() const { return granted_send_buffer_; }
+  const UdpPortCounters& counters() const { return counters_; }
+
+ private:
+  struct Impl;
+  explicit UdpPort(std::unique_ptr<Impl> impl);
+
+  void wait_readable();
+  void drain_receive();
+  bool receive_batch();  // one recvmmsg; false when the socket has nothing more (or closed)
+  void deliver_batch(std::size_t count);
+  void wait_writable();
+  void drain_error_queue();
+  bool is_icmp_report(int error) const;
+
+  std::unique_ptr<Impl> impl_;
+  SocketAddress local_address_;
+  int granted_receive_buffer_ = 0;
+  int granted_send_buffer_ = 0;
+  UdpPortCounters counters_;
+  ReceiveHandler on_receive_;
+  UnreachableHandler on_unreachable_;
+  bool writable_wait_pending_ = false;
+  bool receiving_ = false;
+  // Asio handlers hold a weak reference to this; once the port is gone they do nothing.
+  std::shared_ptr<UdpPort*> self_;
+};
+
+}  // namespace ivs::io
