@@ -132,6 +132,38 @@ DtlsRole our_dtls_role(std::optional<proto::SdpSetup> answer_setup) {
   return DtlsRole::kClient;
 }
 
+// Reads the answer's choice for each of our sections into `media`; returns the accepted ones.
+// Video must be accepted; a refused audio section leaves a video-only session.
+Result<std::vector<const SdpMedia*>> read_tracks(const SessionDescription& offer,
+                                                 const SessionDescription& answer,
+                                                 NegotiatedMedia& media) {
+  std::vector<const SdpMedia*> accepted;
+  for (std::size_t i = 0; i < offer.media.size(); ++i) {
+    const SdpMedia& offered = offer.media[i];
+    auto answered = answered_section(answer, i, offered);
+    if (!answered) {
+      return answered.error();
+    }
+    const bool video = offered.kind == "video";
+    if ((*answered)->rejected()) {
+      if (video) {
+        return make_error("answer rejected the video m-section (port 0); IVS requires H.264 video");
+      }
+      continue;
+    }
+    auto track = answered_track(offered, **answered);
+    if (!track) {
+      if (video) {
+        return track.error();
+      }
+      continue;
+    }
+    (video ? media.video : media.audio.emplace()) = std::move(*track);
+    accepted.push_back(*answered);
+  }
+  return accepted;
+}
+
 }  // namespace
 
 EgressOffer make_egress_offer(const EgressOfferParams& params) {
@@ -161,39 +193,26 @@ Result<EgressAnswer> accept_egress_answer(const SessionDescription& offer,
     return make_error("invalid SDP answer: " + answer.error().message);
   }
   EgressAnswer result;
-  std::vector<const SdpMedia*> accepted;
-  for (std::size_t i = 0; i < offer.media.size(); ++i) {
-    const SdpMedia& offered = offer.media[i];
-    auto answered = answered_section(*answer, i, offered);
-    if (!answered) {
-      return answered.error();
-    }
-    const bool video = offered.kind == "video";
-    if ((*answered)->rejected()) {
-      if (video) {
-        return make_error("answer rejected the video m-section (port 0); IVS requires H.264 video");
-      }
-      continue;  // audio refused: publish video only
-    }
-    auto track = answered_track(offered, **answered);
-    if (!track) {
-      if (video) {
-        return track.error();
-      }
-      continue;
-    }
-    (video ? result.media.video : result.media.audio.emplace()) = std::move(*track);
-    accepted.push_back(*answered);
+  auto accepted = read_tracks(offer, *answer, result.media);
+  if (!accepted) {
+    return accepted.error();
   }
   auto group = answer->bundle_group();
-  if (accepted.size() > 1 && (!group || group->mids.size() < accepted.size())) {
+  std::vector<std::string> bundled;
+  for (const SdpMedia* media : *accepted) {
+    if (group && std::find(group->mids.begin(), group->mids.end(), media->mid().value_or("")) !=
+                     group->mids.end()) {
+      bundled.push_back(*media->mid());
+    }
+  }
+  if (accepted->size() > 1 && bundled.size() < accepted->size()) {
     return make_error("answer does not BUNDLE audio and video; this client needs one transport");
   }
   // The BUNDLE tag is the first mid of the answer's group; IVS puts its candidates there.
   const SdpMedia* tag = group && !group->mids.empty() && answer->find_media(group->mids.front())
                             ? answer->find_media(group->mids.front())
-                            : accepted.front();
-  std::vector<const SdpMedia*> sources = accepted;
+                            : accepted->front();
+  std::vector<const SdpMedia*> sources = *accepted;
   if (std::find(sources.begin(), sources.end(), tag) == sources.end()) {
     sources.push_back(tag);
   }
@@ -203,7 +222,8 @@ Result<EgressAnswer> accept_egress_answer(const SessionDescription& offer,
   }
   result.dtls_role = our_dtls_role(remote->setup);
   result.media.remote = std::move(*remote);
-  result.media.bundle_mids = group ? group->mids : std::vector<std::string>{result.media.video.mid};
+  result.media.bundle_mids =
+      bundled.empty() ? std::vector<std::string>{result.media.video.mid} : bundled;
   return result;
 }
 
