@@ -1,0 +1,406 @@
+// UdpPort on real loopback sockets (port 0): delivery with correct source addresses over IPv4,
+// IPv6 and dual-stack, that recvmmsg and sendmmsg really batch, the drop-new queue limit, and
+// that ICMP "port unreachable" never breaks the receive loop or eats the next datagram.
+#include "io/udp_port.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <functional>
+#include <vector>
+
+namespace ivs::io {
+namespace {
+
+const SocketAddress kLoopback4 = SocketAddress::ipv4({127, 0, 0, 1}, 0);
+const SocketAddress kLoopback6 = *SocketAddress::from_ip("::1", 0);
+
+// Runs the io_context until `done` holds or five seconds pass; returns whether it held.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    io.restart();
+    io.run_one_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::unique_ptr<UdpPort> open_port(boost::asio::io_context& io, UdpPortOptions options) {
+  auto port = UdpPort::open(io, options);
+  EXPECT_TRUE(port.ok()) << (port.ok() ? "" : port.error().message);
+  return port.ok() ? std::move(port).value() : nullptr;
+}
+
+std::unique_ptr<UdpPort> open_port(boost::asio::io_context& io, const SocketAddress& bind) {
+  UdpPortOptions options;
+  options.bind_address = bind;
+  return open_port(io, options);
+}
+
+Bytes numbered(std::uint32_t number, std::size_t size = 8) {
+  Bytes bytes(size, 0xab);
+  write_u32(bytes.data(), number);
+  return bytes;
+}
+
+struct Received {
+  SocketAddress from;
+  Bytes bytes;
+};
+
+// A port that records what it receives and, when `echo` is set, sends each datagram back.
+struct Recorder {
+  std::vector<Received> received;
+  std::vector<std::pair<SocketAddress, int>> unreachable;
+
+  void start(UdpPort& port, bool echo = false) {
+    port.start(
+        [this, &port, echo](Instant, const SocketAddress& from, ByteSpan bytes) {
+          received.push_back({from, Bytes(bytes.begin(), bytes.end())});
+          if (echo) {
+            port.send(from, bytes);
+          }
+        },
+        [this](const SocketAddress& destination, int error) {
+          unreachable.emplace_back(destination, error);
+        });
+  }
+};
+
+void expect_round_trip(const SocketAddress& a_bind, const SocketAddress& b_bind,
+                       const SocketAddress& a_as_seen_by_b) {
+  boost::asio::io_context io;
+  auto a = open_port(io, a_bind);
+  auto b = open_port(io, b_bind);
+  ASSERT_TRUE(a && b);
+  Recorder at_a;
+  Recorder at_b;
+  at_a.start(*a);
+  at_b.start(*b, /*echo=*/true);
+
+  constexpr std::uint32_t kCount = 300;
+  SocketAddress b_address = b->local_address();
+  if (b_address.ip_string() == "::") {
+    b_address = SocketAddress::ipv4({127, 0, 0, 1}, b_address.port());
+  }
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(a->send(b_address, numbered(i)));
+  }
+  a->flush();
+  ASSERT_TRUE(run_until(io, [&] { return at_a.received.size() == kCount; }))
+      << "a got " << at_a.received.size() << " echoes, b got " << at_b.received.size();
+
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(at_b.received[i].from, a_as_seen_by_b);
+    EXPECT_EQ(read_u32(at_b.received[i].bytes.data()), i);  // loopback keeps order
+    EXPECT_EQ(at_a.received[i].from, b_address);
+    EXPECT_EQ(at_a.received[i].bytes, numbered(i));
+  }
+  EXPECT_EQ(a->counters().datagrams_sent, kCount);
+  EXPECT_EQ(a->counters().bytes_sent, kCount * 8);
+  EXPECT_EQ(b->counters().datagrams_received, kCount);
+  EXPECT_EQ(b->counters().datagrams_sent, kCount);
+  EXPECT_EQ(a->counters().datagrams_received, kCount);
+  EXPECT_EQ(a->counters().bytes_received, kCount * 8);
+}
+
+TEST(UdpPort, RoundTripsManyDatagramsOverIpv4WithSourceAddresses) {
+  boost::asio::io_context io;
+  auto probe = open_port(io, kLoopback4);
+  ASSERT_TRUE(probe);
+  EXPECT_TRUE(probe->local_address().is_ipv4());
+  EXPECT_NE(probe->local_address().port(), 0);
+  EXPECT_GT(probe->granted_receive_buffer_bytes(), 0);
+  EXPECT_GT(probe->granted_send_buffer_bytes(), 0);
+  probe.reset();
+
+  // The source address seen by b is a's own bound address (whose port the kernel chose).
+  auto a = open_port(io, kLoopback4);
+  ASSERT_TRUE(a);
+  const SocketAddress a_address = a->local_address();
+  a.reset();
+  // Rebinding the same port works: SO_REUSEADDR, and nothing else holds it.
+  expect_round_trip(a_address, kLoopback4, a_address);
+}
+
+TEST(UdpPort, RoundTripsManyDatagramsOverIpv6Loopback) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback6);
+  ASSERT_TRUE(a);
+  ASSERT_FALSE(a->local_address().is_ipv4());
+  const SocketAddress a_address = a->local_address();
+  EXPECT_EQ(a_address.ip_string(), "::1");
+  a.reset();
+  expect_round_trip(a_address, kLoopback6, a_address);
+}
+
+TEST(UdpPort, DualStackSocketSeesAndAnswersIpv4PeersAsPlainIpv4) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback4);
+  ASSERT_TRUE(a);
+  const SocketAddress a_address = a->local_address();
+  a.reset();
+  // b is bound to [::]:0 and gets a's datagrams as ::ffff:127.0.0.1, which it must report as
+  // 127.0.0.1 and answer by mapping back.
+  expect_round_trip(a_address, *SocketAddress::from_ip("::", 0), a_address);
+}
+
+TEST(UdpPort, ReceiveBatchesSeveralDatagramsPerSyscall) {
+  boost::asio::io_context io;
+  auto sender = open_port(io, kLoopback4);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    sender->send(receiver->local_address(), numbered(i, 100));
+  }
+  sender->flush();
+  ASSERT_EQ(sender->counters().datagrams_sent, 100u);
+
+  // All 100 are waiting in the kernel before the receiver starts.
+  std::vector<Instant> batch_times;
+  std::size_t received = 0;
+  receiver->start([&](Instant now, const SocketAddress&, ByteSpan bytes) {
+    EXPECT_EQ(read_u32(bytes.data()), received);
+    ++received;
+    batch_times.push_back(now);
+  });
+  ASSERT_TRUE(run_until(io, [&] { return received == 100; }));
+
+  const auto& counters = receiver->counters();
+  EXPECT_EQ(counters.datagrams_received, 100u);
+  EXPECT_EQ(counters.bytes_received, 100u * 100u);
+  EXPECT_LT(counters.receive_syscalls, 100u);
+  EXPECT_LE(counters.receive_syscalls, 10u);  // 32+32+32+4 and one EAGAIN, with slack
+  EXPECT_GE(counters.mean_receive_batch(), 8.0);
+  EXPECT_GE(counters.receive_batches.counts[5], 3u);  // three full batches of 32
+  // The Instant is read once per batch: the first 32 datagrams share it.
+  for (std::size_t i = 1; i < 32; ++i) {
+    EXPECT_EQ(batch_times[i], batch_times[0]);
+  }
+}
+
+TEST(UdpPort, FlushSendsTheWholeQueueInFewSyscalls) {
+  boost::asio::io_context io;
+  auto sender = open_port(io, kLoopback4);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+
+  constexpr std::uint32_t kCount = 500;
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(sender->send(receiver->local_address(), numbered(i, 200)));
+  }
+  EXPECT_EQ(sender->queued(), kCount);
+  EXPECT_EQ(sender->counters().datagrams_sent, 0u);  // send() only queues
+  sender->flush();
+  EXPECT_EQ(sender->queued(), 0u);
+  const auto& counters = sender->counters();
+  EXPECT_EQ(counters.datagrams_sent, kCount);
+  EXPECT_EQ(counters.bytes_sent, kCount * 200);
+  EXPECT_LE(counters.send_syscalls, kCount / 64 + 2);
+  EXPECT_GT(counters.mean_send_batch(), 32.0);
+  EXPECT_EQ(counters.send_errors, 0u);
+
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == kCount; }));
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(read_u32(at_receiver.received[i].bytes.data()), i);
+    EXPECT_EQ(at_receiver.received[i].from, sender->local_address());
+  }
+}
+
+TEST(UdpPort, FullQueueDropsTheNewDatagramAndCountsIt) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.send_queue_capacity = 8;
+  options.max_datagram_bytes = 256;
+  auto sender = open_port(io, options);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+
+  for (std::uint32_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(sender->send(receiver->local_address(), numbered(i)), i < 8) << i;
+  }
+  EXPECT_FALSE(sender->send(receiver->local_address(), Bytes(257, 1)));
+  EXPECT_EQ(sender->counters().queue_full_drops, 4u);
+  EXPECT_EQ(sender->counters().oversize_drops, 1u);
+  EXPECT_EQ(sender->queued(), 8u);
+
+  sender->flush();
+  EXPECT_EQ(sender->counters().datagrams_sent, 8u);
+  // The queue is usable again after the flush.
+  EXPECT_TRUE(sender->send(receiver->local_address(), numbered(100)));
+  sender->flush();
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 9; }));
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(read_u32(at_receiver.received[i].bytes.data()), i);  // the oldest were kept
+  }
+  EXPECT_EQ(read_u32(at_receiver.received[8].bytes.data()), 100u);
+}
+
+TEST(UdpPort, Ipv6DestinationOnIpv4SocketIsDroppedAndCounted) {
+  boost::asio::io_context io;
+  auto port = open_port(io, kLoopback4);
+  ASSERT_TRUE(port);
+  EXPECT_FALSE(port->send(*SocketAddress::from_ip("::1", 9), numbered(1)));
+  EXPECT_EQ(port->counters().unsupported_address_drops, 1u);
+  EXPECT_EQ(port->queued(), 0u);
+}
+
+SocketAddress closed_port_address(boost::asio::io_context& io) {
+  auto port = open_port(io, kLoopback4);
+  const SocketAddress address = port->local_address();
+  port.reset();  // nothing listens there any more
+  return address;
+}
+
+// A send to a port nobody listens on comes back as ICMP port unreachable, which Linux reports
+// as ECONNREFUSED on the next recv or send of the socket. Neither may stop the loop or cost the
+// next datagram.
+TEST(UdpPort, PortUnreachableIsReportedAndBreaksNeitherReceiveNorSend) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback4);
+  auto b = open_port(io, kLoopback4);
+  ASSERT_TRUE(a && b);
+  const SocketAddress closed = closed_port_address(io);
+  Recorder at_a;
+  Recorder at_b;
+  at_a.start(*a);
+  at_b.start(*b);
+
+  // The ICMP error arrives while a is still sending: the pending error surfaces on a's next
+  // sendmmsg, which must send the datagram to b anyway.
+  for (std::uint32_t round = 0; round < 3; ++round) {
+    a->send(closed, numbered(round));
+    a->flush();
+    a->send(b->local_address(), numbered(round));
+    a->flush();
+  }
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    b->send(a->local_address(), numbered(i));
+  }
+  b->flush();
+  ASSERT_TRUE(run_until(io,
+                        [&] {
+                          return at_a.received.size() == 10 && at_b.received.size() == 3 &&
+                                 a->counters().icmp_errors >= 3;
+                        }))
+      << "a got " << at_a.received.size() << ", b got " << at_b.received.size() << ", icmp errors "
+      << a->counters().icmp_errors;
+
+  EXPECT_EQ(a->counters().send_errors, 0u);
+  EXPECT_EQ(a->counters().datagrams_sent, 6u);
+  ASSERT_FALSE(at_a.unreachable.empty());
+  for (const auto& [destination, error] : at_a.unreachable) {
+    EXPECT_EQ(destination, closed);
+    EXPECT_EQ(error, ECONNREFUSED);
+  }
+
+  // The loop is still alive afterwards, in both directions.
+  b->send(a->local_address(), numbered(99));
+  b->flush();
+  a->send(b->local_address(), numbered(99));
+  a->flush();
+  ASSERT_TRUE(
+      run_until(io, [&] { return at_a.received.size() == 11 && at_b.received.size() == 4; }));
+  EXPECT_EQ(a->counters().receive_errors, 0u);
+}
+
+TEST(UdpPort, WithoutIcmpReportsUnreachableSendsAreSilent) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.report_icmp_errors = false;
+  auto a = open_port(io, options);
+  auto b = open_port(io, kLoopback4);
+  ASSERT_TRUE(a && b);
+  const SocketAddress closed = closed_port_address(io);
+  Recorder at_a;
+  at_a.start(*a);
+  a->send(closed, numbered(1));
+  a->flush();
+  b->send(a->local_address(), numbered(2));
+  b->flush();
+  ASSERT_TRUE(run_until(io, [&] { return at_a.received.size() == 1; }));
+  EXPECT_EQ(a->counters().icmp_errors, 0u);
+  EXPECT_TRUE(at_a.unreachable.empty());
+  EXPECT_EQ(a->counters().send_errors, 0u);
+}
+
+TEST(UdpPort, OversizedIncomingDatagramIsDroppedAndCounted) {
+  boost::asio::io_context io;
+  UdpPortOptions small;
+  small.max_datagram_bytes = 100;
+  auto receiver = open_port(io, small);
+  auto sender = open_port(io, kLoopback4);
+  ASSERT_TRUE(receiver && sender);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+  sender->send(receiver->local_address(), numbered(1, 500));
+  sender->send(receiver->local_address(), numbered(2, 100));
+  sender->flush();
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 1; }));
+  EXPECT_EQ(read_u32(at_receiver.received[0].bytes.data()), 2u);
+  EXPECT_EQ(receiver->counters().truncated_drops, 1u);
+}
+
+TEST(UdpPort, HandlerMayCloseThePortMidBatch) {
+  boost::asio::io_context io;
+  auto receiver = open_port(io, kLoopback4);
+  auto sender = open_port(io, kLoopback4);
+  ASSERT_TRUE(receiver && sender);
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    sender->send(receiver->local_address(), numbered(i));
+  }
+  sender->flush();
+  std::size_t delivered = 0;
+  receiver->start([&](Instant, const SocketAddress&, ByteSpan) {
+    ++delivered;
+    receiver->close();
+  });
+  ASSERT_TRUE(run_until(io, [&] { return delivered > 0; }));
+  io.restart();
+  io.poll();
+  EXPECT_EQ(delivered, 1u);
+  EXPECT_FALSE(receiver->is_open());
+  EXPECT_FALSE(receiver->send(sender->local_address(), numbered(1)));
+}
+
+TEST(UdpPort, DestroyedPortLeavesNoHandlerBehind) {
+  boost::asio::io_context io;
+  auto port = open_port(io, kLoopback4);
+  ASSERT_TRUE(port);
+  port->start([](Instant, const SocketAddress&, ByteSpan) { FAIL() << "port is gone"; });
+  port.reset();
+  io.poll();  // the posted first drain and the aborted wait run without touching the port
+  SUCCEED();
+}
+
+TEST(UdpPort, BindFailureNamesTheAddress) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.bind_address = SocketAddress::ipv4({192, 0, 2, 1}, 9);  // not a local address
+  auto port = UdpPort::open(io, options);
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.error().message.find("192.0.2.1:9"), std::string::npos) << port.error().message;
+  EXPECT_NE(port.error().message.find("bind"), std::string::npos);
+}
+
+TEST(BatchHistogram, BucketsByPowersOfTwo) {
+  BatchHistogram histogram;
+  for (std::size_t size : {1, 2, 3, 4, 31, 32, 63, 64, 1000}) {
+    histogram.record(size);
+  }
+  histogram.record(0);
+  const std::array<std::uint64_t, BatchHistogram::kBuckets> expected{1, 2, 1, 0, 1, 2, 2};
+  EXPECT_EQ(histogram.counts, expected);
+}
+
+}  // namespace
+}  // namespace ivs::io
