@@ -288,8 +288,15 @@ struct AgentVsAgent {
       : network(seed),
         random_a(seed * 2 + 1),
         random_b(seed * 2 + 2),
-        a(IceAgentConfig{.local = kClient, .host_addresses = {kAgentHost}}, random_a),
-        b(IceAgentConfig{.local = kServer, .host_addresses = {kLiteHost}}, random_b) {}
+        a(config_for(kClient, kAgentHost), random_a),
+        b(config_for(kServer, kLiteHost), random_b) {}
+
+  static IceAgentConfig config_for(const IceCredentials& local, const SocketAddress& host) {
+    IceAgentConfig config;
+    config.local = local;
+    config.host_addresses = {host};
+    return config;
+  }
 
   void start() {
     a.set_remote_credentials(kServer);
