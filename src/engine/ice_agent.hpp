@@ -28,6 +28,9 @@
 //   can still succeed (or nomination_delay passes), then repeat the check with USE-CANDIDATE.
 //   Aggressive nomination (every check carries USE-CANDIDATE) is an option for peers that want
 //   it.
+// - Consent requests go every 5 s ± 20% on the selected pair and are retransmitted like any
+//   transaction, so one lost datagram does not cost a whole interval; any authenticated success
+//   refreshes consent, 30 s without one is final (kConsentLost).
 // - Randomness (transaction ids, tie-breaker, consent jitter) comes from the RandomSource.
 #pragma once
 
