@@ -86,6 +86,12 @@ void IceAgent::set_state(IceAgentState state) {
     return;
   }
   state_ = state;
+  if (state == IceAgentState::kFailed) {
+    // Nothing is checked any more: stop every retransmission except gathering.
+    std::erase_if(transactions_,
+                  [](const Transaction& t) { return t.kind != Transaction::Kind::kGather; });
+    triggered_.clear();
+  }
   emit({IceAgentEvent::Kind::kStateChanged, state, {}, {}});
 }
 
@@ -410,7 +416,9 @@ std::optional<Instant> IceAgent::poll_timeout() const {
     if (!selected_) {
       consider(checking_started_ + config_.checking_timeout);
     }
-    if (controlling_ && !selected_ && !nominating_ && first_valid_at_) {
+    const bool have_valid =
+        std::any_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.valid; });
+    if (controlling_ && !selected_ && !nominating_ && first_valid_at_ && have_valid) {
       consider(*first_valid_at_ + config_.nomination_delay);
     }
   }

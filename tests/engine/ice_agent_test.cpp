@@ -89,6 +89,7 @@ struct AgentVsLite {
 
   void run_for(Duration duration) {
     const Instant limit = now + duration;
+    int stalled = 0;
     for (int guard = 0; guard < 1000000; ++guard) {
       flush();
       const auto next =
@@ -96,6 +97,9 @@ struct AgentVsLite {
       if (!next || *next > limit) {
         break;
       }
+      // An engine that keeps asking for a time already handled would spin a real event loop.
+      stalled = *next <= now ? stalled + 1 : 0;
+      ASSERT_LT(stalled, 100) << "poll_timeout() does not advance";
       now = std::max(now, *next);
       agent.handle_timeout(now);
       lite.handle_timeout(now);
