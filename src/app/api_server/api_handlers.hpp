@@ -1,0 +1,92 @@
+// The reference API server's routes (DESIGN.md §2.1, docs/api-server.md) as pure functions from
+// request to response over ApiServerState. No sockets, clocks or logging here: the wall clock
+// and the random source are injected, stage changes are queued in the state as StageEvents for
+// the role to push over the WebSocket, so every route is unit-tested in memory.
+//
+//   media servers (x-api-key [+ x-media-auth])      admin (x-api-key)        public
+//   POST /api/media/register   (+ media auth)       POST   /api/stages       GET /health
+//   GET  /api/media/stages                          GET    /api/stages       GET /api/keys
+//   POST /api/media/token      (+ media auth)       DELETE /api/stages/{id}  GET
+//   /api/keys/public.pem POST /api/media/heartbeat                       GET    /api/media/servers
+//   GET  /ws?type=media-server (+ media auth)  -> WebSocket, checked by websocket_rejection()
+//
+// Errors are JSON {"error": "..."}: 401 names the header that is missing or wrong (never the
+// value), 400 a body that is not a JSON object or lacks a field, 422 a field of the wrong type
+// or out of range, 404 an unknown stage or an unregistered server's heartbeat (the media server
+// re-registers on it).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "app/api_server/api_server_state.hpp"
+#include "app/jwt.hpp"
+#include "engine/random.hpp"
+#include "io/http_router.hpp"
+#include "io/http_types.hpp"
+#include "proto/time.hpp"
+
+namespace ivs::app::api_server {
+
+struct ApiServerSettings {
+  std::string api_secret_key;
+  std::string media_server_secret;
+  // Tokens carry whip_url = whip_url_base + "/" + stage id (the local `stage` role's path).
+  std::string whip_url_base = "http://127.0.0.1:3002/whip";
+  // IVS allows 1..20160 minutes, default 720 (12 h).
+  std::chrono::minutes token_duration{720};
+  std::string version = "1.0.0";
+};
+
+// Constant-time equality of a presented secret and the expected one. Both are hashed first, so
+// neither the content nor the length of the expected secret leaks through timing.
+bool secret_equals(std::string_view presented, std::string_view expected);
+
+class ApiHandlers {
+ public:
+  using WallClock = std::function<WallTime()>;
+
+  // All references must outlive this object.
+  ApiHandlers(ApiServerSettings settings, ApiServerState& state, const jwt::Es384Key& key,
+              engine::RandomSource& random, WallClock wall_clock);
+  ApiHandlers(const ApiHandlers&) = delete;
+  ApiHandlers& operator=(const ApiHandlers&) = delete;
+
+  io::HttpResponse handle(const io::HttpRequest& request,
+                          const io::RequestContext& context = {}) const;
+
+  // Checks a WebSocket upgrade on /ws: both secrets, and type=media-server when a type is given.
+  // Empty when accepted; otherwise the reason, for the log.
+  std::optional<std::string> websocket_rejection(const io::HttpRequest& request) const;
+
+ private:
+  io::HttpResponse register_server(const io::HttpRequest& request) const;
+  io::HttpResponse media_stages(const io::HttpRequest& request) const;
+  io::HttpResponse token(const io::HttpRequest& request) const;
+  io::HttpResponse heartbeat(const io::HttpRequest& request) const;
+  io::HttpResponse list_servers(const io::HttpRequest& request) const;
+  io::HttpResponse create_stage(const io::HttpRequest& request) const;
+  io::HttpResponse list_stages(const io::HttpRequest& request) const;
+  io::HttpResponse delete_stage(const io::HttpRequest& request, std::string id_or_arn) const;
+  io::HttpResponse keys(const io::HttpRequest& request) const;
+  io::HttpResponse health(const io::HttpRequest& request) const;
+
+  // The 401 for a request lacking a valid x-api-key (and x-media-auth when asked), or nothing.
+  std::optional<io::HttpResponse> check_auth(const io::HttpRequest& request,
+                                             bool needs_media_auth) const;
+
+  ApiServerSettings settings_;
+  ApiServerState& state_;
+  const jwt::Es384Key& key_;
+  engine::RandomSource& random_;
+  WallClock wall_clock_;
+  io::HttpRouter router_;
+};
+
+// Percent-decodes a path segment ("arn%3Aaws%3A...%2Fid" -> "arn:aws:...:stage/id"); invalid
+// escapes are kept literally.
+std::string percent_decode(std::string_view text);
+
+}  // namespace ivs::app::api_server
