@@ -61,12 +61,7 @@ export async function launchChromium({ origin = 'http://127.0.0.1' } = {}) {
       permissions: ['camera', 'microphone'],
       timeout: 60_000,
     });
-    await context.grantPermissions(['camera', 'microphone'], { origin });
-    const harnessUrl = new URL(HARNESS_PATH, origin).toString();
-    await context.route(harnessUrl, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>ivs</title>' }));
-    const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(harnessUrl);
+    const page = await openHarnessPage(context, origin, context.pages()[0]);
     const close = async () => {
       await context.close().catch(() => {});
       await rm(userDataDir, { recursive: true, force: true });
@@ -77,6 +72,18 @@ export async function launchChromium({ origin = 'http://127.0.0.1' } = {}) {
     await rm(userDataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+// Opens (or reuses `page` for) the blank harness page on `origin`, with camera and microphone
+// granted there. More pages in one browser are cheap: a publisher and a viewer can share it.
+export async function openHarnessPage(context, origin = 'http://127.0.0.1', page = undefined) {
+  await context.grantPermissions(['camera', 'microphone'], { origin });
+  const harnessUrl = new URL(HARNESS_PATH, origin).toString();
+  await context.route(harnessUrl, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>ivs</title>' }));
+  const target = page ?? (await context.newPage());
+  await target.goto(harnessUrl);
+  return target;
 }
 
 // Page-side code, evaluated in the browser. Everything hangs off window.__ivs so later calls
@@ -90,14 +97,14 @@ window.__ivs.waitForGathering = (pc, timeoutMs) => new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
   });
 });
-window.__ivs.preferH264 = (transceiver) => {
-  const codecs = RTCRtpSender.getCapabilities('video').codecs;
+window.__ivs.preferH264 = (transceiver, side = RTCRtpSender) => {
+  const codecs = side.getCapabilities('video').codecs;
   const isH264 = (c) => c.mimeType.toLowerCase() === 'video/h264';
   const score = (c) => (!isH264(c) ? 0 :
       (/packetization-mode=1/.test(c.sdpFmtpLine || '') ? 2 : 1) +
       (/profile-level-id=42e01f/.test(c.sdpFmtpLine || '') ? 1 : 0));
   const h264 = codecs.filter(isH264).sort((a, b) => score(b) - score(a));
-  if (h264.length === 0) throw new Error('this Chromium has no H.264 encoder');
+  if (h264.length === 0) throw new Error('this Chromium has no H.264 ' + side.name);
   transceiver.setCodecPreferences([...h264, ...codecs.filter((c) => !isH264(c))]);
 };
 window.__ivs.summary = async (pc) => {
@@ -153,7 +160,7 @@ export async function createPublisherOffer(page, options = {}) {
   }, { gatherTimeout: gatherTimeoutMs, bundlePolicy });
 }
 
-// Creates a receive-only RTCPeerConnection (video + audio) and returns its offer. getUserMedia
+// Creates a receive-only RTCPeerConnection (video + audio, H.264 first) and returns its offer. getUserMedia
 // is called once and the tracks stopped, because without it Chromium gathers no host
 // candidates on a viewer page.
 export async function createViewerOffer(page, options = {}) {
@@ -164,7 +171,8 @@ export async function createViewerOffer(page, options = {}) {
     probe.getTracks().forEach((track) => track.stop());
     const pc = new RTCPeerConnection({ bundlePolicy });
     window.__ivs.pc = pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    // Our server sends H.264 only; listing it first also makes other answerers pick it.
+    window.__ivs.preferH264(pc.addTransceiver('video', { direction: 'recvonly' }), RTCRtpReceiver);
     pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
     await window.__ivs.waitForGathering(pc, gatherTimeout);

@@ -3,7 +3,9 @@
 ctest runs this through scripts/netns-run, so Chromium sees only loopback. It launches Debian's
 Chromium through playwright-core, makes a WHIP-style publisher offer from the fake camera, and
 checks what every later interop test relies on: H.264 is offered and preferred, and the offer
-carries a 127.0.0.1 UDP host candidate (not an mDNS .local name).
+carries a 127.0.0.1 UDP host candidate (not an mDNS .local name). Then harness_selftest.mjs
+runs whipPublish() and whepView() against a second Chromium page standing in for the server,
+so that a later interop failure points at our server, not at the harness.
 """
 import json
 import os
@@ -19,14 +21,14 @@ INTEROP_DIR = SOURCE_DIR / "tests" / "interop"
 NETNS_RUN = SOURCE_DIR / "scripts" / "netns-run"
 
 
-def run_smoke_script():
+def run_node_script(script):
     if not (INTEROP_DIR / "node_modules" / "playwright-core").is_dir():
         pytest.fail("tests/interop/node_modules is missing: run scripts/setup.sh (npm ci there)")
     node = shutil.which("node")
     assert node, "node is not installed (scripts/setup.sh installs nodejs)"
     # netns-run is a no-op when we already are in the namespace (as under ctest).
     completed = subprocess.run(
-        [str(NETNS_RUN), node, "smoke_offer.mjs"],
+        [str(NETNS_RUN), node, script],
         cwd=INTEROP_DIR,
         capture_output=True,
         text=True,
@@ -42,7 +44,7 @@ def run_smoke_script():
 
 @pytest.fixture(scope="module")
 def offer():
-    return run_smoke_script()["offer"]
+    return run_node_script("smoke_offer.mjs")["offer"]
 
 
 def media_sections(sdp):
@@ -68,3 +70,18 @@ def test_offer_has_a_loopback_udp_host_candidate(offer):
     assert ("udp", "127.0.0.1") in [(c[0].lower(), c[1]) for c in candidates], candidates
     assert all(c[3] == "host" for c in candidates)
     assert not [c for c in candidates if c[1].endswith(".local")], "mDNS names leaked in"
+
+
+def test_whip_and_whep_helpers_connect_and_carry_h264():
+    result = run_node_script("harness_selftest.mjs")
+    published = result["whip"]["stats"]
+    assert published["connectionState"] == "connected"
+    assert published["outbound"]["video"]["codec"] == "video/H264"
+    assert published["outbound"]["video"]["framesEncoded"] > 10
+    assert published["selectedPair"]["local"].startswith("127.0.0.1:")
+    assert result["whip"]["location"].endswith("/whip/1")
+    assert result["whip"]["deleteStatus"] == 200
+    viewed = result["whep"]["stats"]["inbound"]["video"]
+    assert viewed["codec"] == "video/H264"
+    assert result["whep"]["framesDecoded"] >= 10
+    assert result["whep"]["deleteStatus"] == 200
