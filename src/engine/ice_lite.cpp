@@ -201,7 +201,9 @@ void IceLite::accept(Instant now, IceSessionId id, Session& session, const Socke
     ++counters_.nominations;
     events_.push_back(IceLiteEvent{IceLiteEvent::Kind::kSelected, id, from});
   }
-  if (session.selected == from) {
+  // Consent is tracked on the selected address, or before any nomination on whichever address
+  // validated, so a peer that validated and vanished without nominating also expires.
+  if (!session.selected || session.selected == from) {
     session.last_consent = now;
     if (!session.timer_armed && !session.expired) {
       session.timer_armed = true;
@@ -252,8 +254,10 @@ void IceLite::handle_timeout(Instant now) {
     session.timer_armed = false;
     session.expired = true;
     ++counters_.consent_expired;
-    events_.push_back(IceLiteEvent{IceLiteEvent::Kind::kConsentExpired, timer.session,
-                                   session.selected.value_or(SocketAddress{})});
+    events_.push_back(IceLiteEvent{
+        IceLiteEvent::Kind::kConsentExpired, timer.session,
+        session.selected.value_or(session.addresses.empty() ? SocketAddress{}
+                                                            : session.addresses.back())});
   }
 }
 

@@ -14,10 +14,10 @@
 //   or a drop reason) instead of queueing it: the ingest loop calls it for every media packet, so
 //   the common path is one hash lookup by address and no allocation.
 // - A lite agent never sends requests, so the only timer is consent: a session whose selected
-//   address has not sent an authenticated binding request for `consent_timeout` is reported
-//   once with a kConsentExpired event. The owner tears the session down (or a new nomination
-//   revives it). Timers sit in a heap with lazy re-arming, so poll_timeout() is O(1) with many
-//   sessions.
+//   address (before nomination: any validated address) has not sent an authenticated binding
+//   request for `consent_timeout` is reported once with a kConsentExpired event. The owner tears
+//   the session down (or a new nomination revives it). Timers sit in a heap with lazy re-arming, so
+//   poll_timeout() is O(1) with many sessions.
 // - Error responses follow RFC 8489 §9.1.3 / RFC 8445 §7.3: 400 when USERNAME, MESSAGE-INTEGRITY
 //   or PRIORITY is missing, 401 for an unknown username or a bad MESSAGE-INTEGRITY (no integrity
 //   on those, we cannot authenticate), 420 for unknown comprehension-required attributes and 487
@@ -78,7 +78,7 @@ struct IceLiteDecision {
 struct IceLiteEvent {
   enum class Kind : std::uint8_t {
     kSelected,        // USE-CANDIDATE from `address`: send media there from now on.
-    kConsentExpired,  // The selected address sent no valid request for consent_timeout.
+    kConsentExpired,  // No valid request from the selected (or validated) address in time.
   };
   Kind kind;
   IceSessionId session;

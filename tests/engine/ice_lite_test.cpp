@@ -196,6 +196,17 @@ TEST_F(IceLiteTest, ConsentExpiresThirtySecondsAfterTheLastValidRequest) {
   EXPECT_EQ(lite_.counters().consent_expired, 1u);
 }
 
+TEST_F(IceLiteTest, ValidatedButNeverNominatedSessionAlsoExpires) {
+  (void)lite_.handle_packet(now_, kPeer, make_request({}));
+  lite_.handle_timeout(now_ + seconds(29));
+  EXPECT_FALSE(lite_.poll_event());
+  lite_.handle_timeout(now_ + seconds(30));
+  auto event = lite_.poll_event();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->kind, IceLiteEvent::Kind::kConsentExpired);
+  EXPECT_EQ(event->address, kPeer);
+}
+
 TEST_F(IceLiteTest, RemovedSessionStopsRoutingAndTiming) {
   (void)lite_.handle_packet(now_, kPeer, make_request({.use_candidate = true}));
   lite_.remove_session(session_);
