@@ -68,6 +68,9 @@ void IceAgent::add_remote_candidate(const IceCandidate& candidate) {
       return;
     }
   }
+  if (remote_.size() >= config_.max_remote_candidates) {
+    return;  // Bounded: a hostile answer must not grow the checklist without limit.
+  }
   remote_.push_back(candidate);
   pair_with_hosts(remote_.size() - 1);
 }
@@ -185,6 +188,9 @@ void IceAgent::handle_request(Instant now, const SocketAddress& local, const Soc
                              [&](const IceCandidate& c) { return c.address == from; });
   std::size_t remote_index = static_cast<std::size_t>(remote - remote_.begin());
   if (remote == remote_.end()) {
+    if (remote_.size() >= config_.max_remote_candidates) {
+      return;
+    }
     IceCandidate learned;
     learned.type = IceCandidateType::kPeerReflexive;
     learned.foundation = "prflx" + std::to_string(remote_.size());

@@ -60,6 +60,7 @@ struct IceAgentConfig {
   Duration gathering_timeout = seconds(3);
   Duration consent_interval = seconds(5);  // Jittered to 0.8–1.2 × (RFC 7675 §5.1: 4–6 s).
   Duration consent_timeout = seconds(30);
+  std::size_t max_remote_candidates = 32;  // Signalled plus learned peer-reflexive ones.
 };
 
 enum class IceAgentState : std::uint8_t { kNew, kChecking, kConnected, kFailed };
