@@ -99,6 +99,7 @@ Result<H264FuAHeader> parse_fu_a_header(ByteSpan payload) {
     return h264_error("FU-A shorter than indicator, header and one fragment byte");
   }
   H264FuAHeader header;
+  header.forbidden_bit = (payload[0] & 0x80) != 0;
   header.nal_ref_idc = (payload[0] >> 5) & 0x3;
   header.start = (payload[1] & 0x80) != 0;
   header.end = (payload[1] & 0x40) != 0;

@@ -77,13 +77,14 @@ class H264StapAIterator {
 };
 
 struct H264FuAHeader {
+  bool forbidden_bit = false;  // F, copied from the fragmented unit's header
   std::uint8_t nal_ref_idc = 0;
   std::uint8_t nal_type = 0;  // the original type
   bool start = false;
   bool end = false;
   // The NAL header the reassembled unit starts with.
   std::uint8_t reconstructed_nal_header() const {
-    return static_cast<std::uint8_t>((nal_ref_idc << 5) | nal_type);
+    return static_cast<std::uint8_t>((forbidden_bit ? 0x80 : 0) | (nal_ref_idc << 5) | nal_type);
   }
 };
 

@@ -15,6 +15,13 @@ RtpExtensionForm form_of_profile(std::uint16_t profile) {
   return RtpExtensionForm::kOther;
 }
 
+// A padding byte: 0 in the two-byte form; any byte with id 0 in the one-byte form, whose length
+// nibble is then meaningless (RFC 8285 §4.2 reserves id 0 for padding; libwebrtc likewise skips
+// exactly one byte).
+bool is_padding(std::uint8_t first, RtpExtensionForm form) {
+  return form == RtpExtensionForm::kOneByte ? (first >> 4) == 0 : first == 0;
+}
+
 // Walks every element once so that later walks (and in-place rewrites) may trust the lengths.
 // Returns nullptr when the block is well formed, else a static description of the fault; static
 // strings keep the check itself free of allocation.
@@ -23,7 +30,7 @@ const char* validate_extension_elements(const std::uint8_t* packet, std::size_t 
   std::size_t position = begin;
   while (position < end) {
     const std::uint8_t first = packet[position];
-    if (first == 0) {
+    if (is_padding(first, form)) {
       ++position;  // padding between elements
       continue;
     }
@@ -60,7 +67,7 @@ std::optional<RtpExtensionElement> RtpExtensionIterator::next() {
   if (form_ != RtpExtensionForm::kOneByte && form_ != RtpExtensionForm::kTwoByte) {
     return std::nullopt;
   }
-  while (position_ < end_ && packet_[position_] == 0) {
+  while (position_ < end_ && is_padding(packet_[position_], form_)) {
     ++position_;
   }
   if (position_ >= end_) {

@@ -80,6 +80,21 @@ TEST(RtpPacket, OneByteIdFifteenStopsTheWalk) {
   EXPECT_FALSE(view->extension(2));  // the 0x20 after id 15 must not be read as id 2
 }
 
+TEST(RtpPacket, OneByteIdZeroIsOnePaddingByteWhateverItsLength) {
+  // 0x03 has id 0 and a length nibble of 3; like libwebrtc we skip just that byte. Found by
+  // rtp_fuzz: reading it as an element with id 0 produced a packet the builder cannot write.
+  Bytes packet = {0x90, 0x60, 0,    1,    0,    0,    0,    1,    0,    0,
+                  0,    1,    0xbe, 0xde, 0x00, 0x01, 0x03, 0x10, 0x07, 0x00};
+  auto view = parse_rtp(packet);
+  ASSERT_TRUE(view) << view.error().message;
+  auto walk = view->extensions();
+  auto first = walk.next();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, 1);
+  EXPECT_EQ(first->header_offset, 17u);
+  EXPECT_FALSE(walk.next());
+}
+
 TEST(RtpPacket, ParsesTwoByteExtensionsIncludingEmptyValues) {
   RtpPacket packet;
   packet.payload_type = 96;
