@@ -45,6 +45,24 @@ TEST(RtpPacket, ParsesFixedHeaderAndOpaqueExtension) {
   EXPECT_EQ(*rebuilt, kPionPacket);
 }
 
+// From aiortc 1.4's serializer: one-byte extensions mid (id 4) = "1", abs-send-time (id 3) =
+// 0x123456, transport-wide sequence number (id 5) = 777, padded to 3 words.
+const Bytes kAiortcPacket = {0x90, 0xe0, 0x12, 0x34, 0x11, 0x22, 0x33, 0x44, 0xde, 0xad, 0xbe,
+                             0xef, 0xbe, 0xde, 0x00, 0x03, 0x40, 0x31, 0x32, 0x12, 0x34, 0x56,
+                             0x51, 0x03, 0x09, 0x00, 0x00, 0x00, 0x65, 0x88, 0x84};
+
+TEST(RtpPacket, ParsesAndRebuildsAiortcPacket) {
+  auto view = parse_rtp(kAiortcPacket);
+  ASSERT_TRUE(view) << view.error().message;
+  EXPECT_EQ(view->sequence_number, 0x1234);
+  EXPECT_EQ(view->ssrc, 0xdeadbeefu);
+  EXPECT_EQ(as_text(*view->extension(4)), "1");
+  EXPECT_EQ(read_u24(view->extension(3)->data()), 0x123456u);
+  EXPECT_EQ(read_u16(view->extension(5)->data()), 777);
+  EXPECT_EQ(view->payload().size(), 3u);
+  EXPECT_EQ(*RtpPacket::from_view(*view).serialize(), kAiortcPacket);
+}
+
 TEST(RtpPacket, ParsesCsrcsOneByteExtensionsAndPadding) {
   auto view = parse_rtp(kOneBytePacket);
   ASSERT_TRUE(view) << view.error().message;
