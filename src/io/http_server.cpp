@@ -57,9 +57,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void run() {
     std::weak_ptr<HttpSession> weak = this->shared_from_this();
     id_ = state_->register_connection([weak] {
-      if (auto self = weak.lock()) {
-        error_code ignored;
-        self->lowest().socket().close(ignored);
+      if (auto self = weak.lock(); self && !self->upgraded_) {
+        self->close_now();
       }
     });
     if constexpr (std::is_same_v<Stream, TlsStream>) {
@@ -160,6 +159,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                   false);
     }
     lowest().expires_never();
+    upgraded_ = true;  // stream_ is moved out; nothing below may touch it again
     start_websocket_session(state_, std::move(stream_), std::move(request), route);
   }
 
@@ -248,6 +248,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::shared_ptr<HttpServer::State> state_;
   Stream stream_;
   std::uint64_t id_ = 0;
+  bool upgraded_ = false;
   tcp::endpoint remote_;
   tcp::endpoint local_;
   beast::flat_buffer buffer_;
