@@ -1,51 +1,7 @@
 #include "engine/ice_candidate.hpp"
 
-#include <cctype>
-#include <charconv>
-#include <vector>
-
 namespace ivs::engine {
 namespace {
-
-std::vector<std::string_view> split_spaces(std::string_view text) {
-  std::vector<std::string_view> words;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto end = text.find(' ', start);
-    const auto word = text.substr(start, end == std::string_view::npos ? text.npos : end - start);
-    if (!word.empty()) {
-      words.push_back(word);
-    }
-    if (end == std::string_view::npos) {
-      break;
-    }
-    start = end + 1;
-  }
-  return words;
-}
-
-template <class T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{} || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::optional<IceCandidateType> parse_type(std::string_view text) {
   if (text == "host") {
@@ -79,59 +35,56 @@ std::string_view to_string(IceCandidateType type) {
   return "host";
 }
 
-std::string to_candidate_attribute(const IceCandidate& candidate) {
-  std::string out =
-      "candidate:" + candidate.foundation + " " + std::to_string(candidate.component) + " udp " +
-      std::to_string(candidate.priority) + " " + candidate.address.ip_string() + " " +
-      std::to_string(candidate.address.port()) + " typ " + std::string(to_string(candidate.type));
+proto::SdpCandidate to_sdp_candidate(const IceCandidate& candidate) {
+  proto::SdpCandidate sdp;
+  sdp.foundation = candidate.foundation;
+  sdp.component = candidate.component;
+  sdp.transport = "udp";
+  sdp.priority = candidate.priority;
+  sdp.address = candidate.address.ip_string();
+  sdp.port = candidate.address.port();
+  sdp.type = std::string(to_string(candidate.type));
   if (candidate.type != IceCandidateType::kHost) {
-    out +=
-        " raddr " + candidate.base.ip_string() + " rport " + std::to_string(candidate.base.port());
+    sdp.related_address = candidate.base.ip_string();
+    sdp.related_port = candidate.base.port();
   }
-  return out;
+  return sdp;
+}
+
+std::optional<IceCandidate> from_sdp_candidate(const proto::SdpCandidate& sdp) {
+  const auto type = parse_type(sdp.type);
+  const auto address = SocketAddress::from_ip(sdp.address, sdp.port);
+  if (!sdp.is_udp() || !type || !address) {
+    return std::nullopt;
+  }
+  IceCandidate candidate;
+  candidate.type = *type;
+  candidate.foundation = sdp.foundation;
+  candidate.priority = sdp.priority;
+  candidate.component = sdp.component;
+  candidate.address = *address;
+  candidate.base = *address;
+  if (sdp.related_address) {
+    if (auto related = SocketAddress::from_ip(*sdp.related_address, sdp.related_port.value_or(0))) {
+      candidate.base = *related;
+    }
+  }
+  return candidate;
+}
+
+std::string to_candidate_attribute(const IceCandidate& candidate) {
+  return "candidate:" + to_sdp_candidate(candidate).to_string();
 }
 
 std::optional<IceCandidate> parse_candidate_attribute(std::string_view text) {
   if (text.starts_with("a=")) {
     text.remove_prefix(2);
   }
-  if (text.starts_with("candidate:")) {
-    text.remove_prefix(10);
-  }
-  const auto words = split_spaces(text);
-  if (words.size() < 8 || words[6] != "typ" || !equals_ignoring_case(words[2], "udp")) {
+  auto sdp = proto::SdpCandidate::parse(text);
+  if (!sdp) {
     return std::nullopt;
   }
-  const auto component = parse_number<std::uint16_t>(words[1]);
-  const auto priority = parse_number<std::uint32_t>(words[3]);
-  const auto port = parse_number<std::uint16_t>(words[5]);
-  const auto type = parse_type(words[7]);
-  if (!component || !priority || !port || !type) {
-    return std::nullopt;
-  }
-  const auto address = SocketAddress::from_ip(words[4], *port);
-  if (!address) {
-    return std::nullopt;
-  }
-  IceCandidate candidate;
-  candidate.foundation = std::string(words[0]);
-  candidate.component = *component;
-  candidate.priority = *priority;
-  candidate.type = *type;
-  candidate.address = *address;
-  candidate.base = *address;
-  for (std::size_t i = 8; i + 1 < words.size(); i += 2) {
-    if (words[i] == "raddr") {
-      if (auto related = SocketAddress::from_ip(words[i + 1], 0)) {
-        candidate.base = SocketAddress(*related);
-      }
-    } else if (words[i] == "rport") {
-      if (auto related_port = parse_number<std::uint16_t>(words[i + 1])) {
-        candidate.base.set_port(*related_port);
-      }
-    }
-  }
-  return candidate;
+  return from_sdp_candidate(*sdp);
 }
 
 }  // namespace ivs::engine

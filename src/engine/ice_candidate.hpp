@@ -1,5 +1,6 @@
 // ICE candidates and candidate-pair priorities (RFC 8445 §5.1.2, §6.1.2.3) as plain values, plus
-// the a=candidate line (RFC 8839 §5.1) so SDP code and the agent agree on one representation.
+// the conversion to and from the SDP codec's a=candidate (proto::SdpCandidate, RFC 8839 §5.1):
+// the text is parsed in one place (proto), the agent works with resolved socket addresses.
 //
 //   candidate priority = 2^24 * type preference + 2^8 * local preference + (256 - component)
 //   pair priority      = 2^32 * MIN(G, D) + 2 * MAX(G, D) + (G > D ? 1 : 0)
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "proto/sdp_candidate.hpp"
 #include "proto/socket_address.hpp"
 
 namespace ivs::engine {
@@ -56,11 +58,17 @@ struct IceCandidate {
   std::uint16_t component = 1;
 };
 
+// For the offer: UDP, with raddr/rport for reflexive candidates.
+proto::SdpCandidate to_sdp_candidate(const IceCandidate& candidate);
+// From the answer: only UDP candidates with an IP literal are usable (no TCP, no mDNS names
+// since we do not resolve them, no unknown types); nullopt otherwise.
+std::optional<IceCandidate> from_sdp_candidate(const proto::SdpCandidate& candidate);
+
 // "candidate:<foundation> 1 udp <priority> <ip> <port> typ <type> [raddr <ip> rport <port>]",
 // the value of an a=candidate attribute (without the "a=").
 std::string to_candidate_attribute(const IceCandidate& candidate);
-// Parses an a=candidate value (with or without the "a=" / "candidate:" prefix). Only UDP
-// candidates with an IP literal are accepted (no mDNS names, no TCP); nullopt otherwise.
+// Parses an a=candidate value (with or without "a=" / "candidate:") via proto::SdpCandidate and
+// from_sdp_candidate().
 std::optional<IceCandidate> parse_candidate_attribute(std::string_view text);
 
 std::string_view to_string(IceCandidateType type);

@@ -429,6 +429,12 @@ TEST(IceCandidate, FormatsAndParsesCandidateAttributes) {
       parse_candidate_attribute("candidate:1 1 tcp 1 192.0.2.9 9 typ host tcptype active"));
   EXPECT_FALSE(parse_candidate_attribute("candidate:1 1 udp 1 abcd.local 9 typ host"));
   EXPECT_FALSE(parse_candidate_attribute("candidate:1 1 udp"));
+  // A Chromium-style line with extensions converts; the extensions are not needed by ICE.
+  auto chromium = parse_candidate_attribute(
+      "candidate:842163049 1 udp 1677729535 198.51.100.4 61665 typ srflx raddr 10.0.0.9 rport "
+      "61665 generation 0 network-cost 999");
+  ASSERT_TRUE(chromium);
+  EXPECT_EQ(chromium->base, SocketAddress::from_string("10.0.0.9:61665"));
   // RFC 8445 §5.1.2.1 / §6.1.2.3 arithmetic.
   EXPECT_EQ(ice_candidate_priority(IceCandidateType::kHost, 65535), 2130706431u);
   EXPECT_EQ(ice_pair_priority(10, 20), (std::uint64_t{10} << 32) + 40);
