@@ -231,6 +231,28 @@ TEST(IceAgentVsLite, LearnsPeerReflexiveAddressesThroughANat) {
   EXPECT_EQ(peers.agent.selected_pair()->first, kAgentHost);  // Still sent from the base.
 }
 
+TEST(IceAgentVsLite, FallsBackToASecondHostWhenTheBestOneIsUnreachable) {
+  // Two host sockets (say wired and Wi-Fi) plus an IPv6 one the IPv4-only server cannot pair
+  // with. The preferred socket's network is down, so after the nomination delay the agent
+  // nominates the pair on the second socket.
+  const SocketAddress second_host = *SocketAddress::from_string("10.0.0.5:5000");
+  IceAgentConfig config = agent_config();
+  config.host_addresses = {kAgentHost, second_host, *SocketAddress::from_string("[fd00::1]:5000")};
+  AgentVsLite peers(12, config);
+  peers.network.set_blocked(kAgentHost, true);
+  peers.start();
+  peers.run_for(seconds(3));
+  EXPECT_EQ(peers.agent.state(), IceAgentState::kConnected);
+  ASSERT_TRUE(peers.agent.selected_pair());
+  EXPECT_EQ(peers.agent.selected_pair()->first, second_host);
+  EXPECT_EQ(peers.lite.selected_address(peers.session), second_host);
+  for (const auto& [at, transmit] : peers.agent_sent) {
+    EXPECT_TRUE(transmit.source.is_ipv4());  // No IPv6-to-IPv4 pair was formed.
+  }
+  EXPECT_GE(*peers.first_event_time(IceAgentEvent::Kind::kSelectedPair) - Instant{},
+            config.nomination_delay);
+}
+
 TEST(IceAgentVsLite, ConsentKeepsTheSessionAliveWhileBothAnswer) {
   AgentVsLite peers(6);
   peers.start();
