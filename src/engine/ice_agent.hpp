@@ -132,6 +132,8 @@ class IceAgent {
   std::optional<IceAgentEvent> poll_event();
   std::optional<Instant> poll_timeout() const;
 
+  // Signalled plus learned peer-reflexive ones (for status pages and logs).
+  const std::vector<IceCandidate>& remote_candidates() const { return remote_; }
   IceAgentState state() const { return state_; }
   bool controlling() const { return controlling_; }
   std::uint64_t tie_breaker() const { return tie_breaker_; }

@@ -386,6 +386,8 @@ TEST(IceAgentVsAgent, ResolvesRoleConflictAndLearnsPeerReflexiveCandidate) {
     EXPECT_EQ(*peers.a.selected_pair(), std::make_pair(kAgentHost, kLiteHost));
     // B was never told A's address: it learned it from A's check.
     EXPECT_EQ(*peers.b.selected_pair(), std::make_pair(kLiteHost, kAgentHost));
+    ASSERT_EQ(peers.b.remote_candidates().size(), 1u);
+    EXPECT_EQ(peers.b.remote_candidates()[0].type, IceCandidateType::kPeerReflexive);
     a_kept_control += peers.a.controlling() ? 1 : 0;
   }
   // Both outcomes of the tie-break occur over these seeds.
