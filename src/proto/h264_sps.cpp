@@ -116,6 +116,46 @@ bool read_picture_order_fields(H264BitReader& reader, H264Sps& sps) {
   return true;
 }
 
+// From max_num_ref_frames through the cropping rectangle. Returns nullptr on success, else
+// what was wrong.
+const char* read_frame_geometry(H264BitReader& reader, H264Sps& sps) {
+  auto refs = reader.read_unsigned_exp_golomb();
+  auto gaps = reader.read_flag();
+  auto width = reader.read_unsigned_exp_golomb();
+  auto height = reader.read_unsigned_exp_golomb();
+  auto frame_mbs_only = reader.read_flag();
+  if (!refs || !gaps || !width || !height || !frame_mbs_only || *width >= kMaxMacroblocksPerSide ||
+      *height >= kMaxMacroblocksPerSide) {
+    return "truncated or oversized picture dimensions";
+  }
+  sps.max_num_ref_frames = *refs;
+  sps.width_in_macroblocks = *width + 1;
+  sps.height_in_map_units = *height + 1;
+  sps.frame_mbs_only = *frame_mbs_only;
+  if (!sps.frame_mbs_only && !reader.read_flag()) {  // mb_adaptive_frame_field_flag
+    return "truncated before mb_adaptive_frame_field_flag";
+  }
+  auto direct_8x8 = reader.read_flag();
+  auto cropping = reader.read_flag();
+  if (!direct_8x8 || !cropping) {
+    return "truncated before frame cropping";
+  }
+  if (*cropping) {
+    auto left = reader.read_unsigned_exp_golomb();
+    auto right = reader.read_unsigned_exp_golomb();
+    auto top = reader.read_unsigned_exp_golomb();
+    auto bottom = reader.read_unsigned_exp_golomb();
+    if (!left || !right || !top || !bottom) {
+      return "truncated frame cropping";
+    }
+    sps.crop_left = *left;
+    sps.crop_right = *right;
+    sps.crop_top = *top;
+    sps.crop_bottom = *bottom;
+  }
+  return nullptr;
+}
+
 // Frame size and cropping to pixels (§7.4.2.1.1, Table 6-1).
 bool compute_size(H264Sps& sps) {
   const std::uint32_t chroma_array_type = sps.separate_colour_plane ? 0 : sps.chroma_format_idc;
@@ -172,39 +212,8 @@ Result<H264Sps> parse_h264_sps(ByteSpan nal_unit) {
   if (!read_picture_order_fields(reader, sps)) {
     return sps_error("bad picture order count fields");
   }
-  auto refs = reader.read_unsigned_exp_golomb();
-  auto gaps = reader.read_flag();
-  auto width = reader.read_unsigned_exp_golomb();
-  auto height = reader.read_unsigned_exp_golomb();
-  auto frame_mbs_only = reader.read_flag();
-  if (!refs || !gaps || !width || !height || !frame_mbs_only || *width >= kMaxMacroblocksPerSide ||
-      *height >= kMaxMacroblocksPerSide) {
-    return sps_error("truncated or oversized picture dimensions");
-  }
-  sps.max_num_ref_frames = *refs;
-  sps.width_in_macroblocks = *width + 1;
-  sps.height_in_map_units = *height + 1;
-  sps.frame_mbs_only = *frame_mbs_only;
-  if (!sps.frame_mbs_only && !reader.read_flag()) {  // mb_adaptive_frame_field_flag
-    return sps_error("truncated before mb_adaptive_frame_field_flag");
-  }
-  auto direct_8x8 = reader.read_flag();
-  auto cropping = reader.read_flag();
-  if (!direct_8x8 || !cropping) {
-    return sps_error("truncated before frame cropping");
-  }
-  if (*cropping) {
-    auto left = reader.read_unsigned_exp_golomb();
-    auto right = reader.read_unsigned_exp_golomb();
-    auto top = reader.read_unsigned_exp_golomb();
-    auto bottom = reader.read_unsigned_exp_golomb();
-    if (!left || !right || !top || !bottom) {
-      return sps_error("truncated frame cropping");
-    }
-    sps.crop_left = *left;
-    sps.crop_right = *right;
-    sps.crop_top = *top;
-    sps.crop_bottom = *bottom;
+  if (const char* fault = read_frame_geometry(reader, sps)) {
+    return sps_error(fault);
   }
   if (!compute_size(sps)) {
     return sps_error("cropping removes the whole picture");
