@@ -81,7 +81,7 @@ Result<std::size_t> RtpPacket::serialized_size() const {
     }
     block = raw_extension.size();
   }
-  if (block > 4 * 0xFFFF) {
+  if (block > std::size_t{4} * 0xFFFF) {
     return make_error("RTP: extension block too long");
   }
   if (form != RtpExtensionForm::kNone) {

@@ -133,7 +133,7 @@ Result<RtpView> parse_rtp(ByteSpan packet) {
   view.timestamp = read_u32(data + 4);
   view.ssrc = read_u32(data + 8);
 
-  std::size_t position = kRtpHeaderSize + 4u * view.csrc_count;
+  std::size_t position = kRtpHeaderSize + std::size_t{4} * view.csrc_count;
   if (position > packet.size()) {
     return rtp_error("CSRC list runs past the end of the packet");
   }
@@ -142,7 +142,7 @@ Result<RtpView> parse_rtp(ByteSpan packet) {
       return rtp_error("extension header runs past the end of the packet");
     }
     view.extension_profile = read_u16(data + position);
-    view.extension_size = 4u * read_u16(data + position + 2);
+    view.extension_size = std::size_t{4} * read_u16(data + position + 2);
     view.extension_offset = position + 4;
     view.extension_form = form_of_profile(view.extension_profile);
     position = view.extension_offset + view.extension_size;
