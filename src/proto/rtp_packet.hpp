@@ -86,6 +86,7 @@ struct RtpView {
   std::size_t padding_size = 0;  // including the final count byte; 0 when P is clear
 
   std::size_t header_size() const { return payload_offset; }
+  // The index-th CSRC; index must be below csrc_count.
   std::uint32_t csrc(std::size_t index) const;
   ByteSpan payload() const { return packet.subspan(payload_offset, payload_size); }
   ByteSpan extension_data() const { return packet.subspan(extension_offset, extension_size); }
