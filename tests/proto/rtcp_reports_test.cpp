@@ -189,6 +189,19 @@ TEST(RtcpCompound, WalkerStopsAtTheFirstBadHeader) {
   EXPECT_FALSE(parse_rtcp_compound(Bytes{}));
 }
 
+TEST(RtcpCompound, EveryProperPrefixOfAValidCompoundIsRejected) {
+  Bytes datagram = kSenderReport;
+  append_bytes(datagram, kSdes);
+  append_bytes(datagram, kBye);
+  for (std::size_t size = 0; size < datagram.size(); ++size) {
+    const ByteSpan prefix = ByteSpan(datagram).first(size);
+    // Prefixes ending exactly on a packet boundary are themselves valid compounds.
+    const bool boundary =
+        size == kSenderReport.size() || size == kSenderReport.size() + kSdes.size();
+    EXPECT_EQ(parse_rtcp_compound(prefix).ok(), boundary) << size;
+  }
+}
+
 TEST(RtcpCompound, MalformedKnownPacketFailsTheCompound) {
   Bytes datagram = kBye;
   append_bytes(datagram, hex("81cd00021122334455667788"));  // NACK with no FCI
