@@ -112,7 +112,26 @@ struct Plan {
   std::vector<std::optional<SdpCodec>> codecs;  // per offered section, set when accepted
 };
 
+// JSEP §5.2.1: mids are unique; BUNDLE and our answer both rely on it.
+Status check_unique_mids(const SessionDescription& offer, Role role) {
+  std::vector<std::string> seen;
+  for (const SdpMedia& media : offer.media) {
+    auto mid = media.mid();
+    if (!mid) {
+      continue;
+    }
+    if (std::find(seen.begin(), seen.end(), *mid) != seen.end()) {
+      return make_error(who(role) + " uses a=mid:" + *mid + " for more than one m-section");
+    }
+    seen.push_back(*mid);
+  }
+  return Ok{};
+}
+
 Result<Plan> plan_sections(const SessionDescription& offer, Role role) {
+  if (Status unique = check_unique_mids(offer, role); !unique) {
+    return unique.error();
+  }
   Plan plan;
   plan.codecs.resize(offer.media.size());
   std::optional<Error> video_problem;

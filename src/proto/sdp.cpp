@@ -3,6 +3,7 @@
 // sdp_simulcast.cpp.
 #include "proto/sdp.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include "proto/sdp_text.hpp"
@@ -234,6 +235,17 @@ class SdpParser {
   Status parse_media_level(char type, std::string_view value);
 
   Status finish() {
+    // Lines without typed access are written back in RFC 8866 order (i/u/e/p before t=,
+    // r/z/k after it; i before k in a section). Putting them in that order now makes
+    // parse -> serialize -> parse yield the same value even for input that had them elsewhere.
+    auto early = [](const SdpLine& line) {
+      return std::string_view("iuep").find(line.type) != std::string_view::npos;
+    };
+    std::stable_partition(description_.other_lines.begin(), description_.other_lines.end(), early);
+    for (SdpMedia& media : description_.media) {
+      std::stable_partition(media.other_lines.begin(), media.other_lines.end(),
+                            [](const SdpLine& line) { return line.type == 'i'; });
+    }
     if (fragment_) {
       return Ok{};
     }

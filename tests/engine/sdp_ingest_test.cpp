@@ -286,6 +286,8 @@ TEST(SdpIngest, UnusableOffersGiveReasons) {
   EXPECT_NE(ingest_error(no_mux).find("a=rtcp-mux"), std::string::npos);
   std::string plain_rtp = replace(fixture("obs-offer.sdp"), "UDP/TLS/RTP/SAVPF", "RTP/AVP");
   EXPECT_NE(ingest_error(plain_rtp).find("DTLS-SRTP"), std::string::npos);
+  std::string same_mid = replace(fixture("obs-offer.sdp"), "a=mid:1", "a=mid:0");
+  EXPECT_EQ(ingest_error(same_mid), "offer uses a=mid:0 for more than one m-section");
   EXPECT_EQ(ingest_error("hello").substr(0, 25), "invalid SDP offer: SDP li");
 }
 

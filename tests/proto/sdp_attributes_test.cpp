@@ -196,5 +196,23 @@ TEST(SdpErrors, UnknownAttributesArePreservedInOrder) {
   EXPECT_EQ(serialize_sdp(*parsed), text);
 }
 
+// Story: the fuzzer's round-trip property needs lines without typed access (k=, i=, r=) to be
+// written back in a fixed order even when the input had them elsewhere.
+TEST(SdpErrors, UntypedLinesRoundTripInRfcOrder) {
+  const std::string text =
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nk=prompt\r\ni=info\r\nt=0 0\r\nr=7d 1h 0 25h\r\n"
+      "m=audio 9 RTP/AVP 0\r\nk=clear:x\r\ni=media info\r\n";
+  auto first = parse_sdp(text);
+  ASSERT_TRUE(first) << first.error().message;
+  const std::string serialized = serialize_sdp(*first);
+  auto second = parse_sdp(serialized);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(
+      serialized,
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\ni=info\r\nt=0 0\r\nk=prompt\r\nr=7d 1h 0 25h\r\n"
+      "m=audio 9 RTP/AVP 0\r\ni=media info\r\nk=clear:x\r\n");
+}
+
 }  // namespace
 }  // namespace ivs::proto
