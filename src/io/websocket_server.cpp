@@ -134,6 +134,9 @@ class WebSocketSession : public WebSocketPeer,
   void finish(const error_code& error) {
     const bool was_open = open_;
     open_ = false;
+    // The application may keep the peer object alive long after the connection is gone; it no
+    // longer counts as a connection.
+    state_->unregister_connection(id_);
     if (!finished_ && was_open) {
       finished_ = true;
       spdlog::debug("websocket: {} closed: {}", remote_, error.message());
