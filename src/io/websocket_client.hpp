@@ -49,7 +49,8 @@ class WebSocketClient : public std::enable_shared_from_this<WebSocketClient> {
     std::function<void(std::string_view)> on_message;
     // Called exactly once after connect(): after a failed connect, or when an open connection
     // ends for any reason ("connect: Connection refused", "closed by peer: 1001 going away",
-    // "pong timeout", "closed locally", ...).
+    // "pong timeout", "closed locally", ...). Destroying the WebSocketClient first closes the
+    // connection silently: no callback runs after the owner let go of the client.
     std::function<void(std::string reason)> on_close;
   };
 
