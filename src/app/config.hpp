@@ -1,0 +1,107 @@
+// Configuration from the environment plus an optional `.env` file (DESIGN.md §2.3; the seed's
+// variable table keeps its names and defaults). The variables are one table (config_table.cpp):
+// name, default, description, secret flag and validator, so `--help`, `--print-config` and the
+// loader can never disagree about what exists.
+//
+// Precedence: real environment > `.env` in the working directory > table default. A bad value
+// stops the program with ONE line naming the variable, the value and what is accepted
+// (ConfigError), exit code 2. Secrets are never printed: `--print-config` shows "***" or
+// "(unset)".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "proto/result.hpp"
+
+namespace ivs::app {
+
+// Variable name -> raw value. Tests build these by hand; only main() reads the real environment.
+using Environment = std::map<std::string, std::string, std::less<>>;
+
+struct ConfigVariable {
+  std::string_view name;
+  std::string_view default_value;  // "" means unset
+  std::string_view description;
+  bool secret = false;
+  // Empty when `value` is acceptable, else what is accepted ("an integer from 1 to 65535").
+  std::string (*validate)(std::string_view value) = nullptr;
+};
+
+// Every variable the program reads, in documentation order.
+std::span<const ConfigVariable> config_variables();
+
+enum class ValueSource { default_value, dotenv, environment };
+
+struct Config {
+  std::string node_env;  // development | production | test
+  bool production = false;
+  std::uint16_t port = 3001;
+  std::string server_id;
+  std::string server_ip;
+  std::string api_server_url;
+  std::string api_secret_key;
+  std::string media_server_secret;
+  std::string aws_region;
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string whip_endpoint;
+  std::string log_level;   // debug | info | warn | error
+  std::string log_format;  // text | json
+  std::chrono::milliseconds heartbeat_interval{30000};
+  std::chrono::milliseconds stage_sync_interval{60000};
+  bool enable_auto_sync = true;
+  std::chrono::milliseconds shutdown_timeout{10000};
+  std::string whip_ingest_token;
+  std::uint16_t rtc_udp_port = 50000;
+  std::string rtc_announced_ip;  // empty: SERVER_IP if it is an address, else detected
+  std::size_t max_concurrent_connects = 8;
+  std::chrono::milliseconds api_request_timeout{10000};
+
+  // The effective raw value of every table variable and where it came from.
+  struct Effective {
+    std::string value;
+    ValueSource source = ValueSource::default_value;
+  };
+  std::map<std::string, Effective, std::less<>> effective;
+};
+
+// Builds the configuration; the error is the single line to print before exiting with code 2.
+Result<Config> load_config(const Environment& environment, const Environment& dotenv = {});
+
+// `.env` syntax: KEY=VALUE per line; blank lines and `#` comments ignored; optional `export `
+// prefix; values may be "double quoted" (with \n \t \" \\ escapes) or 'single quoted'
+// (literal); unquoted values end at ` #`. Errors name the line number.
+Result<Environment> parse_dotenv(std::string_view text);
+// Reads and parses `path`; a missing file is an empty environment, not an error.
+Result<Environment> load_dotenv_file(const std::string& path);
+// The process environment (main() only).
+Environment process_environment();
+
+// `NAME=value  # source` lines for `--print-config`, secrets redacted.
+std::string format_effective_config(const Config& config);
+// The variable table for `--help`: name, default, description.
+std::string format_config_help();
+
+// Validators, exposed for tests and for other roles' variables.
+namespace validators {
+std::string port(std::string_view value);
+std::string port_nonzero(std::string_view value);
+std::string interval_ms(std::string_view value);
+std::string boolean(std::string_view value);
+std::string log_level(std::string_view value);
+std::string log_format(std::string_view value);
+std::string node_env(std::string_view value);
+std::string http_url(std::string_view value);
+std::string non_empty(std::string_view value);
+std::string ip_address_or_empty(std::string_view value);
+std::string connect_limit(std::string_view value);
+}  // namespace validators
+
+bool parse_boolean(std::string_view value);
+
+}  // namespace ivs::app

@@ -1,0 +1,100 @@
+// The control-plane loop of the `serve` role (DESIGN.md §2.1, seed "APIClientService" usage):
+//
+//   start ─► register (retry: backoff + jitter) ─► registered ─► heartbeat every HEARTBEAT_INTERVAL
+//                                                      │         (401/404 → register again)
+//                                                      ├─► GET stages ─► StageManager::sync
+//                                                      │   (again every STAGE_SYNC_INTERVAL
+//                                                      │    when ENABLE_AUTO_SYNC)
+//                                                      └─► WebSocket /ws?type=media-server
+//                                                          on open: full resync (the events
+//                                                          missed while away are not replayed)
+//                                                          stage_created/deleted → add/remove
+//                                                          on close: reconnect with backoff
+//
+// Shutdown in two steps so the MediaServer can close egress sessions in between:
+// begin_stop() silences timers and WebSocket events; finish_stop() sends a last heartbeat with
+// connectedStages 0 and closes the WebSocket.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/api_client.hpp"
+#include "app/stage_manager.hpp"
+#include "engine/backoff.hpp"
+#include "engine/random.hpp"
+#include "io/websocket_client.hpp"
+#include "proto/time.hpp"
+
+namespace ivs::app {
+
+struct ControlPlaneOptions {
+  std::chrono::milliseconds heartbeat_interval{30000};
+  std::chrono::milliseconds stage_sync_interval{60000};
+  bool auto_sync = true;
+  engine::BackoffPolicy retry{};  // register, stage list and WebSocket reconnect: 1 s → 30 s
+  std::string websocket_url;
+  HeaderList websocket_headers;
+};
+
+class ControlPlane {
+ public:
+  ControlPlane(boost::asio::io_context& io, ApiClient& api, StageManager& stages,
+               engine::RandomSource& random, ControlPlaneOptions options);
+  ~ControlPlane();
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+
+  void start();
+  void begin_stop();
+  void finish_stop(std::function<void()> done);
+
+  bool registered() const { return registered_; }
+  bool websocket_connected() const { return websocket_open_; }
+  std::optional<WallTime> last_sync() const { return last_sync_; }
+
+ private:
+  void register_now();
+  void on_registered();
+  void resync();
+  void schedule_sync();
+  void schedule_heartbeat();
+  void send_heartbeat();
+  void connect_websocket();
+  void on_websocket_message(std::string_view text);
+  void on_websocket_closed(const std::string& reason);
+  // Runs `action` after `delay` unless stopped; the timer is one of ours.
+  void after(boost::asio::steady_timer& timer, Duration delay, std::function<void()> action);
+
+  boost::asio::io_context& io_;
+  ApiClient& api_;
+  StageManager& stages_;
+  engine::RandomSource& random_;
+  ControlPlaneOptions options_;
+
+  boost::asio::steady_timer register_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer sync_timer_;
+  boost::asio::steady_timer websocket_timer_;
+  engine::Backoff register_backoff_;
+  engine::Backoff sync_backoff_;
+  engine::Backoff websocket_backoff_;
+
+  std::shared_ptr<io::WebSocketClient> websocket_;
+  std::optional<Instant> websocket_opened_at_;
+  bool websocket_open_ = false;
+  bool registered_ = false;
+  bool registering_ = false;
+  bool sync_in_flight_ = false;
+  bool sync_again_ = false;
+  bool stopping_ = false;
+  std::optional<WallTime> last_sync_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace ivs::app

@@ -1,0 +1,104 @@
+#include "app/health.hpp"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <ctime>
+
+namespace ivs::app {
+
+namespace json = boost::json;
+
+namespace {
+
+// Seconds with millisecond precision: 1234.56 is what the seed shows, and 1234.567 is what a
+// float of seconds looks like after rounding away the noise.
+double round_millis(double seconds) {
+  return std::round(seconds * 1000.0) / 1000.0;
+}
+
+}  // namespace
+
+std::string health_json(std::string_view status, const HealthSnapshot& s) {
+  json::object stats{{"publisherActive", s.publisher_active},
+                     {"connectedStages", s.connected_stages},
+                     {"activeConnections", s.active_connections}};
+  json::object body{{"status", status},
+                    {"service", "Media Server"},
+                    {"version", s.version},
+                    {"serverId", s.server_id},
+                    {"uptime", round_millis(s.uptime_seconds)},
+                    {"stats", std::move(stats)}};
+  return json::serialize(body);
+}
+
+io::HttpResponse health_response(HealthProbe probe, const HealthSnapshot& snapshot) {
+  if (probe == HealthProbe::ready) {
+    if (snapshot.shutting_down) {
+      return io::json_response(io::http::status::service_unavailable,
+                               health_json("shutting_down", snapshot));
+    }
+    if (!snapshot.registered) {
+      return io::json_response(io::http::status::service_unavailable,
+                               health_json("not_ready", snapshot));
+    }
+  }
+  return io::json_response(io::http::status::ok, health_json("healthy", snapshot));
+}
+
+std::string iso8601_from_unix_micros(std::int64_t micros) {
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  const int millis = static_cast<int>((micros % 1000000) / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[40];
+  const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", millis);
+  return buffer;
+}
+
+std::string status_json(const StatusSnapshot& snapshot) {
+  const HealthSnapshot& h = snapshot.health;
+  json::array stages;
+  for (const auto& view : snapshot.stages) {
+    const auto& s = view.status;
+    json::object stage{
+        {"stageArn", s.stage_arn},
+        {"state", engine::to_string(s.state)},
+        {"since", view.since_iso8601},
+        {"sinceSecondsAgo", round_millis(view.since_seconds_ago)},
+        {"lastError", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+        {"attempts", s.attempts},
+        {"consecutiveFailures", s.failures}};
+    if (!s.note.empty()) {
+      stage["note"] = s.note;
+    }
+    if (view.next_event_in_seconds >= 0) {
+      stage["nextEventInSeconds"] = round_millis(view.next_event_in_seconds);
+    }
+    stages.push_back(std::move(stage));
+  }
+  json::object body{{"service", "Media Server"},
+                    {"version", h.version},
+                    {"serverId", h.server_id},
+                    {"uptime", round_millis(h.uptime_seconds)},
+                    {"registered", h.registered},
+                    {"shuttingDown", h.shutting_down},
+                    {"websocketConnected", snapshot.websocket_connected},
+                    {"lastStageSync", snapshot.last_sync_iso8601.empty()
+                                          ? json::value(nullptr)
+                                          : json::value(snapshot.last_sync_iso8601)},
+                    {"publisher", json::object{{"active", h.publisher_active}}},
+                    {"egress", json::object{{"mode", snapshot.egress_mode},
+                                            {"note", snapshot.egress_note.empty()
+                                                         ? json::value(nullptr)
+                                                         : json::value(snapshot.egress_note)}}},
+                    {"stats", json::object{{"publisherActive", h.publisher_active},
+                                           {"connectedStages", h.connected_stages},
+                                           {"activeConnections", h.active_connections},
+                                           {"desiredStages", snapshot.stages.size()}}},
+                    {"stages", std::move(stages)}};
+  return json::serialize(body);
+}
+
+}  // namespace ivs::app

@@ -1,0 +1,197 @@
+#include "app/media_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+
+#include "app/tracking_only_egress.hpp"
+#include "io/clock.hpp"
+
+namespace ivs::app {
+
+const char* version();  // version.cpp
+
+namespace {
+
+double seconds_between(Instant from, Instant to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+MediaServer::MediaServer(boost::asio::io_context& io, Config config,
+                         std::unique_ptr<EgressFactory> egress)
+    : io_(io),
+      config_(std::move(config)),
+      started_at_(io::monotonic_now()),
+      egress_(egress ? std::move(egress) : std::make_unique<TrackingOnlyEgress>(io)),
+      http_client_(io) {
+  add_builtin_routes();
+}
+
+MediaServer::~MediaServer() = default;
+
+void MediaServer::add_builtin_routes() {
+  router_.get("/health", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::basic, health_snapshot());
+  });
+  router_.get("/health/ready", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::ready, health_snapshot());
+  });
+  router_.get("/health/live", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::live, health_snapshot());
+  });
+  router_.get("/api/status", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return io::json_response(io::http::status::ok, status_json(status_snapshot()));
+  });
+}
+
+Status MediaServer::start() {
+  io::HttpServer::Options options;
+  options.port = config_.port;
+  options.server_name = std::string("ivs-media-server/") + version();
+  http_server_ = std::make_unique<io::HttpServer>(io_, options, router_.as_handler());
+  if (auto status = http_server_->start(); !status) {
+    return status;
+  }
+  spdlog::info("listening on http://{}:{}", options.bind_address, http_server_->port());
+
+  ApiClientOptions api{.base_url = config_.api_server_url,
+                       .api_key = config_.api_secret_key,
+                       .media_secret = config_.media_server_secret,
+                       .server_id = config_.server_id,
+                       .server_ip = config_.server_ip,
+                       .port = http_server_->port(),
+                       .whip_endpoint = config_.whip_endpoint,
+                       .request_timeout = config_.api_request_timeout};
+  auto ws_url = websocket_url(config_.api_server_url);
+  if (!ws_url) {
+    return ws_url.error();
+  }
+  ControlPlaneOptions control{.heartbeat_interval = config_.heartbeat_interval,
+                              .stage_sync_interval = config_.stage_sync_interval,
+                              .auto_sync = config_.enable_auto_sync,
+                              .retry = {},
+                              .websocket_url = *ws_url,
+                              .websocket_headers = auth_headers(ApiCall::websocket, api)};
+  api_ = std::make_unique<ApiClient>(http_client_, api);
+  engine::StageReconcilerOptions reconcile;
+  reconcile.max_concurrent_connects = config_.max_concurrent_connects;
+  reconcile.attempt_timeout =
+      std::max<Duration>(std::chrono::seconds(30), config_.api_request_timeout * 2);
+  stages_ = std::make_unique<StageManager>(
+      io_, reconcile,
+      [this](const std::string& arn, TokenCallback done) { api_->fetch_token(arn, done); },
+      *egress_, random_);
+  control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
+  if (egress_->mode() == "tracking-only") {
+    spdlog::warn("{}: stages are tracked, nothing is published to IVS yet", kTrackingOnlyNote);
+  }
+  control_->start();
+  return Ok{};
+}
+
+void MediaServer::stop(std::function<void()> done) {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;  // /health/ready answers 503 from now on
+  if (!control_) {
+    boost::asio::post(io_, std::move(done));
+    return;
+  }
+  control_->begin_stop();
+  spdlog::info("closing {} stage sessions", stages_->open_sessions());
+  stages_->shutdown([this, done = std::move(done)]() mutable {
+    control_->finish_stop([this, done = std::move(done)] {
+      http_server_->stop();
+      done();
+    });
+  });
+}
+
+std::uint16_t MediaServer::port() const {
+  return http_server_ ? http_server_->port() : 0;
+}
+
+HealthSnapshot MediaServer::health_snapshot() const {
+  HealthSnapshot s;
+  s.server_id = config_.server_id;
+  s.version = version();
+  s.uptime_seconds = seconds_between(started_at_, io::monotonic_now());
+  s.publisher_active = false;  // WHIP ingest is a later issue
+  s.connected_stages = stages_ ? stages_->connected_count() : 0;
+  s.active_connections = stages_ ? stages_->open_sessions() : 0;
+  s.registered = control_ && control_->registered();
+  s.shutting_down = stopping_;
+  return s;
+}
+
+StatusSnapshot MediaServer::status_snapshot() const {
+  StatusSnapshot out;
+  out.health = health_snapshot();
+  out.egress_mode = egress_->mode();
+  if (out.egress_mode == "tracking-only") {
+    out.egress_note = kTrackingOnlyNote;
+  }
+  out.websocket_connected = control_ && control_->websocket_connected();
+  if (control_ && control_->last_sync()) {
+    out.last_sync_iso8601 = iso8601_from_unix_micros(control_->last_sync()->unix_micros);
+  }
+  if (!stages_) {
+    return out;
+  }
+  const Instant now = io::monotonic_now();
+  const WallTime wall = io::wall_now();
+  for (auto& status : stages_->snapshot()) {
+    StageStatusView view;
+    const auto ago = std::chrono::duration_cast<std::chrono::microseconds>(now - status.since);
+    view.since_iso8601 = iso8601_from_unix_micros(wall.unix_micros - ago.count());
+    view.since_seconds_ago = seconds_between(status.since, now);
+    if (status.next_event) {
+      view.next_event_in_seconds = std::max(0.0, seconds_between(now, *status.next_event));
+    }
+    view.status = std::move(status);
+    out.stages.push_back(std::move(view));
+  }
+  return out;
+}
+
+int run_media_server(const Config& config) {
+  boost::asio::io_context io;
+  MediaServer server(io, config);
+  if (auto status = server.start(); !status) {
+    spdlog::error("media server cannot start: {}", status.error().message);
+    return 1;
+  }
+  int exit_code = 0;
+  boost::asio::steady_timer deadline(io);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+    if (error) {
+      return;
+    }
+    spdlog::info("received {}; shutting down (at most {} ms)",
+                 signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.shutdown_timeout.count());
+    deadline.expires_after(config.shutdown_timeout);
+    deadline.async_wait([&](const boost::system::error_code& e) {
+      if (!e) {
+        spdlog::error("shutdown did not finish within {} ms; exiting anyway",
+                      config.shutdown_timeout.count());
+        exit_code = 1;
+        io.stop();
+      }
+    });
+    server.stop([&] {
+      spdlog::info("shutdown complete");
+      deadline.cancel();
+      io.stop();
+    });
+  });
+  io.run();
+  return exit_code;
+}
+
+}  // namespace ivs::app

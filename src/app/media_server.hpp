@@ -1,0 +1,75 @@
+// The `serve` role: the media server process (DESIGN.md §2.2). It wires the control plane
+// (ControlPlane + StageManager over ApiClient) to one HTTP listener on PORT and runs everything
+// on one io_context. Routes are added through router() before start(), so the WHIP ingest, WHEP,
+// metrics and dashboard (later issues) extend the same listener.
+//
+// Graceful shutdown (SIGTERM/SIGINT), bounded by SHUTDOWN_TIMEOUT:
+//   1. /health/ready answers 503 "shutting_down" at once (load balancers stop sending)
+//   2. timers and WebSocket events are silenced (ControlPlane::begin_stop)
+//   3. every egress session is closed through the EgressSession interface
+//   4. a last heartbeat with connectedStages 0
+//   5. the WebSocket is closed, the listener stopped, exit code 0
+// If any step hangs, the deadline timer ends the process with exit code 1.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "app/api_client.hpp"
+#include "app/config.hpp"
+#include "app/control_plane.hpp"
+#include "app/egress_session.hpp"
+#include "app/health.hpp"
+#include "app/stage_manager.hpp"
+#include "engine/random.hpp"
+#include "io/http_client.hpp"
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+
+namespace ivs::app {
+
+class MediaServer {
+ public:
+  // `egress` null: TrackingOnlyEgress (the WHIP egress is not built yet).
+  MediaServer(boost::asio::io_context& io, Config config,
+              std::unique_ptr<EgressFactory> egress = nullptr);
+  ~MediaServer();
+  MediaServer(const MediaServer&) = delete;
+  MediaServer& operator=(const MediaServer&) = delete;
+
+  // Add routes before start(); /health*, /api/status and the JSON 404 are built in.
+  io::HttpRouter& router() { return router_; }
+
+  // Listens on PORT and starts registering with the API server.
+  Status start();
+  // The graceful shutdown sequence above; `done` runs once on the io_context.
+  void stop(std::function<void()> done);
+
+  std::uint16_t port() const;
+  HealthSnapshot health_snapshot() const;
+  StatusSnapshot status_snapshot() const;
+  const Config& config() const { return config_; }
+
+ private:
+  void add_builtin_routes();
+
+  boost::asio::io_context& io_;
+  Config config_;
+  Instant started_at_;
+  engine::SecureRandom random_;
+  std::unique_ptr<EgressFactory> egress_;
+  io::HttpClient http_client_;
+  io::HttpRouter router_;
+  std::unique_ptr<io::HttpServer> http_server_;
+  std::unique_ptr<ApiClient> api_;
+  std::unique_ptr<StageManager> stages_;
+  std::unique_ptr<ControlPlane> control_;
+  bool stopping_ = false;
+};
+
+// Runs the media server until SIGTERM/SIGINT; returns the exit code.
+int run_media_server(const Config& config);
+
+}  // namespace ivs::app

@@ -1,0 +1,28 @@
+// TrackingOnlyEgress: the honest egress mode used until the WHIP egress exists. Each stage is
+// accepted and tracked (token fetched, state kept, shown on /api/status) but NOTHING is
+// published to it: sessions report `publishing = false`, which the StageManager records as state
+// "tracked", never "connected", and connectedStages stays 0. This keeps the whole control plane
+// (register, sync, WebSocket, tokens, backoff, shutdown) running end to end without claiming
+// media reaches a stage.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include "app/egress_session.hpp"
+
+namespace ivs::app {
+
+inline constexpr const char* kTrackingOnlyNote =
+    "WHIP egress not built yet: stage tracked but not published to";
+
+class TrackingOnlyEgress final : public EgressFactory {
+ public:
+  explicit TrackingOnlyEgress(boost::asio::io_context& io) : io_(io) {}
+  std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override;
+  std::string mode() const override { return "tracking-only"; }
+
+ private:
+  boost::asio::io_context& io_;
+};
+
+}  // namespace ivs::app

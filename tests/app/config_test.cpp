@@ -1,0 +1,210 @@
+// Configuration: defaults from the seed's table, precedence, validation errors as one line,
+// `.env` parsing and secret redaction. The environment is injected; the real one is never read.
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace ivs::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(Config, DefaultsMatchTheSeedTable) {
+  auto config = load_config({});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->node_env, "development");
+  EXPECT_FALSE(config->production);
+  EXPECT_EQ(config->port, 3001);
+  EXPECT_EQ(config->server_id, "media-server-01");
+  EXPECT_EQ(config->server_ip, "localhost");
+  EXPECT_EQ(config->api_server_url, "http://localhost:3000");
+  EXPECT_EQ(config->api_secret_key, "");
+  EXPECT_EQ(config->media_server_secret, "");
+  EXPECT_EQ(config->aws_region, "us-east-1");
+  EXPECT_EQ(config->whip_endpoint, "https://global.whip.live-video.net");
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->heartbeat_interval, milliseconds(30000));
+  EXPECT_EQ(config->stage_sync_interval, milliseconds(60000));
+  EXPECT_TRUE(config->enable_auto_sync);
+  EXPECT_EQ(config->log_format, "text");
+  EXPECT_EQ(config->shutdown_timeout, milliseconds(10000));
+  EXPECT_EQ(config->rtc_udp_port, 50000);
+  EXPECT_EQ(config->rtc_announced_ip, "");
+  EXPECT_EQ(config->max_concurrent_connects, 8u);
+  EXPECT_EQ(config->api_request_timeout, milliseconds(10000));
+}
+
+TEST(Config, ReadsEveryVariable) {
+  const Environment env = {{"NODE_ENV", "test"},
+                           {"PORT", "4001"},
+                           {"SERVER_ID", "ms-7"},
+                           {"SERVER_IP", "10.0.0.7"},
+                           {"API_SERVER_URL", "https://api.example.com:8443/base"},
+                           {"API_SECRET_KEY", "k"},
+                           {"MEDIA_SERVER_SECRET", "m"},
+                           {"LOG_LEVEL", "debug"},
+                           {"LOG_FORMAT", "json"},
+                           {"HEARTBEAT_INTERVAL", "1500"},
+                           {"STAGE_SYNC_INTERVAL", "2500"},
+                           {"ENABLE_AUTO_SYNC", "false"},
+                           {"SHUTDOWN_TIMEOUT", "3000"},
+                           {"RTC_UDP_PORT", "40000"},
+                           {"RTC_ANNOUNCED_IP", "::1"},
+                           {"MAX_CONCURRENT_CONNECTS", "3"},
+                           {"API_REQUEST_TIMEOUT", "700"}};
+  auto config = load_config(env);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->port, 4001);
+  EXPECT_EQ(config->server_ip, "10.0.0.7");
+  EXPECT_EQ(config->api_server_url, "https://api.example.com:8443/base");
+  EXPECT_EQ(config->log_format, "json");
+  EXPECT_EQ(config->heartbeat_interval, milliseconds(1500));
+  EXPECT_FALSE(config->enable_auto_sync);
+  EXPECT_EQ(config->rtc_announced_ip, "::1");
+  EXPECT_EQ(config->max_concurrent_connects, 3u);
+  EXPECT_EQ(config->api_request_timeout, milliseconds(700));
+}
+
+TEST(Config, EnvironmentWinsOverDotenvWhichWinsOverDefault) {
+  auto config = load_config({{"PORT", "5000"}}, {{"PORT", "6000"}, {"SERVER_ID", "from-file"}});
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 5000);
+  EXPECT_EQ(config->server_id, "from-file");
+  EXPECT_EQ(config->effective.at("PORT").source, ValueSource::environment);
+  EXPECT_EQ(config->effective.at("SERVER_ID").source, ValueSource::dotenv);
+  EXPECT_EQ(config->effective.at("LOG_LEVEL").source, ValueSource::default_value);
+}
+
+struct BadValue {
+  const char* name;
+  const char* value;
+  const char* accepted_fragment;
+};
+
+class ConfigRejects : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(ConfigRejects, WithOneLineNamingVariableValueAndWhatIsAccepted) {
+  const BadValue bad = GetParam();
+  auto config = load_config({{bad.name, bad.value}});
+  ASSERT_FALSE(config.ok());
+  const std::string& line = config.error().message;
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find(bad.name), std::string::npos) << line;
+  EXPECT_NE(line.find(std::string("\"") + bad.value + "\""), std::string::npos) << line;
+  EXPECT_NE(line.find(bad.accepted_fragment), std::string::npos) << line;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadValues, ConfigRejects,
+    ::testing::Values(BadValue{"HEARTBEAT_INTERVAL", "30s", "milliseconds"},
+                      BadValue{"HEARTBEAT_INTERVAL", "-5", "milliseconds"},
+                      BadValue{"STAGE_SYNC_INTERVAL", "", "milliseconds"},
+                      BadValue{"PORT", "70000", "port"}, BadValue{"PORT", "80a", "port"},
+                      BadValue{"API_SERVER_URL", "localhost:3000", "http://"},
+                      BadValue{"API_SERVER_URL", "ftp://host/", "http://"},
+                      BadValue{"API_SERVER_URL", "http://", "host"},
+                      BadValue{"WHIP_ENDPOINT", "not a url", "https://"},
+                      BadValue{"LOG_LEVEL", "verbose", "debug, info, warn, error"},
+                      BadValue{"LOG_FORMAT", "xml", "text, json"},
+                      BadValue{"ENABLE_AUTO_SYNC", "maybe", "true or false"},
+                      BadValue{"NODE_ENV", "staging", "production"},
+                      BadValue{"RTC_ANNOUNCED_IP", "example.com", "IPv4"},
+                      BadValue{"MAX_CONCURRENT_CONNECTS", "0", "from 1"},
+                      BadValue{"SERVER_ID", "", "non-empty"}));
+
+TEST(Config, ProductionRequiresBothSecrets) {
+  auto missing = load_config({{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("MEDIA_SERVER_SECRET"), std::string::npos);
+  auto complete = load_config(
+      {{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k"}, {"MEDIA_SERVER_SECRET", "m"}});
+  EXPECT_TRUE(complete.ok());
+  EXPECT_TRUE(complete->production);
+}
+
+TEST(Config, BooleanSpellings) {
+  for (const char* yes : {"true", "TRUE", "1", "yes", "on"}) {
+    EXPECT_TRUE(load_config({{"ENABLE_AUTO_SYNC", yes}})->enable_auto_sync) << yes;
+  }
+  for (const char* no : {"false", "False", "0", "no", "off"}) {
+    EXPECT_FALSE(load_config({{"ENABLE_AUTO_SYNC", no}})->enable_auto_sync) << no;
+  }
+}
+
+TEST(Config, PrintedConfigRedactsSecrets) {
+  auto config = load_config({{"API_SECRET_KEY", "super-secret-key"}, {"PORT", "4000"}},
+                            {{"WHIP_INGEST_TOKEN", "ingest-secret"}});
+  ASSERT_TRUE(config.ok());
+  const std::string printed = format_effective_config(*config);
+  EXPECT_EQ(printed.find("super-secret-key"), std::string::npos);
+  EXPECT_EQ(printed.find("ingest-secret"), std::string::npos);
+  EXPECT_NE(printed.find("API_SECRET_KEY=***  # environment"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("WHIP_INGEST_TOKEN=***  # .env"), std::string::npos);
+  EXPECT_NE(printed.find("MEDIA_SERVER_SECRET=(unset)"), std::string::npos);
+  EXPECT_NE(printed.find("PORT=4000  # environment"), std::string::npos);
+  EXPECT_NE(printed.find("HEARTBEAT_INTERVAL=30000  # default"), std::string::npos);
+}
+
+TEST(Config, HelpListsEveryVariableWithDefault) {
+  const std::string help = format_config_help();
+  std::set<std::string_view> names;
+  for (const auto& variable : config_variables()) {
+    names.insert(variable.name);
+    EXPECT_NE(help.find(std::string(variable.name)), std::string::npos) << variable.name;
+  }
+  EXPECT_EQ(names.size(), config_variables().size());  // no duplicates
+  EXPECT_NE(help.find("[default: 30000]"), std::string::npos);
+  EXPECT_NE(help.find("[default: https://global.whip.live-video.net]"), std::string::npos);
+  for (const char* seed :
+       {"NODE_ENV", "PORT", "SERVER_ID", "SERVER_IP", "API_SERVER_URL", "API_SECRET_KEY",
+        "MEDIA_SERVER_SECRET", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "WHIP_ENDPOINT", "LOG_LEVEL", "HEARTBEAT_INTERVAL", "STAGE_SYNC_INTERVAL",
+        "ENABLE_AUTO_SYNC"}) {
+    EXPECT_TRUE(names.count(seed)) << seed;
+  }
+}
+
+TEST(Dotenv, ParsesPlainQuotedCommentedAndExported) {
+  auto env = parse_dotenv(
+      "# API Server\n"
+      "API_SERVER_URL=http://localhost:3000\n"
+      "\n"
+      "  SERVER_ID = media-server-02   # inline comment\n"
+      "export PORT=3005\n"
+      "API_SECRET_KEY=\"quoted # not a comment\"\n"
+      "MEDIA_SERVER_SECRET='single $literal \\n'\n"
+      "WITH_ESCAPES=\"a\\nb\\\"c\\\\\"\n"
+      "EMPTY=\n"
+      "HASH=abc#def\r\n");
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  EXPECT_EQ(env->at("API_SERVER_URL"), "http://localhost:3000");
+  EXPECT_EQ(env->at("SERVER_ID"), "media-server-02");
+  EXPECT_EQ(env->at("PORT"), "3005");
+  EXPECT_EQ(env->at("API_SECRET_KEY"), "quoted # not a comment");
+  EXPECT_EQ(env->at("MEDIA_SERVER_SECRET"), "single $literal \\n");
+  EXPECT_EQ(env->at("WITH_ESCAPES"), "a\nb\"c\\");
+  EXPECT_EQ(env->at("EMPTY"), "");
+  EXPECT_EQ(env->at("HASH"), "abc#def");
+}
+
+TEST(Dotenv, ErrorsNameTheLine) {
+  auto no_equals = parse_dotenv("A=1\nJUST_A_WORD\n");
+  ASSERT_FALSE(no_equals.ok());
+  EXPECT_NE(no_equals.error().message.find("line 2"), std::string::npos);
+  auto unterminated = parse_dotenv("A=\"open\n");
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_NE(unterminated.error().message.find("unterminated"), std::string::npos);
+  EXPECT_FALSE(parse_dotenv("=value\n").ok());
+  EXPECT_FALSE(parse_dotenv("A=\"x\" trailing\n").ok());
+}
+
+TEST(Dotenv, MissingFileIsEmpty) {
+  auto env = load_dotenv_file("/nonexistent-dir-for-test/.env");
+  ASSERT_TRUE(env.ok());
+  EXPECT_TRUE(env->empty());
+}
+
+}  // namespace
+}  // namespace ivs::app

@@ -1,0 +1,117 @@
+// The health documents are the seed's JSON field for field; readiness follows registration and
+// shutdown; /api/status lists every desired stage honestly.
+#include "app/health.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace ivs::app {
+namespace {
+
+namespace json = boost::json;
+
+HealthSnapshot sample() {
+  HealthSnapshot s;
+  s.server_id = "media-server-01";
+  s.version = "1.0.0";
+  s.uptime_seconds = 1234.5604;
+  s.publisher_active = false;
+  s.connected_stages = 0;
+  s.active_connections = 3;
+  s.registered = true;
+  return s;
+}
+
+TEST(Health, DocumentHasExactlyTheSeedFields) {
+  const auto doc = json::parse(health_json("healthy", sample())).as_object();
+  EXPECT_EQ(doc.size(), 6u);
+  EXPECT_EQ(doc.at("status").as_string(), "healthy");
+  EXPECT_EQ(doc.at("service").as_string(), "Media Server");
+  EXPECT_EQ(doc.at("version").as_string(), "1.0.0");
+  EXPECT_EQ(doc.at("serverId").as_string(), "media-server-01");
+  EXPECT_TRUE(doc.at("uptime").is_double());
+  EXPECT_DOUBLE_EQ(doc.at("uptime").as_double(), 1234.56);
+  const auto& stats = doc.at("stats").as_object();
+  EXPECT_EQ(stats.size(), 3u);
+  EXPECT_EQ(stats.at("publisherActive").as_bool(), false);
+  EXPECT_EQ(stats.at("connectedStages").to_number<int>(), 0);
+  EXPECT_EQ(stats.at("activeConnections").to_number<int>(), 3);
+}
+
+TEST(Health, UptimeIsAFloatEvenWhenWhole) {
+  HealthSnapshot s = sample();
+  s.uptime_seconds = 2.0;
+  const auto doc = json::parse(health_json("healthy", s)).as_object();
+  EXPECT_TRUE(doc.at("uptime").is_double());
+}
+
+TEST(Health, ReadyFollowsRegistrationAndShutdown) {
+  HealthSnapshot s = sample();
+  s.registered = false;
+  auto response = health_response(HealthProbe::ready, s);
+  EXPECT_EQ(response.result(), io::http::status::service_unavailable);
+  EXPECT_EQ(json::parse(response.body()).at("status").as_string(), "not_ready");
+  EXPECT_EQ(response[io::http::field::content_type], "application/json");
+
+  s.registered = true;
+  EXPECT_EQ(health_response(HealthProbe::ready, s).result(), io::http::status::ok);
+
+  s.shutting_down = true;
+  response = health_response(HealthProbe::ready, s);
+  EXPECT_EQ(response.result(), io::http::status::service_unavailable);
+  EXPECT_EQ(json::parse(response.body()).at("status").as_string(), "shutting_down");
+}
+
+TEST(Health, LiveAndBasicAnswer200WhateverTheRegistration) {
+  HealthSnapshot s = sample();
+  s.registered = false;
+  s.shutting_down = true;
+  EXPECT_EQ(health_response(HealthProbe::live, s).result(), io::http::status::ok);
+  EXPECT_EQ(health_response(HealthProbe::basic, s).result(), io::http::status::ok);
+}
+
+TEST(Status, ListsStagesWithStateSinceErrorAndNote) {
+  StatusSnapshot snapshot;
+  snapshot.health = sample();
+  snapshot.egress_mode = "tracking-only";
+  snapshot.egress_note = "WHIP egress not built yet: stage tracked but not published to";
+  StageStatusView tracked;
+  tracked.status.stage_arn = "arn:a";
+  tracked.status.state = engine::StageState::tracked;
+  tracked.status.note = snapshot.egress_note;
+  tracked.status.attempts = 1;
+  tracked.since_iso8601 = "2026-01-01T00:00:00.000Z";
+  StageStatusView failing;
+  failing.status.stage_arn = "arn:b";
+  failing.status.state = engine::StageState::backoff;
+  failing.status.last_error = "token: HTTP 500";
+  failing.status.attempts = 4;
+  failing.status.failures = 4;
+  failing.next_event_in_seconds = 7.5;
+  snapshot.stages = {tracked, failing};
+
+  const auto doc = json::parse(status_json(snapshot)).as_object();
+  EXPECT_EQ(doc.at("publisher").at("active").as_bool(), false);
+  EXPECT_EQ(doc.at("egress").at("mode").as_string(), "tracking-only");
+  EXPECT_EQ(doc.at("stats").at("desiredStages").to_number<int>(), 2);
+  EXPECT_TRUE(doc.at("lastStageSync").is_null());
+  const auto& stages = doc.at("stages").as_array();
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_EQ(stages[0].at("state").as_string(), "tracked");  // never "connected"
+  EXPECT_EQ(stages[0].at("note").as_string(), snapshot.egress_note);
+  EXPECT_TRUE(stages[0].at("lastError").is_null());
+  EXPECT_EQ(stages[0].at("since").as_string(), "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(stages[1].at("state").as_string(), "backoff");
+  EXPECT_EQ(stages[1].at("lastError").as_string(), "token: HTTP 500");
+  EXPECT_EQ(stages[1].at("attempts").to_number<int>(), 4);
+  EXPECT_DOUBLE_EQ(stages[1].at("nextEventInSeconds").as_double(), 7.5);
+}
+
+TEST(Status, Iso8601) {
+  EXPECT_EQ(iso8601_from_unix_micros(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(iso8601_from_unix_micros(1761181323456789), "2025-10-23T01:02:03.456Z");
+}
+
+}  // namespace
+}  // namespace ivs::app

@@ -1,0 +1,231 @@
+// The `serve` role over real loopback sockets (port 0): health endpoints before and after
+// registration, stage sync through the tolerant client, WebSocket events, tracking-only honesty
+// and the graceful shutdown sequence (last heartbeat with connectedStages 0). A small in-test
+// API server stands in for the reference one. No sleeps: the loop runs until a condition holds,
+// with a deadline.
+#include "app/media_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <functional>
+
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+
+namespace ivs::app {
+namespace {
+
+namespace json = boost::json;
+
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
+               std::chrono::seconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+Config test_config(const std::string& api_url) {
+  auto config = load_config({{"PORT", "0"},
+                             {"API_SERVER_URL", api_url},
+                             {"API_SECRET_KEY", "key-1"},
+                             {"MEDIA_SERVER_SECRET", "media-1"},
+                             {"SERVER_IP", "127.0.0.1"},
+                             {"HEARTBEAT_INTERVAL", "200"},
+                             {"API_REQUEST_TIMEOUT", "2000"}});
+  EXPECT_TRUE(config.ok());
+  return *config;
+}
+
+struct Fetched {
+  bool done = false;
+  unsigned status = 0;
+  std::string body;
+};
+
+Fetched get(boost::asio::io_context& io, io::HttpClient& client, std::uint16_t port,
+            const std::string& path) {
+  Fetched out;
+  io::HttpClient::Request request;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  request.timeout = std::chrono::milliseconds(3000);
+  client.request(request, [&](Result<io::HttpClient::Response> r) {
+    out.done = true;
+    if (r) {
+      out.status = r->status;
+      out.body = r->body;
+    }
+  });
+  EXPECT_TRUE(run_until(io, [&] { return out.done; }));
+  return out;
+}
+
+std::optional<engine::StageState> state_of(const MediaServer& server, const std::string& arn) {
+  for (const auto& view : server.status_snapshot().stages) {
+    if (view.status.stage_arn == arn) {
+      return view.status.state;
+    }
+  }
+  return std::nullopt;
+}
+
+TEST(MediaServer, HealthWhileTheApiServerRefusesConnections) {
+  boost::asio::io_context io;
+  MediaServer server(io, test_config("http://127.0.0.1:1"));
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_NE(server.port(), 0);
+  io::HttpClient client(io);
+
+  auto live = get(io, client, server.port(), "/health/live");
+  EXPECT_EQ(live.status, 200u);
+  EXPECT_EQ(json::parse(live.body).at("service").as_string(), "Media Server");
+  auto ready = get(io, client, server.port(), "/health/ready");
+  EXPECT_EQ(ready.status, 503u);
+  EXPECT_EQ(json::parse(ready.body).at("status").as_string(), "not_ready");
+  EXPECT_EQ(get(io, client, server.port(), "/health").status, 200u);
+  auto missing = get(io, client, server.port(), "/no/such/path");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_TRUE(json::parse(missing.body).as_object().contains("error"));
+  auto status = get(io, client, server.port(), "/api/status");
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(json::parse(status.body).at("egress").at("mode").as_string(), "tracking-only");
+
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+// A minimal API server: canonical shapes, records what it receives.
+struct FakeApiServer {
+  explicit FakeApiServer(boost::asio::io_context& io) {
+    router.post("/api/media/register", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      ++registrations;
+      register_media_auth = std::string(r["x-media-auth"]);
+      register_body = r.body();
+      return io::json_response(io::http::status::ok, R"({"success":true})");
+    });
+    router.get("/api/media/stages", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      stages_had_media_auth = r.find("x-media-auth") != r.end();
+      return io::json_response(io::http::status::ok, stages_body);
+    });
+    router.post("/api/media/token", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      ++tokens;
+      return io::json_response(io::http::status::ok,
+                               R"({"token":"tok","participantId":"p","whipUrl":"https://w/"})");
+    });
+    router.post(
+        "/api/media/heartbeat", [this](const io::HttpRequest& r, const io::RequestContext&) {
+          heartbeats.push_back(r.body());
+          return io::json_response(
+              forget_next_heartbeat ? io::http::status::not_found : io::http::status::ok, "{}");
+        });
+    io::HttpServer::Options options;
+    options.bind_address = "127.0.0.1";
+    server = std::make_unique<io::HttpServer>(io, options, router.as_handler());
+    io::WebSocketRoute route;
+    route.accept = [](const io::HttpRequest& r) {
+      return r["x-api-key"] == "key-1" && r["x-media-auth"] == "media-1" &&
+             r["serverId"] == "media-server-01";
+    };
+    route.on_open = [this](std::shared_ptr<io::WebSocketPeer> p, const io::HttpRequest&) {
+      peer = p;
+      ++websocket_opens;
+    };
+    route.on_close = [this](std::shared_ptr<io::WebSocketPeer>) { peer.reset(); };
+    server->add_websocket_route("/ws", route);
+    EXPECT_TRUE(server->start().ok());
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+
+  io::HttpRouter router;
+  std::unique_ptr<io::HttpServer> server;
+  std::string stages_body = R"({"stages":[{"stageArn":"arn:a","name":"s0"}]})";
+  int registrations = 0;
+  int tokens = 0;
+  int websocket_opens = 0;
+  bool forget_next_heartbeat = false;
+  bool stages_had_media_auth = true;
+  std::string register_media_auth;
+  std::string register_body;
+  std::vector<std::string> heartbeats;
+  std::shared_ptr<io::WebSocketPeer> peer;
+};
+
+TEST(MediaServer, RegistersSyncsFollowsEventsAndShutsDownGracefully) {
+  boost::asio::io_context io;
+  FakeApiServer api(io);
+  MediaServer server(io, test_config(api.url()));
+  ASSERT_TRUE(server.start().ok());
+
+  ASSERT_TRUE(run_until(io, [&] { return server.health_snapshot().registered; }));
+  EXPECT_EQ(api.register_media_auth, "media-1");
+  const auto reg = json::parse(api.register_body);
+  EXPECT_EQ(reg.at("port").to_number<int>(), server.port());
+  EXPECT_EQ(reg.at("ipAddress").as_string(), "127.0.0.1");
+
+  // The listed stage is tracked, never reported as connected.
+  ASSERT_TRUE(
+      run_until(io, [&] { return state_of(server, "arn:a") == engine::StageState::tracked; }));
+  EXPECT_FALSE(api.stages_had_media_auth);
+  EXPECT_EQ(server.health_snapshot().connected_stages, 0u);
+  EXPECT_EQ(server.health_snapshot().active_connections, 1u);
+
+  // WebSocket: created adds, deleted removes, garbage and unknown types are ignored.
+  ASSERT_TRUE(run_until(io, [&] { return api.peer != nullptr; }));
+  api.peer->send_text("this is not json");
+  api.peer->send_text(R"({"type":"hello","data":{}})");
+  api.peer->send_text(R"({"type":"stage_created","data":{"stageArn":"arn:b","timestamp":"t"}})");
+  ASSERT_TRUE(
+      run_until(io, [&] { return state_of(server, "arn:b") == engine::StageState::tracked; }));
+  api.peer->send_text(R"({"type":"stage_deleted","data":{"stageArn":"arn:a"}})");
+  ASSERT_TRUE(run_until(io, [&] { return !state_of(server, "arn:a").has_value(); }));
+  EXPECT_GE(api.tokens, 2);
+
+  // A heartbeat answered 404 makes the server register again.
+  api.forget_next_heartbeat = true;
+  ASSERT_TRUE(run_until(io, [&] { return api.registrations >= 2; }));
+  api.forget_next_heartbeat = false;
+
+  // Graceful shutdown: ready turns 503 at once; the last heartbeat says 0 stages.
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_EQ(health_response(HealthProbe::ready, server.health_snapshot()).result(),
+            io::http::status::service_unavailable);
+  ASSERT_TRUE(run_until(io, [&] { return stopped; }));
+  ASSERT_FALSE(api.heartbeats.empty());
+  EXPECT_EQ(json::parse(api.heartbeats.back()).at("connectedStages").to_number<int>(), 0);
+  EXPECT_EQ(server.status_snapshot().stages.size(), 0u);
+  EXPECT_TRUE(run_until(io, [&] { return api.peer == nullptr; }));
+}
+
+TEST(MediaServer, WebSocketReconnectTriggersAFullResync) {
+  boost::asio::io_context io;
+  FakeApiServer api(io);
+  MediaServer server(io, test_config(api.url()));
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_TRUE(run_until(io, [&] { return api.peer != nullptr; }));
+  ASSERT_TRUE(run_until(io, [&] { return state_of(server, "arn:a").has_value(); }));
+  // While disconnected the stage set changes; the reconnect's resync must pick it up.
+  api.stages_body = R"(["arn:c"])";
+  api.peer->close();
+  ASSERT_TRUE(run_until(
+      io, [&] { return api.websocket_opens >= 2; }, std::chrono::seconds(15)));
+  ASSERT_TRUE(run_until(io, [&] {
+    return state_of(server, "arn:c").has_value() && !state_of(server, "arn:a").has_value();
+  }));
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+}  // namespace
+}  // namespace ivs::app
