@@ -183,34 +183,13 @@ void IceAgent::handle_request(Instant now, const SocketAddress& local, const Soc
   if (state_ == IceAgentState::kFailed) {
     return;
   }
-  // A source we do not know is a peer-reflexive remote candidate (§7.3.1.3).
-  auto remote = std::find_if(remote_.begin(), remote_.end(),
-                             [&](const IceCandidate& c) { return c.address == from; });
-  std::size_t remote_index = static_cast<std::size_t>(remote - remote_.begin());
-  if (remote == remote_.end()) {
-    if (remote_.size() >= config_.max_remote_candidates) {
-      return;
-    }
-    IceCandidate learned;
-    learned.type = IceCandidateType::kPeerReflexive;
-    learned.foundation = "prflx" + std::to_string(remote_.size());
-    learned.priority = *request.priority();
-    learned.address = from;
-    learned.base = from;
-    remote_.push_back(learned);
-    remote_index = remote_.size() - 1;
+  const auto remote_index = learn_remote(from, *request.priority());
+  if (!remote_index) {
+    return;
   }
-  const std::size_t pair = find_or_add_pair(*host, remote_index);
+  const std::size_t pair = find_or_add_pair(*host, *remote_index);
   if (!controlling_ && request.use_candidate()) {
-    // Nominated by the controlling peer: use the valid pair with this base and remote.
-    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-      if (pairs_[i].valid && pairs_[i].remote == remote_index &&
-          local_[pairs_[i].local].base == local) {
-        pairs_[i].nominated = true;
-        select(now, i);
-      }
-    }
-    pairs_[pair].nominate_on_success = !pairs_[pair].nominated;
+    on_peer_nomination(now, pair);
   }
   // Triggered check (§7.3.1.4) unless the pair already succeeded or is being checked.
   Pair& triggered = pairs_[pair];
@@ -233,21 +212,7 @@ void IceAgent::handle_response(Instant now, const SocketAddress& local, const So
   if (it->kind == Transaction::Kind::kGather) {
     const Transaction transaction = std::move(*it);
     transactions_.erase(it);
-    auto mapped = response.xor_mapped_address();
-    if (!mapped) {
-      mapped = response.mapped_address();
-    }
-    if (response.message_class() == StunClass::kSuccessResponse && mapped &&
-        *mapped != local_[transaction.index].address) {
-      IceCandidate reflexive;
-      reflexive.type = IceCandidateType::kServerReflexive;
-      reflexive.foundation = "s" + local_[transaction.index].foundation;
-      reflexive.priority = ice_candidate_priority(
-          IceCandidateType::kServerReflexive, (local_[transaction.index].priority >> 8) & 0xFFFF);
-      reflexive.address = *mapped;
-      reflexive.base = local_[transaction.index].address;
-      find_or_add_local(reflexive);
-    }
+    on_gather_response(transaction, response);
     return;
   }
   // Checks and consent are authenticated with the peer's password (§7.2.5.1).
@@ -283,6 +248,26 @@ void IceAgent::handle_response(Instant now, const SocketAddress& local, const So
     return;
   }
   on_check_success(now, transaction, response);
+}
+
+void IceAgent::on_gather_response(const Transaction& transaction, const StunMessage& response) {
+  auto mapped = response.xor_mapped_address();
+  if (!mapped) {
+    mapped = response.mapped_address();
+  }
+  const IceCandidate& host = local_[transaction.index];
+  if (response.message_class() != StunClass::kSuccessResponse || !mapped ||
+      *mapped == host.address) {
+    return;
+  }
+  IceCandidate reflexive;
+  reflexive.type = IceCandidateType::kServerReflexive;
+  reflexive.foundation = "s" + host.foundation;
+  reflexive.priority =
+      ice_candidate_priority(IceCandidateType::kServerReflexive, (host.priority >> 8) & 0xFFFF);
+  reflexive.address = *mapped;
+  reflexive.base = host.address;
+  find_or_add_local(reflexive);
 }
 
 void IceAgent::handle_timeout(Instant now) {

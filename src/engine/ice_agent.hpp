@@ -166,6 +166,9 @@ class IceAgent {
   void handle_request(Instant now, const SocketAddress& local, const SocketAddress& from,
                       const proto::StunMessage& request);
   bool resolve_role_conflict(const proto::StunMessage& request);
+  std::optional<std::size_t> learn_remote(const SocketAddress& from, std::uint32_t priority);
+  void on_peer_nomination(Instant now, std::size_t pair);
+  void on_gather_response(const Transaction& transaction, const proto::StunMessage& response);
   void handle_response(Instant now, const SocketAddress& local, const SocketAddress& from,
                        const proto::StunMessage& response);
   void retransmit_or_expire(Instant now);

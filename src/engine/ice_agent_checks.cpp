@@ -47,6 +47,41 @@ std::size_t IceAgent::find_or_add_pair(std::size_t local, std::size_t remote) {
   return pairs_.size() - 1;
 }
 
+std::optional<std::size_t> IceAgent::learn_remote(const SocketAddress& from,
+                                                  std::uint32_t priority) {
+  const auto known = std::find_if(remote_.begin(), remote_.end(),
+                                  [&](const IceCandidate& c) { return c.address == from; });
+  if (known != remote_.end()) {
+    return static_cast<std::size_t>(known - remote_.begin());
+  }
+  if (remote_.size() >= config_.max_remote_candidates) {
+    return std::nullopt;
+  }
+  // A source we do not know is a peer-reflexive remote candidate (§7.3.1.3).
+  IceCandidate learned;
+  learned.type = IceCandidateType::kPeerReflexive;
+  learned.foundation = "prflx" + std::to_string(remote_.size());
+  learned.priority = priority;
+  learned.address = from;
+  learned.base = from;
+  remote_.push_back(learned);
+  return remote_.size() - 1;
+}
+
+void IceAgent::on_peer_nomination(Instant now, std::size_t pair) {
+  // Nominated by the controlling peer: select the valid pair with this base and remote, or
+  // remember to once our own check on it succeeds.
+  const std::size_t remote = pairs_[pair].remote;
+  const SocketAddress base = local_[pairs_[pair].local].base;
+  for (std::size_t i = 0; i < pairs_.size(); ++i) {
+    if (pairs_[i].valid && pairs_[i].remote == remote && local_[pairs_[i].local].base == base) {
+      pairs_[i].nominated = true;
+      select(now, i);
+    }
+  }
+  pairs_[pair].nominate_on_success = !pairs_[pair].nominated;
+}
+
 void IceAgent::pair_with_hosts(std::size_t remote) {
   const std::size_t locals = local_.size();
   for (std::size_t i = 0; i < locals; ++i) {
