@@ -172,8 +172,10 @@ void DtlsTransport::drive_handshake(Instant now) {
     update_retransmit_timer(now, sent_flight);
     return;
   }
+  // Always drain the thread's error queue so nothing stale is left for other OpenSSL users.
+  const std::string errors = openssl_errors();
   fail(fingerprint_mismatch_ ? "remote certificate does not match the SDP fingerprint"
-                             : "handshake failed: " + openssl_errors());
+                             : "handshake failed: " + errors);
 }
 
 // After the handshake the only records we expect are alerts (close_notify) and, from a peer

@@ -1,8 +1,10 @@
 // Two DtlsTransports on a simulated clock, connected through tests/support/sim_network (loss,
 // reordering, delay), plus the retransmission schedule checked against exact simulated times.
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
-#include <map>
+#include <set>
 
 #include "engine/dtls_transport.hpp"
 #include "support/sim_network.hpp"
@@ -33,6 +35,8 @@ struct Peer {
   std::unique_ptr<DtlsTransport> dtls;
   std::vector<DtlsEvent> events;
   std::vector<Instant> sent_at;  // when each datagram left, for retransmission timing
+  std::vector<Bytes> sent;
+  std::set<std::size_t> drop;  // indexes (into `sent`) of datagrams the network loses
 };
 
 class DtlsPair {
@@ -95,9 +99,12 @@ class DtlsPair {
     for (int self = 0; self < 2; ++self) {
       Peer& peer = peers_[self];
       while (auto datagram = peer.dtls->poll_transmit()) {
-        EXPECT_LE(datagram->size(), 1200u);
+        EXPECT_LE(datagram->size(), max_datagram_);
         peer.sent_at.push_back(now_);
-        network_.send(now_, peer.address, peers_[1 - self].address, *datagram);
+        peer.sent.push_back(*datagram);
+        if (peer.drop.count(peer.sent.size() - 1) == 0) {
+          network_.send(now_, peer.address, peers_[1 - self].address, *datagram);
+        }
       }
       while (auto event = peer.dtls->poll_event()) {
         peer.events.push_back(std::move(*event));
@@ -112,8 +119,10 @@ class DtlsPair {
   SimNetwork& network() { return network_; }
   Instant now() const { return now_; }
   Instant start_time() const { return Instant{}; }
+  void set_max_datagram(std::size_t size) { max_datagram_ = size; }
 
  private:
+  std::size_t max_datagram_ = 1200;
   SimNetwork network_;
   Peer peers_[2];
   Instant now_{};
@@ -181,7 +190,8 @@ TEST(DtlsTransportTest, NegotiatesAesCmWhenThatIsAllTheClientOffers) {
   expect_matching_keys(pair.peer(0), pair.peer(1), SrtpProfile::kAes128CmHmacSha1_80);
 }
 
-// 20% loss each way plus reordering: every seed must still complete, through retransmissions.
+// 20% loss each way plus reordering, jitter and duplicates: every seed must still complete,
+// through retransmissions.
 TEST(DtlsTransportTest, CompletesUnderLossAndReordering) {
   SimLinkModel lossy;
   lossy.loss = 0.2;
@@ -191,7 +201,14 @@ TEST(DtlsTransportTest, CompletesUnderLossAndReordering) {
   std::uint64_t retransmissions = 0;
   for (std::uint64_t seed = 1; seed <= 25; ++seed) {
     DtlsPair pair(seed, lossy);
-    pair.create_both(seed % 2 == 0 ? DtlsRole::kClient : DtlsRole::kServer);
+    // Every third seed uses a small MTU, so flights span datagrams and arrive in pieces.
+    const std::size_t mtu = seed % 3 == 0 ? 400 : 1200;
+    pair.set_max_datagram(mtu);
+    DtlsConfig first = pair.config(0, seed % 2 == 0 ? DtlsRole::kClient : DtlsRole::kServer);
+    DtlsConfig second = pair.config(1, seed % 2 == 0 ? DtlsRole::kServer : DtlsRole::kClient);
+    first.mtu = second.mtu = mtu;
+    pair.create(0, first);
+    pair.create(1, second);
     pair.start();
     pair.run();
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -244,6 +261,85 @@ TEST(DtlsTransportTest, RetransmissionIsANewRecordNotACopy) {
             Bytes(second->begin() + 5, second->begin() + 11));
   EXPECT_EQ(Bytes(first.begin() + 13, first.end()), Bytes(second->begin() + 13, second->end()));
   EXPECT_EQ(client.dtls->poll_timeout(), Instant{} + seconds(3));
+}
+
+// The server's last flight (ChangeCipherSpec + Finished) is lost. It has no timer for it
+// (RFC 6347 §4.2.4); the client re-sends its own last flight after 1 s and the server, seeing a
+// repeated Finished, re-sends its flight. Timeline: F1 0 ms, F2 10 ms, F3 20 ms, F4 30 ms (lost),
+// F3 again at 1.020 s, F4 again at 1.030 s, client connected at 1.040 s.
+TEST(DtlsTransportTest, LostFinalFlightIsRecoveredByTheClientRetransmission) {
+  DtlsPair pair;
+  pair.create_both(DtlsRole::kClient);
+  pair.peer(1).drop = {1};
+  pair.start();
+  pair.run();
+  expect_matching_keys(pair.peer(0), pair.peer(1), SrtpProfile::kAeadAes128Gcm);
+  EXPECT_EQ(pair.now() - pair.start_time(), milliseconds(1040));
+  EXPECT_EQ(pair.peer(0).dtls->stats().retransmissions, 1u);
+  EXPECT_EQ(pair.peer(1).dtls->stats().retransmissions, 0u);
+  ASSERT_EQ(pair.peer(1).sent.size(), 3u);
+  EXPECT_EQ(pair.peer(1).sent_at[2] - pair.start_time(), milliseconds(1030));
+}
+
+// Handshake records in epoch 0 as (message_seq, fragment_offset), read from the datagrams.
+std::vector<std::pair<int, int>> handshake_fragments(const std::vector<Bytes>& datagrams) {
+  std::vector<std::pair<int, int>> fragments;
+  for (const Bytes& datagram : datagrams) {
+    for (std::size_t at = 0; at + 13 <= datagram.size();) {
+      const std::size_t length = read_u16(&datagram[at + 11]);
+      const bool epoch0 = read_u16(&datagram[at + 3]) == 0;
+      if (datagram[at] == 22 && epoch0 && length >= 12) {
+        fragments.emplace_back(read_u16(&datagram[at + 13 + 4]),
+                               static_cast<int>(read_u24(&datagram[at + 13 + 6])));
+      }
+      at += 13 + length;
+    }
+  }
+  return fragments;
+}
+
+// With a small MTU every flight spans several datagrams, so the peer reads partial flights. No
+// handshake fragment may ever be sent twice without loss: OpenSSL must not retransmit on its
+// own (its clock) when a read comes up short.
+TEST(DtlsTransportTest, SmallMtuSplitsFlightsWithoutSpuriousRetransmissions) {
+  DtlsPair pair(3);
+  pair.set_max_datagram(300);
+  DtlsConfig client = pair.config(0, DtlsRole::kClient);
+  DtlsConfig server = pair.config(1, DtlsRole::kServer);
+  client.mtu = server.mtu = 300;
+  pair.create(0, client);
+  pair.create(1, server);
+  pair.start();
+  pair.run();
+  expect_matching_keys(pair.peer(0), pair.peer(1), SrtpProfile::kAeadAes128Gcm);
+  for (int side = 0; side < 2; ++side) {
+    const auto fragments = handshake_fragments(pair.peer(side).sent);
+    EXPECT_GT(fragments.size(), 2u);
+    EXPECT_EQ(std::set(fragments.begin(), fragments.end()).size(), fragments.size());
+    EXPECT_EQ(pair.peer(side).dtls->stats().retransmissions, 0u);
+  }
+  EXPECT_GT(pair.peer(1).sent.size(), 2u);  // the server's flight really was split
+}
+
+// Why DtlsTransport does not use the simpler "timer callback returns 1 µs" approach: OpenSSL
+// checks its timer at the top of every read, finds it expired, retransmits, restarts the 1 µs
+// timer and loops until its 12-timeout limit fails the handshake inside the first call. If this
+// test ever fails, OpenSSL changed and the simpler approach may be reconsidered.
+TEST(OpenSslDtlsTimer, AlwaysExpiredTimerKillsTheHandshake) {
+  SSL_CTX* context = SSL_CTX_new(DTLS_method());
+  SSL* ssl = SSL_new(context);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(in, -1);
+  SSL_set_bio(ssl, in, out);
+  SSL_set_connect_state(ssl);
+  DTLS_set_timer_cb(ssl, [](SSL*, unsigned int) -> unsigned int { return 1; });
+  const int result = SSL_do_handshake(ssl);
+  EXPECT_EQ(SSL_get_error(ssl, result), SSL_ERROR_SSL);
+  EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_READ_TIMEOUT_EXPIRED);
+  ERR_clear_error();
+  SSL_free(ssl);
+  SSL_CTX_free(context);
 }
 
 TEST(DtlsTransportTest, WrongFingerprintFailsWithoutKeys) {
