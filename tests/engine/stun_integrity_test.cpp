@@ -86,6 +86,31 @@ TEST(StunIntegrity, VerifiesAndReserializesLongTermRequest) {
   EXPECT_EQ(to_hex(builder.bytes()), to_hex(bytes));
 }
 
+// Messages written by aioice (an independent implementation; testdata/stun/generate_aioice.py).
+TEST(StunIntegrity, AcceptsMessagesFromAnotherImplementation) {
+  constexpr std::string_view kPassword = "aioice-password-0123456789";
+  StunIntegrity integrity;
+  const Bytes request_bytes = vector_bytes("aioice-request.bin");
+  auto request = StunMessage::parse(request_bytes);
+  ASSERT_TRUE(request) << request.error().message;
+  EXPECT_TRUE(integrity.verify(*request, as_bytes(kPassword)));
+  EXPECT_TRUE(request->fingerprint_matches());
+  EXPECT_EQ(request->username(), "srvU:cliU");
+  EXPECT_EQ(request->priority(), 1853824767u);
+  EXPECT_EQ(request->ice_controlling(), 0x0102030405060708ull);
+  EXPECT_TRUE(request->use_candidate());
+  const Bytes response_bytes = vector_bytes("aioice-ipv6-response.bin");
+  auto response = StunMessage::parse(response_bytes);
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_TRUE(integrity.verify(*response, as_bytes(kPassword)));
+  EXPECT_TRUE(response->fingerprint_matches());
+  EXPECT_EQ(response->xor_mapped_address(), SocketAddress::from_string("[2001:db8::1234]:50000"));
+  // aioice pads with zeros, so rebuilding reproduces its bytes exactly.
+  StunBuilder builder = rebuild_until_integrity(*request, 0x00);
+  integrity.sign_with_fingerprint(builder, as_bytes(kPassword));
+  EXPECT_EQ(to_hex(builder.bytes()), to_hex(request_bytes));
+}
+
 TEST(StunIntegrity, SignedMessagesVerifyAfterFingerprintIsAppended) {
   StunBuilder builder(proto::kStunBindingMethod, proto::StunClass::kRequest,
                       {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9});
