@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 namespace ivs::engine {
 
@@ -22,6 +23,19 @@ StunIntegrity::StunIntegrity() {
 StunIntegrity::~StunIntegrity() {
   EVP_MAC_CTX_free(context_);
   EVP_MAC_free(mac_);
+}
+
+StunIntegrity::StunIntegrity(StunIntegrity&& other) noexcept
+    : mac_(std::exchange(other.mac_, nullptr)), context_(std::exchange(other.context_, nullptr)) {}
+
+StunIntegrity& StunIntegrity::operator=(StunIntegrity&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(context_);
+    EVP_MAC_free(mac_);
+    mac_ = std::exchange(other.mac_, nullptr);
+    context_ = std::exchange(other.context_, nullptr);
+  }
+  return *this;
 }
 
 StunHmacSha1 StunIntegrity::compute(ByteSpan key, const proto::StunIntegrityInput& input) {

@@ -26,6 +26,9 @@ class StunIntegrity {
   ~StunIntegrity();
   StunIntegrity(const StunIntegrity&) = delete;
   StunIntegrity& operator=(const StunIntegrity&) = delete;
+  // Movable, so the engines that own one (IceLite, IceAgent) are movable too.
+  StunIntegrity(StunIntegrity&& other) noexcept;
+  StunIntegrity& operator=(StunIntegrity&& other) noexcept;
 
   // HMAC-SHA1 over the input with the length field replaced as the codec says.
   StunHmacSha1 compute(ByteSpan key, const proto::StunIntegrityInput& input);

@@ -111,6 +111,17 @@ TEST(StunIntegrity, AcceptsMessagesFromAnotherImplementation) {
   EXPECT_EQ(to_hex(builder.bytes()), to_hex(request_bytes));
 }
 
+TEST(StunIntegrity, StaysUsableAfterAMove) {
+  StunIntegrity first;
+  StunIntegrity moved(std::move(first));
+  StunIntegrity assigned;
+  assigned = std::move(moved);
+  const Bytes bytes = vector_bytes("rfc5769-request.bin");
+  auto message = StunMessage::parse(bytes);
+  ASSERT_TRUE(message);
+  EXPECT_TRUE(assigned.verify(*message, as_bytes(kShortTermPassword)));
+}
+
 TEST(StunIntegrity, SignedMessagesVerifyAfterFingerprintIsAppended) {
   StunBuilder builder(proto::kStunBindingMethod, proto::StunClass::kRequest,
                       {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9});
