@@ -94,6 +94,7 @@ struct UdpPort::Impl {
   std::array<std::uint8_t, 64> error_payload{};
   std::array<std::uint8_t, 512> error_control{};
   sockaddr_storage error_name{};
+  UdpPort::SendmmsgFunction sendmmsg_for_test;
 };
 
 namespace {
@@ -354,8 +355,11 @@ void UdpPort::flush() {
   bool retried_head = false;
   while (!queue.empty()) {
     const std::size_t count = queue.fill(impl_->send_messages);
-    const int sent = ::sendmmsg(impl_->fd(), impl_->send_messages.data(),
-                                static_cast<unsigned>(count), MSG_DONTWAIT);
+    const int sent = impl_->sendmmsg_for_test
+                         ? impl_->sendmmsg_for_test(impl_->fd(), impl_->send_messages.data(),
+                                                    static_cast<unsigned>(count), MSG_DONTWAIT)
+                         : ::sendmmsg(impl_->fd(), impl_->send_messages.data(),
+                                      static_cast<unsigned>(count), MSG_DONTWAIT);
     ++counters_.send_syscalls;
     if (sent > 0) {
       counters_.datagrams_sent += static_cast<std::uint64_t>(sent);
@@ -385,6 +389,10 @@ void UdpPort::flush() {
     ++counters_.send_errors;
     retried_head = false;
   }
+}
+
+void UdpPort::set_sendmmsg_for_test(SendmmsgFunction sendmmsg) {
+  impl_->sendmmsg_for_test = std::move(sendmmsg);
 }
 
 void UdpPort::wait_writable() {

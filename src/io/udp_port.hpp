@@ -45,6 +45,7 @@
 namespace boost::asio {
 class io_context;
 }
+struct mmsghdr;
 
 namespace ivs::io {
 
@@ -132,6 +133,11 @@ class UdpPort {
   int granted_receive_buffer_bytes() const { return granted_receive_buffer_; }
   int granted_send_buffer_bytes() const { return granted_send_buffer_; }
   const UdpPortCounters& counters() const { return counters_; }
+
+  // Replaces the sendmmsg(2) the port calls (same signature), so tests can make the kernel
+  // push back (EAGAIN), fail one datagram, or be interrupted; loopback never does on its own.
+  using SendmmsgFunction = std::function<int(int fd, mmsghdr* messages, unsigned count, int flags)>;
+  void set_sendmmsg_for_test(SendmmsgFunction sendmmsg);
 
  private:
   struct Impl;

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
@@ -243,6 +247,85 @@ TEST(UdpPort, FullQueueDropsTheNewDatagramAndCountsIt) {
     EXPECT_EQ(read_u32(at_receiver.received[i].bytes.data()), i);  // the oldest were kept
   }
   EXPECT_EQ(read_u32(at_receiver.received[8].bytes.data()), 100u);
+}
+
+// Loopback never makes sendmmsg say EAGAIN (the skb is orphaned at once), so the kernel's push
+// back is simulated: the first call sends 10 datagrams, the second says EAGAIN.
+TEST(UdpPort, KernelPushBackKeepsTheRestQueuedUntilWritable) {
+  boost::asio::io_context io;
+  auto sender = open_port(io, kLoopback4);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+  int calls = 0;
+  sender->set_sendmmsg_for_test([&](int fd, mmsghdr* messages, unsigned count, int flags) {
+    ++calls;
+    if (calls == 1) {
+      return ::sendmmsg(fd, messages, std::min(count, 10u), flags);
+    }
+    if (calls == 2) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return ::sendmmsg(fd, messages, count, flags);
+  });
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    sender->send(receiver->local_address(), numbered(i));
+  }
+  sender->flush();
+  EXPECT_EQ(sender->counters().datagrams_sent, 10u);
+  EXPECT_EQ(sender->queued(), 90u);
+  EXPECT_EQ(sender->counters().send_would_block, 1u);
+  // While waiting for writability, flush() leaves the kernel alone; new datagrams queue behind.
+  sender->send(receiver->local_address(), numbered(100));
+  sender->flush();
+  EXPECT_EQ(calls, 2);
+
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 101; }));
+  EXPECT_EQ(sender->queued(), 0u);
+  for (std::uint32_t i = 0; i <= 100; ++i) {
+    EXPECT_EQ(read_u32(at_receiver.received[i].bytes.data()), i);
+  }
+  EXPECT_EQ(sender->counters().send_errors, 0u);
+}
+
+// A datagram the kernel refuses for itself (here: always ECONNREFUSED for one destination) is
+// retried once, as a possible stale ICMP report, then dropped; the ones behind it still go.
+TEST(UdpPort, DatagramTheKernelKeepsRefusingIsDroppedAloneAfterOneRetry) {
+  boost::asio::io_context io;
+  auto sender = open_port(io, kLoopback4);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+  const SocketAddress refused = SocketAddress::ipv4({127, 0, 0, 1}, 9);
+  int refusals = 0;
+  // Like the kernel: sends up to the refused datagram; fails the call when it is the first.
+  sender->set_sendmmsg_for_test([&](int fd, mmsghdr* messages, unsigned count, int flags) {
+    unsigned sendable = 0;
+    while (sendable < count &&
+           ntohs(static_cast<const sockaddr_in*>(messages[sendable].msg_hdr.msg_name)->sin_port) !=
+               refused.port()) {
+      ++sendable;
+    }
+    if (sendable == 0) {
+      ++refusals;
+      errno = ECONNREFUSED;
+      return -1;
+    }
+    return ::sendmmsg(fd, messages, sendable, flags);
+  });
+  sender->send(receiver->local_address(), numbered(1));
+  sender->send(refused, numbered(2));
+  sender->send(receiver->local_address(), numbered(3));
+  sender->flush();
+  EXPECT_EQ(refusals, 2);
+  EXPECT_EQ(sender->counters().send_errors, 1u);
+  EXPECT_EQ(sender->counters().datagrams_sent, 2u);
+  EXPECT_EQ(sender->queued(), 0u);
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 2; }));
+  EXPECT_EQ(read_u32(at_receiver.received[1].bytes.data()), 3u);
 }
 
 TEST(UdpPort, Ipv6DestinationOnIpv4SocketIsDroppedAndCounted) {
