@@ -78,6 +78,7 @@ void ControlPlane::register_now() {
 void ControlPlane::on_registered() {
   const bool first = !registered_ && !websocket_;
   registered_ = true;
+  api_reachable_ = true;
   spdlog::info("registered with the API server at {} as {}", api_.options().base_url,
                api_.options().server_id);
   schedule_heartbeat();
@@ -105,8 +106,14 @@ void ControlPlane::send_heartbeat() {
       return;  // on_registered() restarts the heartbeat
     }
     if (!outcome.ok) {
+      // Not ready while the API server is unreachable: tokens and stage lists would fail too.
+      api_reachable_ = false;
       spdlog::warn("heartbeat failed: {}", outcome.error);
     } else {
+      if (!api_reachable_) {
+        spdlog::info("API server reachable again");
+      }
+      api_reachable_ = true;
       spdlog::debug("heartbeat sent ({} connected stages)", stages_.connected_count());
     }
     schedule_heartbeat();

@@ -33,11 +33,20 @@
 
 namespace ivs::app {
 
+inline engine::BackoffPolicy control_plane_retry_policy() {
+  engine::BackoffPolicy policy;  // from 1 s, full jitter
+  policy.max = std::chrono::seconds(10);
+  return policy;
+}
+
 struct ControlPlaneOptions {
   std::chrono::milliseconds heartbeat_interval{30000};
   std::chrono::milliseconds stage_sync_interval{60000};
   bool auto_sync = true;
-  engine::BackoffPolicy retry{};  // register, stage list and WebSocket reconnect: 1 s → 30 s
+  // Register, stage list and WebSocket reconnect: 1 s → 10 s, full jitter. Capped lower than
+  // the per-stage 30 s because the API server is our own control plane: after an outage the
+  // server should be ready again within seconds, and one client's retries are no burst.
+  engine::BackoffPolicy retry = control_plane_retry_policy();
   std::string websocket_url;
   HeaderList websocket_headers;
 };
@@ -55,6 +64,8 @@ class ControlPlane {
   void finish_stop(std::function<void()> done);
 
   bool registered() const { return registered_; }
+  // Registered and the last heartbeat got through: what /health/ready reports.
+  bool ready() const { return registered_ && api_reachable_; }
   bool websocket_connected() const { return websocket_open_; }
   std::optional<WallTime> last_sync() const { return last_sync_; }
 
@@ -89,6 +100,7 @@ class ControlPlane {
   std::optional<Instant> websocket_opened_at_;
   bool websocket_open_ = false;
   bool registered_ = false;
+  bool api_reachable_ = false;
   bool registering_ = false;
   bool sync_in_flight_ = false;
   bool sync_again_ = false;

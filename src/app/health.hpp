@@ -5,8 +5,8 @@
 //    "stats":{"publisherActive","connectedStages","activeConnections"}}
 //   /health        200 "healthy" while the loop answers
 //   /health/live   200 "healthy" while the loop answers (K8s liveness)
-//   /health/ready  200 "healthy" once registered with the API server; 503 "not_ready" before,
-//                  503 "shutting_down" during shutdown (K8s readiness)
+//   /health/ready  200 "healthy" once registered with the API server and while its heartbeats
+//                  get through; 503 "not_ready" otherwise, 503 "shutting_down" during shutdown
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,7 @@ struct HealthSnapshot {
   bool publisher_active = false;
   std::size_t connected_stages = 0;    // stages actually published to
   std::size_t active_connections = 0;  // open egress sessions (any mode)
-  bool registered = false;
+  bool registered = false;             // registered AND the last heartbeat got through
   bool shutting_down = false;
 };
 

@@ -73,7 +73,7 @@ Status MediaServer::start() {
   ControlPlaneOptions control{.heartbeat_interval = config_.heartbeat_interval,
                               .stage_sync_interval = config_.stage_sync_interval,
                               .auto_sync = config_.enable_auto_sync,
-                              .retry = {},
+                              .retry = ControlPlaneOptions{}.retry,
                               .websocket_url = *ws_url,
                               .websocket_headers = auth_headers(ApiCall::websocket, api)};
   api_ = std::make_unique<ApiClient>(http_client_, api);
@@ -124,7 +124,7 @@ HealthSnapshot MediaServer::health_snapshot() const {
   s.publisher_active = false;  // WHIP ingest is a later issue
   s.connected_stages = stages_ ? stages_->connected_count() : 0;
   s.active_connections = stages_ ? stages_->open_sessions() : 0;
-  s.registered = control_ && control_->registered();
+  s.registered = control_ && control_->ready();
   s.shutting_down = stopping_;
   return s;
 }
