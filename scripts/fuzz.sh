@@ -9,8 +9,10 @@ if ! ls fuzz/*_fuzz.cpp >/dev/null 2>&1; then
   echo "no fuzz targets yet"
   exit 0
 fi
-IVS_BUILD_DIR=build-fuzz scripts/build.sh -DIVS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIVS_BUILD_TESTS=OFF -DIVS_BUILD_BENCH=OFF
+cmake -S . -B build-fuzz -G Ninja -DIVS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIVS_BUILD_TESTS=OFF -DIVS_BUILD_BENCH=OFF >/dev/null
+echo "==> building the fuzz targets (build-fuzz, clang-14)"
+cmake --build build-fuzz -j "${IVS_JOBS:-$(nproc)}" --target fuzzers
 mkdir -p build-fuzz/crashes
 for source in fuzz/*_fuzz.cpp; do
   name=$(basename "$source" .cpp)
