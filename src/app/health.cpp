@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace ivs::app {
@@ -17,6 +18,51 @@ double round_millis(double seconds) {
   return std::round(seconds * 1000.0) / 1000.0;
 }
 
+// Boost.JSON prints doubles in exponent form ("2.035E0"); the seed's documents show plain
+// decimals ("uptime": 1234.56), so numbers are written here with fixed millisecond precision.
+void write_plain(const json::value& value, std::string& out) {
+  switch (value.kind()) {
+    case json::kind::double_: {
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, "%.3f", value.get_double());
+      out += buffer;
+      break;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : value.get_object()) {
+        out += first ? "" : ",";
+        first = false;
+        out += json::serialize(json::string(member.key()));
+        out += ':';
+        write_plain(member.value(), out);
+      }
+      out += '}';
+      break;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : value.get_array()) {
+        out += first ? "" : ",";
+        first = false;
+        write_plain(item, out);
+      }
+      out += ']';
+      break;
+    }
+    default:
+      out += json::serialize(value);
+  }
+}
+
+std::string serialize_plain(const json::value& value) {
+  std::string out;
+  write_plain(value, out);
+  return out;
+}
+
 }  // namespace
 
 std::string health_json(std::string_view status, const HealthSnapshot& s) {
@@ -29,7 +75,7 @@ std::string health_json(std::string_view status, const HealthSnapshot& s) {
                     {"serverId", s.server_id},
                     {"uptime", round_millis(s.uptime_seconds)},
                     {"stats", std::move(stats)}};
-  return json::serialize(body);
+  return serialize_plain(body);
 }
 
 io::HttpResponse health_response(HealthProbe probe, const HealthSnapshot& snapshot) {
@@ -98,7 +144,7 @@ std::string status_json(const StatusSnapshot& snapshot) {
                                            {"activeConnections", h.active_connections},
                                            {"desiredStages", snapshot.stages.size()}}},
                     {"stages", std::move(stages)}};
-  return json::serialize(body);
+  return serialize_plain(body);
 }
 
 }  // namespace ivs::app

@@ -39,11 +39,19 @@ TEST(Health, DocumentHasExactlyTheSeedFields) {
   EXPECT_EQ(stats.at("activeConnections").to_number<int>(), 3);
 }
 
-TEST(Health, UptimeIsAFloatEvenWhenWhole) {
+TEST(Health, UptimeIsAPlainDecimalFloatEvenWhenWhole) {
   HealthSnapshot s = sample();
   s.uptime_seconds = 2.0;
-  const auto doc = json::parse(health_json("healthy", s)).as_object();
-  EXPECT_TRUE(doc.at("uptime").is_double());
+  const std::string text = health_json("healthy", s);
+  EXPECT_NE(text.find("\"uptime\":2.000,"), std::string::npos) << text;  // not "2E0"
+  EXPECT_TRUE(json::parse(text).at("uptime").is_double());
+  EXPECT_NE(health_json("healthy", sample()).find("\"uptime\":1234.560,"), std::string::npos);
+}
+
+TEST(Health, FieldOrderFollowsTheSeed) {
+  const std::string text = health_json("healthy", sample());
+  EXPECT_EQ(text.rfind("{\"status\":\"healthy\",\"service\":\"Media Server\",\"version\":", 0), 0u)
+      << text;
 }
 
 TEST(Health, ReadyFollowsRegistrationAndShutdown) {
