@@ -1,0 +1,148 @@
+// StageManager: the reconciler's commands executed on a real io_context against a recording
+// egress factory and a scripted token source (no sockets). Backoff is shortened to milliseconds
+// so retries happen within the test's deadline; nothing sleeps.
+#include "app/stage_manager.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+namespace ivs::app {
+namespace {
+
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Sessions stay open until the test tells them how to end.
+class RecordingEgress final : public EgressFactory {
+ public:
+  struct Record {
+    EgressTarget target;
+    EgressCallbacks callbacks;
+    bool close_called = false;
+  };
+  class Session final : public EgressSession {
+   public:
+    Session(boost::asio::io_context& io, Record& record) : io_(io), record_(record) {}
+    void close(std::function<void()> done) override {
+      record_.close_called = true;
+      boost::asio::post(io_, std::move(done));
+    }
+
+   private:
+    boost::asio::io_context& io_;
+    Record& record_;
+  };
+
+  explicit RecordingEgress(boost::asio::io_context& io) : io_(io) {}
+  std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
+    records.push_back(std::make_unique<Record>(Record{std::move(target), std::move(callbacks)}));
+    return std::make_unique<Session>(io_, *records.back());
+  }
+  std::string mode() const override { return "whip"; }
+
+  std::vector<std::unique_ptr<Record>> records;
+
+ private:
+  boost::asio::io_context& io_;
+};
+
+struct Fixture {
+  Fixture() : egress(io), random(5) {
+    engine::StageReconcilerOptions options;
+    options.backoff.min = std::chrono::milliseconds(10);
+    options.backoff.max = std::chrono::milliseconds(50);
+    manager = std::make_unique<StageManager>(
+        io, options,
+        [this](const std::string& arn, TokenCallback done) {
+          ++token_requests;
+          const std::string token = "token-" + std::to_string(token_requests);
+          boost::asio::post(io, [done, token] {
+            done(TokenInfo{token, "p", "https://whip.example/", WhipUrlSource::response}, false);
+          });
+        },
+        egress, random);
+  }
+  engine::StageState state_of(const std::string& arn) const {
+    for (const auto& s : manager->snapshot()) {
+      if (s.stage_arn == arn) {
+        return s.state;
+      }
+    }
+    return engine::StageState::failed;
+  }
+
+  boost::asio::io_context io;
+  RecordingEgress egress;
+  engine::SeededRandom random;
+  int token_requests = 0;
+  std::unique_ptr<StageManager> manager;
+};
+
+TEST(StageManager, OpensEgressWithTheFetchedTokenAndCountsConnected) {
+  Fixture f;
+  f.manager->sync({"arn:a"});
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  EXPECT_EQ(f.egress.records[0]->target.token, "token-1");
+  EXPECT_EQ(f.egress.records[0]->target.whip_url, "https://whip.example/");
+  f.egress.records[0]->callbacks.on_connected(true, "");
+  EXPECT_EQ(f.manager->connected_count(), 1u);
+  EXPECT_EQ(f.manager->open_sessions(), 1u);
+}
+
+TEST(StageManager, FailedSessionIsRetriedWithAFreshToken) {
+  Fixture f;
+  f.manager->add("arn:a");
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  f.egress.records[0]->callbacks.on_connected(true, "");
+  f.egress.records[0]->callbacks.on_failed("consent lost");
+  EXPECT_EQ(f.manager->open_sessions(), 0u);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  EXPECT_EQ(f.egress.records[1]->target.token, "token-2");
+  EXPECT_EQ(f.token_requests, 2);
+}
+
+TEST(StageManager, RemovedStageIsClosedThroughTheInterface) {
+  Fixture f;
+  f.manager->sync({"arn:a", "arn:b"});
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  for (auto& record : f.egress.records) {
+    record->callbacks.on_connected(true, "");
+  }
+  f.manager->remove("arn:a");
+  ASSERT_TRUE(run_until(f.io, [&] { return f.manager->snapshot().size() == 1; }));
+  EXPECT_TRUE(f.egress.records[0]->close_called);
+  EXPECT_FALSE(f.egress.records[1]->close_called);
+  EXPECT_EQ(f.state_of("arn:b"), engine::StageState::connected);
+}
+
+TEST(StageManager, ShutdownClosesEverySessionThenReportsDone) {
+  Fixture f;
+  f.manager->sync({"arn:a", "arn:b", "arn:c"});
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 3; }));
+  f.egress.records[0]->callbacks.on_connected(true, "");
+  f.egress.records[1]->callbacks.on_connected(false, "tracking");  // still opening: arn:c
+  bool done = false;
+  f.manager->shutdown([&] { done = true; });
+  ASSERT_TRUE(run_until(f.io, [&] { return done; }));
+  for (auto& record : f.egress.records) {
+    EXPECT_TRUE(record->close_called) << record->target.stage_arn;
+  }
+  EXPECT_EQ(f.manager->open_sessions(), 0u);
+  EXPECT_EQ(f.manager->connected_count(), 0u);
+}
+
+}  // namespace
+}  // namespace ivs::app
