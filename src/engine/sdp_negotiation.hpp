@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/dtls_srtp_keys.hpp"  // DtlsRole, shared with DtlsTransport
 #include "engine/ice_common.hpp"
 #include "proto/result.hpp"
 #include "proto/sdp.hpp"
@@ -158,8 +159,6 @@ struct EgressOffer {
 };
 
 EgressOffer make_egress_offer(const EgressOfferParams& params);
-
-enum class DtlsRole : std::uint8_t { kClient, kServer };
 
 struct EgressAnswer {
   NegotiatedMedia media;
