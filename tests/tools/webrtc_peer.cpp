@@ -1,0 +1,679 @@
+// webrtc_peer: our WebRTC engine (engine::PeerSession) on real loopback sockets, for interop tests
+// against stacks we did not write (Chromium, aiortc). Three modes:
+//
+//   whip-server --port P --udp-port U --token T [--seconds S]
+//       WHIP ingest endpoint (ICE-lite, DTLS server) on one shared UDP port; counts decrypted
+//       RTP per kind, H.264 keyframes (IDR picture starts), SPS and Opus packets; prints a JSON
+//       summary on exit (after S seconds, or once 3 keyframes and 100 Opus packets were seen).
+//   whip-client --url URL --token T --h264 FILE [--seconds S]
+//       WHIP publisher: egress offer, controlling full ICE, DTLS role from the answer; streams the
+//       Annex-B file at 30 fps (90 kHz) plus Opus silence every 20 ms; answers NACK from a
+//       history and PLI by restarting the file (its first access unit is an IDR).
+//   whep-server --port P --udp-port U --h264 FILE [--seconds S]
+//       WHEP endpoint: answers a recvonly offer and loops the file to every connected viewer.
+//
+// One io_context, one thread. After every input the engines are drained and the timer re-armed
+// (transmit.hpp).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include "engine/peer_session_router.hpp"
+#include "engine/sdp_negotiation.hpp"
+#include "io/clock.hpp"
+#include "io/engine_timer.hpp"
+#include "io/http_client.hpp"
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+#include "io/udp_port.hpp"
+#include "proto/h264_packetizer.hpp"
+#include "proto/h264_payload.hpp"
+#include "proto/rtcp_pli.hpp"
+#include "proto/rtp_builder.hpp"
+
+namespace {
+
+using namespace ivs;
+namespace asio = boost::asio;
+
+std::map<std::string, std::string> parse_options(int argc, char** argv) {
+  std::map<std::string, std::string> options;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    options[std::string(argv[i]).substr(2)] = argv[i + 1];
+  }
+  return options;
+}
+
+std::string random_token(engine::RandomSource& random, std::size_t length) {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i) {
+    out.push_back(kAlphabet[random.uniform(sizeof(kAlphabet) - 1)]);
+  }
+  return out;
+}
+
+engine::DtlsFingerprint to_dtls(const proto::SdpFingerprint& fingerprint) {
+  return engine::DtlsFingerprint{fingerprint.algorithm, fingerprint.digest};
+}
+
+proto::SdpFingerprint to_sdp(const engine::DtlsFingerprint& fingerprint) {
+  return proto::SdpFingerprint{fingerprint.algorithm, fingerprint.digest};
+}
+
+// The Annex-B file as access units (one slice per frame: an AU ends with its VCL NAL unit).
+std::vector<std::vector<Bytes>> read_access_units(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const Bytes stream((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<std::vector<Bytes>> units;
+  std::vector<Bytes> current;
+  for (ByteSpan nal : proto::split_annex_b(stream)) {
+    if (nal.empty()) {
+      continue;
+    }
+    const std::uint8_t type = nal[0] & 0x1F;
+    if (type == proto::h264_nal::kAccessUnitDelimiter) {
+      continue;
+    }
+    current.emplace_back(nal.begin(), nal.end());
+    if (type == proto::h264_nal::kSlice || type == proto::h264_nal::kIdrSlice) {
+      units.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  return units;
+}
+
+// Produces RTP for one outgoing H.264 + Opus stream pair; keeps a NACK history.
+class MediaSource {
+ public:
+  MediaSource(const std::vector<std::vector<Bytes>>& units, std::uint8_t video_pt,
+              std::optional<std::uint8_t> audio_pt, std::uint32_t video_ssrc,
+              std::uint32_t audio_ssrc)
+      : units_(units),
+        video_pt_(video_pt),
+        audio_pt_(audio_pt),
+        video_ssrc_(video_ssrc),
+        audio_ssrc_(audio_ssrc) {}
+
+  // Packets due at `now` (video every 1/30 s, audio every 20 ms).
+  std::vector<Bytes> due(Instant now) {
+    std::vector<Bytes> out;
+    if (!started_) {
+      started_ = true;
+      next_video_ = next_audio_ = now;
+    }
+    while (next_video_ <= now && !units_.empty()) {
+      video_frame(out);
+      next_video_ += microseconds(33333);
+    }
+    while (audio_pt_ && next_audio_ <= now) {
+      audio_frame(out);
+      next_audio_ += milliseconds(20);
+    }
+    return out;
+  }
+  std::optional<Bytes> history(std::uint16_t sequence) const {
+    auto found = history_.find(sequence);
+    return found == history_.end() ? std::nullopt : std::optional<Bytes>(found->second);
+  }
+  void restart_at_keyframe() { next_unit_ = 0; }
+  std::uint64_t frames_sent = 0;
+
+ private:
+  void video_frame(std::vector<Bytes>& out) {
+    const auto& unit = units_[next_unit_];
+    next_unit_ = (next_unit_ + 1) % units_.size();
+    std::vector<ByteSpan> nals(unit.begin(), unit.end());
+    const auto payloads = proto::packetize_h264(nals, 1100);
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+      proto::RtpPacket packet;
+      packet.payload_type = video_pt_;
+      packet.sequence_number = video_sequence_++;
+      packet.timestamp = video_timestamp_;
+      packet.ssrc = video_ssrc_;
+      packet.marker = i + 1 == payloads.size();
+      packet.payload = payloads[i];
+      Bytes bytes = *packet.serialize();
+      history_[packet.sequence_number] = bytes;
+      if (history_.size() > 1024) {
+        history_.erase(history_.begin());
+      }
+      out.push_back(std::move(bytes));
+    }
+    video_timestamp_ += 3000;
+    ++frames_sent;
+  }
+  void audio_frame(std::vector<Bytes>& out) {
+    proto::RtpPacket packet;
+    packet.payload_type = *audio_pt_;
+    packet.sequence_number = audio_sequence_++;
+    packet.timestamp = audio_timestamp_;
+    packet.ssrc = audio_ssrc_;
+    packet.payload = {0xF8, 0xFF, 0xFE};  // Opus TOC config 31 (CELT FB 20 ms), a silence frame
+    audio_timestamp_ += 960;
+    out.push_back(*packet.serialize());
+  }
+
+  const std::vector<std::vector<Bytes>>& units_;
+  std::uint8_t video_pt_;
+  std::optional<std::uint8_t> audio_pt_;
+  std::uint32_t video_ssrc_;
+  std::uint32_t audio_ssrc_;
+  bool started_ = false;
+  Instant next_video_{};
+  Instant next_audio_{};
+  std::size_t next_unit_ = 0;
+  std::uint16_t video_sequence_ = 1000;
+  std::uint16_t audio_sequence_ = 5000;
+  std::uint32_t video_timestamp_ = 90000;
+  std::uint32_t audio_timestamp_ = 48000;
+  std::map<std::uint16_t, Bytes> history_;
+};
+
+// Answers NACK from the history and PLI/FIR by restarting at the first (IDR) access unit.
+template <class Resend>
+void answer_feedback(const engine::SessionRtcpPacket& rtcp, MediaSource& source, Resend resend,
+                     std::uint64_t& nacks, std::uint64_t& plis) {
+  for (const auto& packet : rtcp.packets) {
+    if (const auto* nack = std::get_if<proto::RtcpNack>(&packet)) {
+      for (std::uint16_t sequence : nack->sequence_numbers()) {
+        ++nacks;
+        if (auto bytes = source.history(sequence)) {
+          resend(*bytes);
+        }
+      }
+    } else if (std::holds_alternative<proto::RtcpPli>(packet) ||
+               std::holds_alternative<proto::RtcpFir>(packet)) {
+      ++plis;
+      source.restart_at_keyframe();
+    }
+  }
+}
+
+struct Summary {
+  bool connected = false;
+  std::string failure;
+  std::uint64_t video_packets = 0;
+  std::uint64_t audio_packets = 0;
+  std::uint64_t keyframes = 0;
+  std::uint64_t sps = 0;
+  std::uint64_t nacks_received = 0;
+  std::uint64_t plis_received = 0;
+  std::uint64_t frames_sent = 0;
+  std::uint64_t plis_sent = 0;
+  std::uint64_t decrypt_failures = 0;
+  std::string dtls_profile;
+
+  void print(const char* mode) const {
+    std::printf(
+        "{\"mode\":\"%s\",\"connected\":%s,\"failure\":\"%s\",\"video_packets\":%llu,"
+        "\"audio_packets\":%llu,\"opus_packets\":%llu,\"keyframes\":%llu,\"sps\":%llu,"
+        "\"nacks_received\":%llu,\"plis_received\":%llu,\"frames_sent\":%llu,"
+        "\"plis_sent\":%llu,\"decrypt_failures\":%llu,\"srtp_profile\":\"%s\"}\n",
+        mode, connected ? "true" : "false", failure.c_str(),
+        static_cast<unsigned long long>(video_packets),
+        static_cast<unsigned long long>(audio_packets),
+        static_cast<unsigned long long>(audio_packets), static_cast<unsigned long long>(keyframes),
+        static_cast<unsigned long long>(sps), static_cast<unsigned long long>(nacks_received),
+        static_cast<unsigned long long>(plis_received),
+        static_cast<unsigned long long>(frames_sent), static_cast<unsigned long long>(plis_sent),
+        static_cast<unsigned long long>(decrypt_failures), dtls_profile.c_str());
+    std::fflush(stdout);
+  }
+};
+
+void count_media(const engine::SessionMediaPacket& media, Summary& summary) {
+  if (media.kind == engine::MediaKind::kAudio) {
+    ++summary.audio_packets;
+    return;
+  }
+  if (media.kind != engine::MediaKind::kVideo) {
+    return;
+  }
+  ++summary.video_packets;
+  auto view = proto::parse_rtp(media.packet);
+  if (!view) {
+    return;
+  }
+  auto info = proto::inspect_h264_payload(view->payload());
+  if (info && info->starts_idr_picture) {
+    ++summary.keyframes;
+  }
+  if (info && info->has_sps) {
+    ++summary.sps;
+  }
+}
+
+// The server modes: an HTTP endpoint and a PeerSessionRouter on one UDP port.
+class Server {
+ public:
+  Server(asio::io_context& io, std::map<std::string, std::string> options, bool whep)
+      : io_(io),
+        options_(std::move(options)),
+        whep_(whep),
+        timer_(io, [this](Instant now) { on_timeout(now); }),
+        tick_(io),
+        stop_timer_(io) {}
+
+  int run() {
+    certificate_ = *engine::DtlsCertificate::generate(io::wall_now());
+    if (whep_) {
+      units_ = read_access_units(options_["h264"]);
+      if (units_.empty()) {
+        std::fprintf(stderr, "no access units in %s\n", options_["h264"].c_str());
+        return 2;
+      }
+    }
+    io::UdpPortOptions udp;
+    udp.bind_address = SocketAddress::ipv4(
+        {127, 0, 0, 1}, static_cast<std::uint16_t>(std::stoi(options_["udp-port"])));
+    auto port = io::UdpPort::open(io_, udp);
+    if (!port) {
+      std::fprintf(stderr, "udp: %s\n", port.error().message.c_str());
+      return 2;
+    }
+    port_ = std::move(*port);
+    port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
+      router_.handle_packet(now, from, bytes);
+      drain(now);
+    });
+    io::HttpRouter routes;
+    const std::string path = whep_ ? "/whep" : "/whip";
+    routes.post(path, [this](const io::HttpRequest& request, const io::RequestContext&) {
+      return on_offer(request);
+    });
+    routes.del(path + "/{id}", [](const io::HttpRequest&, const io::RequestContext&) {
+      return io::text_response(io::http::status::ok, "", "text/plain");
+    });
+    routes.enable_cors();
+    io::HttpServer::Options http;
+    http.bind_address = "127.0.0.1";
+    http.port = static_cast<std::uint16_t>(std::stoi(options_["port"]));
+    server_ = std::make_unique<io::HttpServer>(io_, http, routes.as_handler());
+    if (auto started = server_->start(); !started) {
+      std::fprintf(stderr, "http: %s\n", started.error().message.c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "listening on %u, udp %s\n", server_->port(),
+                 port_->local_address().to_string().c_str());
+    stop_timer_.expires_after(
+        std::chrono::seconds(std::stoi(options_.count("seconds") ? options_["seconds"] : "30")));
+    stop_timer_.async_wait([this](auto) { io_.stop(); });
+    schedule_tick();
+    io_.run();
+    summary_.decrypt_failures = 0;
+    for (auto& [id, sender] : senders_) {
+      summary_.frames_sent += sender.frames_sent;
+    }
+    summary_.plis_sent = plis_sent_;
+    summary_.print(whep_ ? "whep-server" : "whip-server");
+    return 0;
+  }
+
+ private:
+  io::HttpResponse on_offer(const io::HttpRequest& request) {
+    if (!whep_ && request[io::http::field::authorization] != "Bearer " + options_["token"]) {
+      return io::text_response(io::http::status::unauthorized, "bad token\n", "text/plain");
+    }
+    engine::LocalTransport local;
+    local.ice = {random_token(random_, 8), random_token(random_, 24)};
+    local.fingerprint = to_sdp(certificate_->fingerprint());
+    local.host_addresses = {port_->local_address()};
+    local.session_id = random_.next_u64() >> 2;
+    engine::OutgoingStreams streams{0x10000001, 0x20000002, "webrtc-peer"};
+    auto answer = whep_ ? engine::negotiate_whep(request.body(), local, streams)
+                        : engine::negotiate_ingest(request.body(), local);
+    if (!answer) {
+      std::fprintf(stderr, "offer refused: %s\n", answer.error().message.c_str());
+      return io::text_response(io::http::status::bad_request, answer.error().message + "\n",
+                               "text/plain");
+    }
+    engine::PeerSessionConfig config;
+    config.dtls_role = engine::DtlsRole::kServer;
+    config.certificate = certificate_;
+    config.remote_fingerprint = to_dtls(answer->media.remote.fingerprint);
+    config.media.video_payload_type = answer->media.video.payload_type;
+    config.media.video_ssrcs = answer->media.video.remote_ssrcs;
+    if (answer->media.audio) {
+      config.media.audio_payload_type = answer->media.audio->payload_type;
+      config.media.audio_ssrcs = answer->media.audio->remote_ssrcs;
+    }
+    const Instant now = io::monotonic_now();
+    auto id = router_.add_session(now, config, local.ice, answer->media.remote.ice);
+    if (!id) {
+      return io::text_response(io::http::status::internal_server_error, id.error().message,
+                               "text/plain");
+    }
+    if (whep_) {
+      std::optional<std::uint8_t> audio_pt;
+      if (answer->media.audio) {
+        audio_pt = answer->media.audio->payload_type;
+      }
+      senders_.emplace(*id, MediaSource(units_, answer->media.video.payload_type, audio_pt,
+                                        streams.video_ssrc, streams.audio_ssrc));
+    }
+    drain(now);
+    auto response = io::text_response(io::http::status::created, answer->sdp, "application/sdp");
+    response.set(io::http::field::location, (whep_ ? "/whep/" : "/whip/") + std::to_string(*id));
+    return response;
+  }
+
+  void on_timeout(Instant now) {
+    router_.handle_timeout(now);
+    drain(now);
+  }
+
+  void schedule_tick() {
+    tick_.expires_after(std::chrono::milliseconds(5));
+    tick_.async_wait([this](auto error) {
+      if (error) {
+        return;
+      }
+      const Instant now = io::monotonic_now();
+      send_plis(now);
+      for (auto& [id, sender] : senders_) {
+        auto* session = router_.session(id);
+        if (!session || session->state() != engine::PeerSessionState::kConnected) {
+          continue;
+        }
+        for (const Bytes& packet : sender.due(now)) {
+          router_.send_rtp(id, packet);
+        }
+      }
+      drain(now);
+      schedule_tick();
+    });
+  }
+
+  // Ingest asks each publisher for a keyframe every 2 s: proves our outbound SRTCP is accepted
+  // (the publisher answers with an IDR that the summary counts).
+  void send_plis(Instant now) {
+    if (whep_ || now < next_pli_) {
+      return;
+    }
+    next_pli_ = now + seconds(2);
+    for (const auto& [id, ssrc] : video_ssrcs_) {
+      router_.send_rtcp(id, proto::RtcpPli{0x50000005, ssrc}.serialize());
+      ++plis_sent_;
+    }
+  }
+
+  void drain(Instant now) {
+    (void)now;
+    bool progressed = true;
+    while (progressed) {
+      progressed = false;
+      while (auto transmit = router_.poll_transmit()) {
+        port_->send(transmit->destination, transmit->payload);
+        progressed = true;
+      }
+      while (auto routed = router_.poll_event()) {
+        on_event(routed->session, routed->event);
+        progressed = true;
+      }
+    }
+    port_->flush();
+    timer_.rearm(router_.poll_timeout());
+  }
+
+  void on_event(engine::IceSessionId id, const engine::PeerSessionEvent& event) {
+    if (const auto* media = std::get_if<engine::SessionMediaPacket>(&event)) {
+      count_media(*media, summary_);
+      if (media->kind == engine::MediaKind::kVideo && media->packet.size() >= 12) {
+        video_ssrcs_[id] = read_u32(media->packet.data() + 8);
+      }
+      if (!whep_ && options_.count("stop-when-enough") && summary_.keyframes >= 3 &&
+          summary_.audio_packets >= 100) {
+        io_.stop();
+      }
+    } else if (const auto* connected = std::get_if<engine::SessionConnected>(&event)) {
+      summary_.connected = true;
+      summary_.dtls_profile = std::string(engine::to_string(connected->profile));
+      std::fprintf(stderr, "session %u connected to %s\n", id,
+                   connected->remote.to_string().c_str());
+    } else if (const auto* rtcp = std::get_if<engine::SessionRtcpPacket>(&event)) {
+      auto found = senders_.find(id);
+      if (found != senders_.end()) {
+        answer_feedback(
+            *rtcp, found->second, [&](const Bytes& bytes) { router_.send_rtp(id, bytes); },
+            summary_.nacks_received, summary_.plis_received);
+      }
+    } else if (const auto* failed = std::get_if<engine::SessionFailed>(&event)) {
+      summary_.failure = failed->reason;
+      std::fprintf(stderr, "session %u failed: %s\n", id, failed->reason.c_str());
+    }
+  }
+
+  asio::io_context& io_;
+  std::map<std::string, std::string> options_;
+  bool whep_;
+  engine::SecureRandom random_;
+  std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::vector<std::vector<Bytes>> units_;
+  std::unique_ptr<io::UdpPort> port_;
+  std::unique_ptr<io::HttpServer> server_;
+  engine::PeerSessionRouter router_;
+  io::EngineTimer timer_;
+  asio::steady_timer tick_;
+  asio::steady_timer stop_timer_;
+  std::map<engine::IceSessionId, MediaSource> senders_;
+  std::map<engine::IceSessionId, std::uint32_t> video_ssrcs_;
+  Instant next_pli_{};
+  std::uint64_t plis_sent_ = 0;
+  Summary summary_;
+};
+
+// The WHIP client mode: our egress offer, a controlling full ICE agent and the file as media.
+class Client {
+ public:
+  Client(asio::io_context& io, std::map<std::string, std::string> options)
+      : io_(io),
+        options_(std::move(options)),
+        timer_(io, [this](Instant now) { on_timeout(now); }),
+        tick_(io),
+        stop_timer_(io),
+        http_(io) {}
+
+  int run() {
+    certificate_ = *engine::DtlsCertificate::generate(io::wall_now());
+    units_ = read_access_units(options_["h264"]);
+    if (units_.empty()) {
+      std::fprintf(stderr, "no access units in %s\n", options_["h264"].c_str());
+      return 2;
+    }
+    auto port = io::UdpPort::open(io_, io::UdpPortOptions{});
+    if (!port) {
+      std::fprintf(stderr, "udp: %s\n", port.error().message.c_str());
+      return 2;
+    }
+    port_ = std::move(*port);
+    port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
+      if (session_) {
+        session_->handle_packet(now, from, bytes);
+        drain();
+      }
+    });
+    local_.ice = {random_token(random_, 8), random_token(random_, 24)};
+    local_.fingerprint = to_sdp(certificate_->fingerprint());
+    local_.host_addresses = {port_->local_address()};
+    local_.session_id = random_.next_u64() >> 2;
+    engine::EgressOfferParams params;
+    params.local = local_;
+    params.streams = engine::OutgoingStreams{0x30000003, 0x40000004, "webrtc-peer"};
+    offer_ = engine::make_egress_offer(params);
+    io::HttpClient::Request request;
+    request.method = io::http::verb::post;
+    request.url = options_["url"];
+    request.headers = {{"Authorization", "Bearer " + options_["token"]}};
+    request.body = offer_.sdp;
+    request.content_type = "application/sdp";
+    http_.request(request, [this](Result<io::HttpClient::Response> response) {
+      on_answer(std::move(response));
+    });
+    stop_timer_.expires_after(
+        std::chrono::seconds(std::stoi(options_.count("seconds") ? options_["seconds"] : "10")));
+    stop_timer_.async_wait([this](auto) { io_.stop(); });
+    io_.run();
+    if (source_) {
+      summary_.frames_sent = source_->frames_sent;
+    }
+    if (session_) {
+      const auto& counters = session_->counters();
+      summary_.decrypt_failures = counters.decrypt_auth_failures + counters.decrypt_replay_failures;
+    }
+    summary_.print("whip-client");
+    return summary_.connected ? 0 : 1;
+  }
+
+ private:
+  void on_answer(Result<io::HttpClient::Response> response) {
+    if (!response || response->status != 201) {
+      summary_.failure = response
+                             ? "HTTP " + std::to_string(response->status) + ": " + response->body
+                             : response.error().message;
+      io_.stop();
+      return;
+    }
+    auto answer = engine::accept_egress_answer(offer_.description, response->body);
+    if (!answer) {
+      summary_.failure = "answer: " + answer.error().message;
+      io_.stop();
+      return;
+    }
+    engine::PeerSessionConfig config;
+    config.dtls_role = answer->dtls_role;
+    config.certificate = certificate_;
+    config.remote_fingerprint = to_dtls(answer->media.remote.fingerprint);
+    config.media.video_payload_type = answer->media.video.payload_type;
+    std::optional<std::uint8_t> audio_pt;
+    if (answer->media.audio) {
+      audio_pt = answer->media.audio->payload_type;
+      config.media.audio_payload_type = audio_pt;
+    }
+    engine::PeerSessionIceClient ice;
+    ice.agent.local = local_.ice;
+    ice.agent.host_addresses = {port_->local_address()};
+    ice.remote = answer->media.remote.ice;
+    for (const auto& candidate : answer->media.remote.candidates) {
+      if (candidate.is_udp()) {
+        if (auto converted = engine::from_sdp_candidate(candidate)) {
+          ice.candidates.push_back(*converted);
+        }
+      }
+    }
+    std::fprintf(stderr, "answer: %zu udp candidates, dtls %s\n", ice.candidates.size(),
+                 answer->dtls_role == engine::DtlsRole::kClient ? "client" : "server");
+    auto session = engine::PeerSession::create_client(config, ice, random_);
+    if (!session) {
+      summary_.failure = session.error().message;
+      io_.stop();
+      return;
+    }
+    session_ = std::move(*session);
+    source_.emplace(units_, answer->media.video.payload_type, audio_pt, 0x30000003, 0x40000004);
+    session_->start(io::monotonic_now());
+    drain();
+    schedule_tick();
+  }
+
+  void on_timeout(Instant now) {
+    if (session_) {
+      session_->handle_timeout(now);
+      drain();
+    }
+  }
+
+  void schedule_tick() {
+    tick_.expires_after(std::chrono::milliseconds(5));
+    tick_.async_wait([this](auto error) {
+      if (error) {
+        return;
+      }
+      if (session_->state() == engine::PeerSessionState::kConnected) {
+        for (const Bytes& packet : source_->due(io::monotonic_now())) {
+          session_->send_rtp(packet);
+        }
+        drain();
+      }
+      schedule_tick();
+    });
+  }
+
+  void drain() {
+    bool progressed = true;
+    while (progressed) {
+      progressed = false;
+      while (auto transmit = session_->poll_transmit()) {
+        port_->send(transmit->destination, transmit->payload);
+        progressed = true;
+      }
+      while (auto event = session_->poll_event()) {
+        on_event(*event);
+        progressed = true;
+      }
+    }
+    port_->flush();
+    timer_.rearm(session_->poll_timeout());
+  }
+
+  void on_event(const engine::PeerSessionEvent& event) {
+    if (const auto* connected = std::get_if<engine::SessionConnected>(&event)) {
+      summary_.connected = true;
+      summary_.dtls_profile = std::string(engine::to_string(connected->profile));
+      std::fprintf(stderr, "connected to %s\n", connected->remote.to_string().c_str());
+    } else if (const auto* rtcp = std::get_if<engine::SessionRtcpPacket>(&event)) {
+      answer_feedback(
+          *rtcp, *source_, [&](const Bytes& bytes) { session_->send_rtp(bytes); },
+          summary_.nacks_received, summary_.plis_received);
+    } else if (const auto* failed = std::get_if<engine::SessionFailed>(&event)) {
+      summary_.failure = failed->reason;
+      std::fprintf(stderr, "failed: %s\n", failed->reason.c_str());
+    }
+  }
+
+  asio::io_context& io_;
+  std::map<std::string, std::string> options_;
+  engine::SecureRandom random_;
+  std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::vector<std::vector<Bytes>> units_;
+  std::unique_ptr<io::UdpPort> port_;
+  engine::LocalTransport local_;
+  engine::EgressOffer offer_;
+  std::unique_ptr<engine::PeerSession> session_;
+  std::optional<MediaSource> source_;
+  io::EngineTimer timer_;
+  asio::steady_timer tick_;
+  asio::steady_timer stop_timer_;
+  io::HttpClient http_;
+  Summary summary_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: webrtc_peer whip-server|whip-client|whep-server --option value...\n");
+    return 2;
+  }
+  const std::string mode = argv[1];
+  asio::io_context io;
+  auto options = parse_options(argc, argv);
+  if (mode == "whip-server" || mode == "whep-server") {
+    Server server(io, options, mode == "whep-server");
+    return server.run();
+  }
+  if (mode == "whip-client") {
+    Client client(io, options);
+    return client.run();
+  }
+  std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+  return 2;
+}
