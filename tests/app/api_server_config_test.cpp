@@ -1,0 +1,98 @@
+// The api-server role's configuration: defaults, required secrets, and the one-line errors that
+// name the variable without printing a secret.
+#include <gtest/gtest.h>
+
+#include "app/api_server/api_server_config.hpp"
+
+namespace ivs::app::api_server {
+namespace {
+
+Environment minimal() {
+  return Environment{{"API_SECRET_KEY", "key"}, {"MEDIA_SERVER_SECRET", "secret"}};
+}
+
+TEST(ApiServerConfigTest, DefaultsMatchTheDocumentation) {
+  auto config = load_api_server_config(minimal());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->port, 3000);
+  EXPECT_EQ(config->bind_address, "0.0.0.0");
+  EXPECT_EQ(config->aws_region, "us-east-1");
+  EXPECT_EQ(config->aws_account_id, "123456789012");
+  EXPECT_EQ(config->whip_url_base, "http://127.0.0.1:3002/whip");
+  EXPECT_EQ(config->token_duration, std::chrono::minutes(720));
+  EXPECT_TRUE(config->initial_stage_names.empty());
+  EXPECT_TRUE(config->state_file.empty());
+}
+
+TEST(ApiServerConfigTest, SecretsAreRequiredAndNeverEchoed) {
+  auto env = minimal();
+  env["API_SECRET_KEY"] = "";
+  auto config = load_api_server_config(env);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("API_SECRET_KEY"), std::string::npos);
+  env = minimal();
+  env.erase("MEDIA_SERVER_SECRET");
+  config = load_api_server_config(env);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("MEDIA_SERVER_SECRET"), std::string::npos);
+  EXPECT_EQ(config.error().message.find("key"), std::string::npos);
+}
+
+TEST(ApiServerConfigTest, EnvironmentWinsOverDotenv) {
+  auto config =
+      load_api_server_config(minimal(), Environment{{"PORT", "4000"}, {"API_SECRET_KEY", "other"}});
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->port, 4000);
+  EXPECT_EQ(config->api_secret_key, "key");
+}
+
+TEST(ApiServerConfigTest, InitialStagesAreACountOrNames) {
+  auto env = minimal();
+  env["API_INITIAL_STAGES"] = "3";
+  EXPECT_EQ(load_api_server_config(env)->initial_stage_names.size(), 3u);
+  env["API_INITIAL_STAGES"] = "lobby,main_2,over-flow";
+  EXPECT_EQ(load_api_server_config(env)->initial_stage_names,
+            (std::vector<std::string>{"lobby", "main_2", "over-flow"}));
+  for (const char* bad : {"a,,b", "has space", "1000", "a,"}) {
+    env["API_INITIAL_STAGES"] = bad;
+    auto config = load_api_server_config(env);
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.error().message.find("API_INITIAL_STAGES"), std::string::npos);
+  }
+}
+
+TEST(ApiServerConfigTest, BadValuesNameTheVariable) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"PORT", "70000"},
+      {"AWS_ACCOUNT_ID", "12345"},
+      {"AWS_REGION", "US East"},
+      {"API_TOKEN_DURATION_MINUTES", "0"},
+      {"API_TOKEN_DURATION_MINUTES", "20161"},
+      {"STAGE_WHIP_URL_BASE", "ftp://x"},
+      {"LOG_LEVEL", "loud"},
+  };
+  for (const auto& [name, value] : cases) {
+    auto env = minimal();
+    env[name] = value;
+    auto config = load_api_server_config(env);
+    ASSERT_FALSE(config.ok()) << name;
+    EXPECT_EQ(config.error().message.rfind(std::string("configuration: ") + name, 0), 0u)
+        << config.error().message;
+  }
+}
+
+TEST(ApiServerConfigTest, WhipUrlBaseLosesTrailingSlashes) {
+  auto env = minimal();
+  env["STAGE_WHIP_URL_BASE"] = "http://stage.local:3002/whip/";
+  EXPECT_EQ(load_api_server_config(env)->whip_url_base, "http://stage.local:3002/whip");
+}
+
+TEST(ApiServerConfigTest, HelpListsEveryVariable) {
+  const auto help = format_api_server_help();
+  for (const auto& variable : api_server_variables()) {
+    EXPECT_NE(help.find(std::string(variable.name)), std::string::npos) << variable.name;
+  }
+}
+
+}  // namespace
+}  // namespace ivs::app::api_server
