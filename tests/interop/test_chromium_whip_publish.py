@@ -27,3 +27,4 @@ def test_chromium_publishes_h264_and_opus_to_our_whip_server():
     assert summary["sps"] > 0, summary
     assert summary["opus_packets"] > 0, summary
     assert summary["video_packets"] > 30, summary
+    assert summary["decrypt_failures"] == 0, summary

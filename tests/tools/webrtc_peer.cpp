@@ -126,7 +126,12 @@ class Server {
     stop_timer_.async_wait([this](auto) { io_.stop(); });
     schedule_tick();
     io_.run();
-    summary_.decrypt_failures = 0;
+    for (engine::IceSessionId id : session_ids_) {
+      if (const auto* session = router_.session(id)) {
+        summary_.decrypt_failures +=
+            session->counters().decrypt_auth_failures + session->counters().decrypt_replay_failures;
+      }
+    }
     for (auto& [id, sender] : senders_) {
       summary_.frames_sent += sender.frames_sent;
     }
@@ -169,6 +174,7 @@ class Server {
       return io::text_response(io::http::status::internal_server_error, id.error().message,
                                "text/plain");
     }
+    session_ids_.push_back(*id);
     if (whep_) {
       std::optional<std::uint8_t> audio_pt;
       if (answer->media.audio) {
@@ -283,6 +289,7 @@ class Server {
   asio::steady_timer stop_timer_;
   std::map<engine::IceSessionId, MediaSource> senders_;
   std::map<engine::IceSessionId, std::uint32_t> video_ssrcs_;
+  std::vector<engine::IceSessionId> session_ids_;
   Instant next_pli_{};
   std::uint64_t plis_sent_ = 0;
   Summary summary_;
