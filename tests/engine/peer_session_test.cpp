@@ -23,6 +23,9 @@ const SocketAddress kClientHost = *SocketAddress::from_string("10.0.0.1:5000");
 const SocketAddress kServerHost = *SocketAddress::from_string("10.0.0.2:6000");
 const IceCredentials kClientIce{"cliU", "client-password-abcdefghij"};
 const IceCredentials kServerIce{"srvU", "server-password-abcdefghij"};
+const SocketAddress kClient2Host = *SocketAddress::from_string("10.0.0.3:5002");
+const IceCredentials kClient2Ice{"cli2", "client2-password-abcdefghij"};
+const IceCredentials kServer2Ice{"srv2", "server2-password-abcdefghij"};
 
 std::shared_ptr<const DtlsCertificate> certificate(int which) {
   static const auto first = *DtlsCertificate::generate(kWallNow);
@@ -49,15 +52,35 @@ struct Pair {
     server_config.media = media_map();
     server_id = *router.add_session(now, server_config, kServerIce, kClientIce);
 
+    client = make_client(client_role, server_fingerprint_of, kClientIce, kServerIce, kClientHost);
+    client->start(now);
+  }
+
+  // A second publisher on the same router (same server UDP address, its own ICE ufrag).
+  void add_second_client() {
+    PeerSessionConfig server_config;
+    server_config.dtls_role = DtlsRole::kServer;
+    server_config.certificate = certificate(1);
+    server_config.remote_fingerprint = certificate(0)->fingerprint();
+    server_config.media = media_map();
+    server2_id = *router.add_session(now, server_config, kServer2Ice, kClient2Ice);
+    client2 = make_client(DtlsRole::kClient, 1, kClient2Ice, kServer2Ice, kClient2Host);
+    client2->start(now);
+  }
+
+  std::unique_ptr<PeerSession> make_client(DtlsRole client_role, int server_fingerprint_of,
+                                           const IceCredentials& local,
+                                           const IceCredentials& remote,
+                                           const SocketAddress& host) {
     PeerSessionConfig client_config;
     client_config.dtls_role = client_role;
     client_config.certificate = certificate(0);
     client_config.remote_fingerprint = certificate(server_fingerprint_of)->fingerprint();
     client_config.media = media_map();
     PeerSessionIceClient ice;
-    ice.agent.local = kClientIce;
-    ice.agent.host_addresses = {kClientHost};
-    ice.remote = kServerIce;
+    ice.agent.local = local;
+    ice.agent.host_addresses = {host};
+    ice.remote = remote;
     IceCandidate candidate;
     candidate.foundation = "1";
     candidate.priority = ice_candidate_priority(IceCandidateType::kHost, 65535);
@@ -65,8 +88,7 @@ struct Pair {
     candidate.base = kServerHost;
     ice.candidates = {candidate};
     auto created = PeerSession::create_client(client_config, ice, random);
-    client = std::move(*created);
-    client->start(now);
+    return std::move(*created);
   }
 
   void flush() {
@@ -76,11 +98,22 @@ struct Pair {
     while (auto event = client->poll_event()) {
       client_events.push_back(std::move(*event));
     }
+    while (client2) {
+      auto transmit = client2->poll_transmit();
+      if (!transmit) {
+        break;
+      }
+      network.send(now, kClient2Host, transmit->destination, transmit->payload);
+    }
     while (auto transmit = router.poll_transmit()) {
       network.send(now, kServerHost, transmit->destination, transmit->payload);
     }
     while (auto event = router.poll_event()) {
-      server_events.push_back(std::move(event->event));
+      if (event->session == server_id) {
+        server_events.push_back(std::move(event->event));
+      } else {
+        server2_events.push_back(std::move(event->event));
+      }
     }
     while (auto transmit = router.poll_transmit()) {
       network.send(now, kServerHost, transmit->destination, transmit->payload);
@@ -91,8 +124,11 @@ struct Pair {
     const Instant limit = now + duration;
     for (int guard = 0; guard < 1000000; ++guard) {
       flush();
-      const auto next = earliest(earliest(network.next_delivery(), client->poll_timeout()),
-                                 router.poll_timeout());
+      auto next = earliest(earliest(network.next_delivery(), client->poll_timeout()),
+                           router.poll_timeout());
+      if (client2) {
+        next = earliest(next, client2->poll_timeout());
+      }
       if (!next || *next > limit) {
         now = limit;
         return;
@@ -101,12 +137,17 @@ struct Pair {
       while (auto datagram = network.poll_delivery(now)) {
         if (datagram->to == kServerHost) {
           router.handle_packet(now, datagram->from, datagram->payload);
+        } else if (datagram->to == kClient2Host) {
+          client2->handle_packet(now, datagram->from, datagram->payload);
         } else {
           client->handle_packet(now, datagram->from, datagram->payload);
         }
       }
       if (client->poll_timeout() && *client->poll_timeout() <= now) {
         client->handle_timeout(now);
+      }
+      if (client2 && client2->poll_timeout() && *client2->poll_timeout() <= now) {
+        client2->handle_timeout(now);
       }
       if (router.poll_timeout() && *router.poll_timeout() <= now) {
         router.handle_timeout(now);
@@ -134,6 +175,9 @@ struct Pair {
   std::unique_ptr<PeerSession> client;
   std::vector<PeerSessionEvent> client_events;
   std::vector<PeerSessionEvent> server_events;
+  IceSessionId server2_id = 0;
+  std::unique_ptr<PeerSession> client2;
+  std::vector<PeerSessionEvent> server2_events;
 };
 
 Bytes rtp_packet(std::uint8_t payload_type, std::uint16_t sequence, std::uint32_t ssrc) {
@@ -276,6 +320,29 @@ TEST(PeerSessionTest, CloseSendsCloseNotifyAndThePeerReportsClosed) {
   EXPECT_EQ(pair.client->state(), PeerSessionState::kClosed);
   EXPECT_EQ(pair.server().state(), PeerSessionState::kClosed);
   EXPECT_EQ(Pair::count<SessionClosed>(pair.server_events), 1);
+}
+
+TEST(PeerSessionTest, OneRouterServesTwoSessionsAndRoutesEachBySourceAddress) {
+  Pair pair(8, DtlsRole::kClient);
+  pair.add_second_client();
+  pair.run_for(seconds(5));
+  ASSERT_EQ(pair.server().state(), PeerSessionState::kConnected);
+  ASSERT_EQ(pair.router.session(pair.server2_id)->state(), PeerSessionState::kConnected);
+  for (std::uint16_t sequence = 1; sequence <= 3; ++sequence) {
+    ASSERT_TRUE(pair.client->send_rtp(rtp_packet(96, sequence, 0x1111)));
+  }
+  ASSERT_TRUE(pair.client2->send_rtp(rtp_packet(111, 1, 0x3333)));
+  pair.run_for(milliseconds(100));
+  EXPECT_EQ(Pair::count<SessionMediaPacket>(pair.server_events), 3);
+  EXPECT_EQ(Pair::count<SessionMediaPacket>(pair.server2_events), 1);
+
+  // Media from an address ICE never validated reaches no session.
+  const auto before = pair.router.ice().counters().dropped_unknown_address;
+  pair.router.handle_packet(pair.now, *SocketAddress::from_string("10.9.9.9:9"),
+                            rtp_packet(96, 9, 0x1111));
+  pair.flush();
+  EXPECT_EQ(pair.router.ice().counters().dropped_unknown_address, before + 1);
+  EXPECT_EQ(Pair::count<SessionMediaPacket>(pair.server_events), 3);
 }
 
 // Regression: sdp_negotiation.hpp declared its own `enum class DtlsRole` in ivs::engine next to
