@@ -11,7 +11,7 @@ BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev)
 CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
-TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp
+TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography
   chromium nodejs npm)
 
 want=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")

@@ -71,8 +71,6 @@ def test_stages_existing_at_start_are_synced(output_dir, processes):
                context=context(api, media))
 
 
-@pytest.mark.xfail(strict=False, reason="media server (control-app) kept /health/ready 200 while "
-                   "heartbeats failed at 05:15 UTC; fix in progress in control_plane.cpp")
 def test_api_server_outage_and_restart(output_dir, processes):
     api, media = start_pair(output_dir, processes)
     old_stage = api.create_stage("before")
