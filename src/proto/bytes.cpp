@@ -13,4 +13,21 @@ std::string to_hex(ByteSpan bytes) {
   return out;
 }
 
+std::optional<Bytes> from_hex(std::string_view text) {
+  if (text.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  Bytes out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    const int high = hex_digit_value(text[i]);
+    const int low = hex_digit_value(text[i + 1]);
+    if (high < 0 || low < 0) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<std::uint8_t>((high << 4) | low));
+  }
+  return out;
+}
+
 }  // namespace ivs

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,5 +71,22 @@ inline void append_bytes(Bytes& out, ByteSpan bytes) {
 
 // Lower-case hex of the bytes, e.g. for fingerprints and logs.
 std::string to_hex(ByteSpan bytes);
+
+// The value of one hexadecimal digit (either case), or -1 for any other character.
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// Bytes from an even-length hex string without separators; nullopt for anything else.
+std::optional<Bytes> from_hex(std::string_view text);
 
 }  // namespace ivs

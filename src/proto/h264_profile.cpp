@@ -37,17 +37,8 @@ bool matches(const char* pattern, std::uint8_t value) {
 }
 
 std::optional<std::uint8_t> hex_byte(char high, char low) {
-  const auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  const int h = digit(high);
-  const int l = digit(low);
+  const int h = hex_digit_value(high);
+  const int l = hex_digit_value(low);
   if (h < 0 || l < 0) {
     return std::nullopt;
   }

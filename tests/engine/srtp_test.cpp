@@ -11,8 +11,10 @@
 //      what the reference computes from the session keys the RFC lists (AES-CM: B.3's published
 //      cipher key, salt and auth key) or that the validated reference KDF derives (GCM).
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include "support/hex.hpp"
 
 #include <string>
 
@@ -22,12 +24,7 @@ namespace ivs::engine {
 namespace {
 
 Bytes hex(std::string_view text) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(
-        static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
+  return test::hex_bytes(text);
 }
 
 Bytes aes_ctr(ByteSpan key, ByteSpan iv, ByteSpan input) {

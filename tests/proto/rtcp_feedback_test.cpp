@@ -2,6 +2,8 @@
 // serializer; the transport-cc vectors are hand-built from the draft's chunk layouts.
 #include <gtest/gtest.h>
 
+#include "support/hex.hpp"
+
 #include <string>
 
 #include "proto/rtcp_compound.hpp"
@@ -10,12 +12,7 @@ namespace ivs::proto {
 namespace {
 
 Bytes hex(std::string_view text) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(
-        static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
+  return test::hex_bytes(text);
 }
 
 // aiortc: lost = 100, 101, 105, 116, 117, 200.

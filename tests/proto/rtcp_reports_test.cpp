@@ -3,6 +3,8 @@
 // checks us against it bit for bit.
 #include <gtest/gtest.h>
 
+#include "support/hex.hpp"
+
 #include <string>
 
 #include "proto/rtcp_compound.hpp"
@@ -11,12 +13,7 @@ namespace ivs::proto {
 namespace {
 
 Bytes hex(std::string_view text) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(
-        static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
+  return test::hex_bytes(text);
 }
 
 // aiortc: one report block with packets_lost = -2 (duplicates), fraction 3.

@@ -58,20 +58,12 @@ bool secret_equals(std::string_view presented, std::string_view expected) {
 }
 
 std::string percent_decode(std::string_view text) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+    if (text[i] == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 &&
+        hex_digit_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2]));
       i += 2;
     } else {
       out += text[i];
@@ -207,7 +199,7 @@ io::HttpResponse ApiHandlers::token(const io::HttpRequest& request) const {
   if (!token)
     return io::json_error(status::internal_server_error, token.error().message);
   return json_ok(status::ok, {
-                                 {"token", std::move(*token)},
+                                 {"token", *token},
                                  {"participantId", participant_id},
                                  {"whipUrl", whip_url},
                                  {"expirationTime", format_iso8601(WallTime{expires * 1'000'000})},
@@ -276,7 +268,7 @@ io::HttpResponse ApiHandlers::list_stages(const io::HttpRequest& request) const 
 }
 
 io::HttpResponse ApiHandlers::delete_stage(const io::HttpRequest& request,
-                                           std::string id_or_arn) const {
+                                           const std::string& id_or_arn) const {
   if (auto failure = check_auth(request, false))
     return std::move(*failure);
   const auto removed = state_.delete_stage(id_or_arn, wall_clock_());
