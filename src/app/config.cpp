@@ -231,7 +231,8 @@ std::string format_config_help() {
     if (variable.secret) {
       default_text += ", secret";
     }
-    out += line + std::string(variable.description) + " [default: " + default_text + "]\n";
+    out.append(line).append(variable.description);
+    out.append(" [default: ").append(default_text).append("]\n");
   }
   return out;
 }

@@ -58,7 +58,7 @@ void ControlPlane::register_now() {
   }
   registering_ = true;
   std::weak_ptr<bool> alive = alive_;
-  api_.register_server([this, alive](Status status) {
+  api_.register_server([this, alive](const Status& status) {
     if (!alive.lock() || !*alive.lock() || stopping_) {
       return;
     }
@@ -192,7 +192,7 @@ void ControlPlane::connect_websocket() {
       on_websocket_message(text);
     }
   };
-  callbacks.on_close = [this, guard](std::string reason) {
+  callbacks.on_close = [this, guard](const std::string& reason) {
     if (guard()) {
       on_websocket_closed(reason);
     }

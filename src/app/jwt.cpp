@@ -153,8 +153,9 @@ Result<Bytes> raw_to_der(const Bytes& raw) {
   if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     return make_error("ES384: out of memory");
   }
-  r.release();  // Owned by sig now.
-  s.release();
+  // ECDSA_SIG_set0 took ownership of both numbers.
+  static_cast<void>(r.release());
+  static_cast<void>(s.release());
   const int length = i2d_ECDSA_SIG(sig.get(), nullptr);
   if (length <= 0)
     return make_error("ES384: cannot encode signature");

@@ -83,7 +83,9 @@ Status MediaServer::start() {
       std::max<Duration>(std::chrono::seconds(30), config_.api_request_timeout * 2);
   stages_ = std::make_unique<StageManager>(
       io_, reconcile,
-      [this](const std::string& arn, TokenCallback done) { api_->fetch_token(arn, done); },
+      [this](const std::string& arn, TokenCallback done) {
+        api_->fetch_token(arn, std::move(done));
+      },
       *egress_, random_);
   control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
   if (egress_->mode() == "tracking-only") {

@@ -49,7 +49,7 @@ class HttpClient {
     std::string content_type;  // sets Content-Type when non-empty
     std::chrono::milliseconds timeout{10000};
     int max_redirects = 5;
-    std::size_t max_response_bytes = 4 * 1024 * 1024;
+    std::size_t max_response_bytes = std::size_t{4} * 1024 * 1024;
   };
 
   struct Response {

@@ -42,7 +42,7 @@ class HttpServer {
     std::string bind_address = "0.0.0.0";
     std::uint16_t port = 0;  // 0 -> an ephemeral port; read it back with port()
     std::size_t max_body_bytes = 1 << 20;
-    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_header_bytes = std::size_t{16} * 1024;
     // Time allowed to receive one whole request (also the keep-alive idle limit).
     std::chrono::seconds request_timeout{30};
     // Connections beyond this are accepted and closed at once.

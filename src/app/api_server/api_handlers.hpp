@@ -69,7 +69,7 @@ class ApiHandlers {
   io::HttpResponse list_servers(const io::HttpRequest& request) const;
   io::HttpResponse create_stage(const io::HttpRequest& request) const;
   io::HttpResponse list_stages(const io::HttpRequest& request) const;
-  io::HttpResponse delete_stage(const io::HttpRequest& request, std::string id_or_arn) const;
+  io::HttpResponse delete_stage(const io::HttpRequest& request, const std::string& id_or_arn) const;
   io::HttpResponse keys(const io::HttpRequest& request) const;
   io::HttpResponse health(const io::HttpRequest& request) const;
 

@@ -127,8 +127,10 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
     if (variable.validate != nullptr) {
       if (const std::string accepted = variable.validate(value); !accepted.empty()) {
         const std::string shown = variable.secret ? "(unset)" : "\"" + value + "\"";
-        return make_error("configuration: " + std::string(variable.name) + "=" + shown +
-                          " is not valid; expected " + accepted);
+        std::string message = "configuration: ";
+        message.append(variable.name).append("=").append(shown);
+        message.append(" is not valid; expected ").append(accepted);
+        return make_error(std::move(message));
       }
     }
     values.emplace(std::string(variable.name), std::move(value));

@@ -160,7 +160,8 @@ Status ApiServerRole::start() {
   io::HttpServer::Options options;
   options.bind_address = config_.bind_address;
   options.port = config_.port;
-  options.max_body_bytes = 64 * 1024;  // The largest legitimate body is a few hundred bytes.
+  options.max_body_bytes =
+      std::size_t{64} * 1024;  // The largest legitimate body is a few hundred bytes.
   options.server_name = "ivs-api-server";
   server_ = std::make_unique<io::HttpServer>(
       io_, options, [this](const io::HttpRequest& request, const io::RequestContext& context) {
@@ -257,11 +258,11 @@ io::WebSocketRoute ApiServerRole::websocket_route() {
     spdlog::info("media server {} connected to /ws from {}", server_id, peer->remote());
     peers_[peer->id()] = std::move(peer);
   };
-  route.on_message = [](std::shared_ptr<io::WebSocketPeer> peer, std::string_view text) {
+  route.on_message = [](const std::shared_ptr<io::WebSocketPeer>& peer, std::string_view text) {
     // Media servers have nothing to tell us here; heartbeats go over REST.
     spdlog::debug("/ws message from {} ignored ({} bytes)", peer->remote(), text.size());
   };
-  route.on_close = [this](std::shared_ptr<io::WebSocketPeer> peer) {
+  route.on_close = [this](const std::shared_ptr<io::WebSocketPeer>& peer) {
     spdlog::info("/ws connection from {} closed", peer->remote());
     peers_.erase(peer->id());
   };

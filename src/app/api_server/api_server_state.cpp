@@ -105,7 +105,7 @@ std::string format_iso8601(WallTime time) {
   const std::time_t as_time_t = static_cast<std::time_t>(seconds);
   std::tm parts{};
   gmtime_r(&as_time_t, &parts);
-  char buffer[40];
+  char buffer[96];  // Room for any int the format can print, so nothing is ever truncated.
   std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
                 parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
                 static_cast<int>(remainder / 1000));

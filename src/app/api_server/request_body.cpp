@@ -17,7 +17,7 @@ RequestBody::RequestBody(const io::HttpRequest& request) {
   }
 }
 
-void RequestBody::fail(status code, std::string message) {
+void RequestBody::fail(status code, const std::string& message) {
   if (!failure_)
     failure_ = io::json_error(code, message);
 }

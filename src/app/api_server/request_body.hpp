@@ -31,7 +31,7 @@ class RequestBody {
 
  private:
   const boost::json::value* field(std::string_view name, bool required);
-  void fail(io::http::status status, std::string message);
+  void fail(io::http::status status, const std::string& message);
 
   boost::json::object object_;
   std::optional<io::HttpResponse> failure_;
