@@ -50,7 +50,7 @@ std::size_t StageManager::connected_count() const {
   return reconciler_.count_in(StageState::connected);
 }
 
-void StageManager::feed(engine::StageResult result) {
+void StageManager::feed(const engine::StageResult& result) {
   reconciler_.handle_result(io::monotonic_now(), result);
   step();
 }

@@ -54,7 +54,7 @@ class StageManager {
   void execute(const engine::OpenEgress& command);
   void execute(const engine::CloseEgress& command);
   void log(const engine::StageTransition& event);
-  void feed(engine::StageResult result);
+  void feed(const engine::StageResult& result);
   void arm_timer();
 
   boost::asio::io_context& io_;

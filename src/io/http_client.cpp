@@ -95,7 +95,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     tcp_.emplace(io_);
     resolver_.async_resolve(
         endpoint_.host, endpoint_.port,
-        [self = shared_from_this()](error_code error, tcp::resolver::results_type results) {
+        [self = shared_from_this()](error_code error, const tcp::resolver::results_type& results) {
           if (error) {
             return self->fail("resolve " + self->endpoint_.host, error);
           }

@@ -59,7 +59,7 @@ void add_cors_headers(HttpResponse& response, const CorsOptions& cors,
   response.set(http::field::access_control_max_age, cors.max_age_seconds);
 }
 
-HttpRouter& HttpRouter::add(http::verb method, std::string pattern, Handler handler) {
+HttpRouter& HttpRouter::add(http::verb method, const std::string& pattern, Handler handler) {
   std::vector<std::string> segments;
   for (const auto segment : split_path(pattern)) {
     segments.emplace_back(segment);
@@ -72,14 +72,14 @@ HttpRouter& HttpRouter::add(http::verb method, std::string pattern, Handler hand
   return *this;
 }
 
-HttpRouter& HttpRouter::get(std::string pattern, Handler handler) {
-  return add(http::verb::get, std::move(pattern), std::move(handler));
+HttpRouter& HttpRouter::get(const std::string& pattern, Handler handler) {
+  return add(http::verb::get, pattern, std::move(handler));
 }
-HttpRouter& HttpRouter::post(std::string pattern, Handler handler) {
-  return add(http::verb::post, std::move(pattern), std::move(handler));
+HttpRouter& HttpRouter::post(const std::string& pattern, Handler handler) {
+  return add(http::verb::post, pattern, std::move(handler));
 }
-HttpRouter& HttpRouter::del(std::string pattern, Handler handler) {
-  return add(http::verb::delete_, std::move(pattern), std::move(handler));
+HttpRouter& HttpRouter::del(const std::string& pattern, Handler handler) {
+  return add(http::verb::delete_, pattern, std::move(handler));
 }
 
 HttpRouter& HttpRouter::enable_cors(CorsOptions cors) {

@@ -34,10 +34,10 @@ class HttpRouter {
   using Handler = HttpServer::Handler;
 
   // Registers `handler` for `method` on `pattern` ("/whip/{id}"). Later duplicates win.
-  HttpRouter& add(http::verb method, std::string pattern, Handler handler);
-  HttpRouter& get(std::string pattern, Handler handler);
-  HttpRouter& post(std::string pattern, Handler handler);
-  HttpRouter& del(std::string pattern, Handler handler);
+  HttpRouter& add(http::verb method, const std::string& pattern, Handler handler);
+  HttpRouter& get(const std::string& pattern, Handler handler);
+  HttpRouter& post(const std::string& pattern, Handler handler);
+  HttpRouter& del(const std::string& pattern, Handler handler);
 
   // Turns on CORS headers and automatic OPTIONS preflight answers.
   HttpRouter& enable_cors(CorsOptions cors = {});

@@ -108,7 +108,7 @@ void WebSocketClient::Impl::connect() {
   });
   resolver.async_resolve(
       endpoint.host, endpoint.port,
-      [self = shared_from_this()](error_code error, tcp::resolver::results_type results) {
+      [self = shared_from_this()](error_code error, const tcp::resolver::results_type& results) {
         if (error) {
           return self->finish("connect " + self->options.url + ": resolve: " + error_text(error));
         }

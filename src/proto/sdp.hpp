@@ -35,7 +35,7 @@
 namespace ivs::proto {
 
 struct SdpLimits {
-  std::size_t max_bytes = 64 * 1024;  // a Chromium offer with every codec is ~7 KB
+  std::size_t max_bytes = std::size_t{64} * 1024;  // a Chromium offer with every codec is ~7 KB
   std::size_t max_lines = 2000;
   std::size_t max_media = 32;
 };

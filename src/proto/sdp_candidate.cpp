@@ -122,7 +122,7 @@ std::string SdpCandidate::to_string() const {
     text += " generation " + std::to_string(*generation);
   }
   for (const auto& [name, value] : extensions) {
-    text += " " + name + " " + value;
+    text.append(" ").append(name).append(" ").append(value);
   }
   return text;
 }

@@ -84,13 +84,15 @@ std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view text) {
   }
   std::array<std::uint8_t, 16> octets{};
   for (int i = 0; i < head_count; ++i) {
-    octets[2 * i] = static_cast<std::uint8_t>(head[i] >> 8);
-    octets[2 * i + 1] = static_cast<std::uint8_t>(head[i]);
+    const std::size_t at = 2 * static_cast<std::size_t>(i);
+    octets[at] = static_cast<std::uint8_t>(head[i] >> 8);
+    octets[at + 1] = static_cast<std::uint8_t>(head[i]);
   }
   for (int i = 0; i < tail_count; ++i) {
     const int slot = 8 - tail_count + i;
-    octets[2 * slot] = static_cast<std::uint8_t>(tail[i] >> 8);
-    octets[2 * slot + 1] = static_cast<std::uint8_t>(tail[i]);
+    const std::size_t at = 2 * static_cast<std::size_t>(slot);
+    octets[at] = static_cast<std::uint8_t>(tail[i] >> 8);
+    octets[at + 1] = static_cast<std::uint8_t>(tail[i]);
   }
   return octets;
 }
@@ -164,7 +166,8 @@ std::string SocketAddress::ip_string() const {
   // Compress the longest run of zero groups (RFC 5952 §4.2).
   std::array<unsigned, 8> groups{};
   for (int i = 0; i < 8; ++i) {
-    groups[i] = (unsigned{octets_[2 * i]} << 8) | octets_[2 * i + 1];
+    const std::size_t at = 2 * static_cast<std::size_t>(i);
+    groups[i] = (unsigned{octets_[at]} << 8) | octets_[at + 1];
   }
   int best_start = -1;
   int best_length = 1;
