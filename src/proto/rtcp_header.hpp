@@ -70,8 +70,8 @@ struct RtcpFeedbackHeader {
   std::uint32_t media_ssrc = 0;
 };
 
-// Serializer helpers: begin appends a placeholder header and returns its offset; finish pads the
-// body with zeros to a 32-bit boundary (with the P bit and a final count byte when
+// Serializer helpers: begin appends a zeroed header to be filled in later and returns its offset;
+// finish pads the body with zeros to a 32-bit boundary (with the P bit and a final count byte when
 // `padding_bit`), then writes the header with the final length.
 std::size_t begin_rtcp_packet(Bytes& out);
 void finish_rtcp_packet(Bytes& out, std::size_t start, std::uint8_t count, std::uint8_t packet_type,
