@@ -114,6 +114,16 @@ void assign_fields(Config& c) {
   c.rtc_announced_ip = get("RTC_ANNOUNCED_IP");
   c.max_concurrent_connects = static_cast<std::size_t>(to_integer(get("MAX_CONCURRENT_CONNECTS")));
   c.api_request_timeout = std::chrono::milliseconds(to_integer(get("API_REQUEST_TIMEOUT")));
+  c.rtc_bind_ip = get("RTC_BIND_IP");
+  c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
+  c.whep_token = get("WHEP_TOKEN");
+  c.whep_max_viewers = static_cast<std::size_t>(to_integer(get("WHEP_MAX_VIEWERS")));
+  c.reject_video_over_ivs_limits = get("VIDEO_LIMITS_POLICY") == "reject";
+  c.stage_republish_interval =
+      std::chrono::milliseconds(to_integer(get("STAGE_REPUBLISH_INTERVAL")));
+  if (auto destinations = parse_whip_destinations(get("WHIP_DESTINATIONS"))) {
+    c.whip_destinations = std::move(*destinations);
+  }
 }
 
 }  // namespace

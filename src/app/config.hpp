@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/result.hpp"
 
@@ -34,6 +35,16 @@ struct ConfigVariable {
 
 // Every variable the program reads, in documentation order.
 std::span<const ConfigVariable> config_variables();
+
+// One static WHIP destination (WHIP_DESTINATIONS), for users without an API server.
+struct WhipDestination {
+  std::string url;
+  std::string token;  // bearer token; empty: no Authorization header
+};
+
+// WHIP_DESTINATIONS syntax: entries separated by `;` or newlines, each `<url>` or
+// `<url> <bearer-token>` (whitespace between). Errors name the entry.
+Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value);
 
 enum class ValueSource { default_value, dotenv, environment };
 
@@ -61,6 +72,13 @@ struct Config {
   std::string rtc_announced_ip;  // empty: SERVER_IP if it is an address, else detected
   std::size_t max_concurrent_connects = 8;
   std::chrono::milliseconds api_request_timeout{10000};
+  std::string rtc_bind_ip = "0.0.0.0";   // where the RTC UDP port is bound
+  bool refuse_second_publisher = false;  // WHIP_PUBLISHER_POLICY=refuse: 409 instead of replace
+  std::string whep_token;                // empty: WHEP playback needs no token
+  std::size_t whep_max_viewers = 100;
+  bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
+  std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
+  std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
 
   // The effective raw value of every table variable and where it came from.
   struct Effective {
@@ -100,6 +118,11 @@ std::string http_url(std::string_view value);
 std::string non_empty(std::string_view value);
 std::string ip_address_or_empty(std::string_view value);
 std::string connect_limit(std::string_view value);
+std::string whip_destinations(std::string_view value);
+std::string ip_address(std::string_view value);
+std::string publisher_policy(std::string_view value);
+std::string viewer_limit(std::string_view value);
+std::string video_limits_policy(std::string_view value);
 }  // namespace validators
 
 bool parse_boolean(std::string_view value);

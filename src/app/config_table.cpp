@@ -115,11 +115,70 @@ std::string connect_limit(std::string_view value) {
   return integer_between(value, 1, 1000, "an integer");
 }
 
+std::string ip_address(std::string_view value) {
+  boost::system::error_code error;
+  boost::asio::ip::make_address(std::string(value), error);
+  return error ? "an IPv4 or IPv6 address (e.g. 0.0.0.0)" : std::string();
+}
+std::string publisher_policy(std::string_view value) {
+  return one_of(value, {"replace", "refuse"});
+}
+std::string viewer_limit(std::string_view value) {
+  return integer_between(value, 0, 100000, "an integer");
+}
+std::string video_limits_policy(std::string_view value) {
+  return one_of(value, {"warn", "reject"});
+}
+std::string whip_destinations(std::string_view value) {
+  auto parsed = parse_whip_destinations(value);
+  return parsed ? std::string() : parsed.error().message;
+}
 }  // namespace validators
+
+Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value) {
+  std::vector<WhipDestination> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t end = value.find_first_of(";\n", start);
+    if (end == std::string_view::npos) {
+      end = value.size();
+    }
+    std::string_view entry = value.substr(start, end - start);
+    start = end + 1;
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (i < entry.size()) {
+      while (i < entry.size() && std::isspace(static_cast<unsigned char>(entry[i]))) {
+        ++i;
+      }
+      std::size_t j = i;
+      while (j < entry.size() && !std::isspace(static_cast<unsigned char>(entry[j]))) {
+        ++j;
+      }
+      if (j > i) {
+        words.emplace_back(entry.substr(i, j - i));
+      }
+      i = j;
+    }
+    if (words.empty()) {
+      continue;
+    }
+    if (words.size() > 2) {
+      return Error{"entries of the form '<url> [token]' separated by ';' (entry '" +
+                   std::string(entry) + "' has " + std::to_string(words.size()) + " words)"};
+    }
+    if (!validators::http_url(words[0]).empty()) {
+      return Error{"entries of the form '<url> [token]' with an http(s) URL (got '" + words[0] +
+                   "')"};
+    }
+    out.push_back(WhipDestination{words[0], words.size() == 2 ? words[1] : std::string()});
+  }
+  return out;
+}
 
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 22> table = {{
+  static const std::array<ConfigVariable, 29> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -163,6 +222,25 @@ std::span<const ConfigVariable> config_variables() {
        v::connect_limit},
       {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
        v::interval_ms},
+      {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},
+      {"WHIP_PUBLISHER_POLICY", "replace",
+       "What a second authenticated publisher gets: replace (the old one is dropped, OBS "
+       "restarts) or refuse (409)",
+       false, v::publisher_policy},
+      {"WHEP_TOKEN", "", "Bearer token WHEP viewers must present on POST /whep; empty = open", true,
+       nullptr},
+      {"WHEP_MAX_VIEWERS", "100", "Most WHEP viewers at once", false, v::viewer_limit},
+      {"VIDEO_LIMITS_POLICY", "warn",
+       "Publisher video outside IVS limits (Baseline, <= 720p): warn (log + /api/status) or "
+       "reject (the WHIP POST fails)",
+       false, v::video_limits_policy},
+      {"STAGE_REPUBLISH_INTERVAL", "82800000",
+       "Age at which a stage's WHIP session is replaced make-before-break (ms; IVS ends "
+       "sessions at 24 h)",
+       false, v::interval_ms},
+      {"WHIP_DESTINATIONS", "",
+       "Static WHIP destinations without an API server: entries '<url> [token]' separated by ';'",
+       true, v::whip_destinations},
   }};
   return table;
 }

@@ -208,3 +208,44 @@ TEST(Dotenv, MissingFileIsEmpty) {
 
 }  // namespace
 }  // namespace ivs::app
+
+namespace ivs::app {
+namespace {
+
+TEST(WhipDestinations, ParsesEntriesSeparatedBySemicolonsAndNewlines) {
+  auto parsed =
+      parse_whip_destinations(" https://a.example/whip/1 tok1 ;\nhttp://127.0.0.1:3002/whip/x\n; ");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0].url, "https://a.example/whip/1");
+  EXPECT_EQ((*parsed)[0].token, "tok1");
+  EXPECT_EQ((*parsed)[1].url, "http://127.0.0.1:3002/whip/x");
+  EXPECT_EQ((*parsed)[1].token, "");
+}
+
+TEST(WhipDestinations, RejectsANonUrlAndExtraWordsWithOneLine) {
+  EXPECT_FALSE(parse_whip_destinations("not-a-url tok"));
+  EXPECT_FALSE(parse_whip_destinations("https://a.example/w tok extra"));
+  auto config = load_config({{"WHIP_DESTINATIONS", "ftp://x/y"}});
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("WHIP_DESTINATIONS"), std::string::npos);
+}
+
+TEST(NewRelayVariables, HaveDefaultsAndAreValidated) {
+  auto config = load_config({});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->rtc_bind_ip, "0.0.0.0");
+  EXPECT_FALSE(config->refuse_second_publisher);
+  EXPECT_EQ(config->whep_max_viewers, 100u);
+  EXPECT_EQ(config->stage_republish_interval, std::chrono::hours(23));
+  EXPECT_FALSE(load_config({{"WHIP_PUBLISHER_POLICY", "maybe"}}));
+  EXPECT_FALSE(load_config({{"RTC_BIND_IP", "host.example"}}));
+  auto refuse =
+      load_config({{"WHIP_PUBLISHER_POLICY", "refuse"}, {"VIDEO_LIMITS_POLICY", "reject"}});
+  ASSERT_TRUE(refuse);
+  EXPECT_TRUE(refuse->refuse_second_publisher);
+  EXPECT_TRUE(refuse->reject_video_over_ivs_limits);
+}
+
+}  // namespace
+}  // namespace ivs::app
