@@ -12,8 +12,10 @@
 // - Destroying a session without close() is allowed (it is closed abruptly).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ivs::app {
@@ -31,10 +33,24 @@ struct EgressCallbacks {
   std::function<void(std::string reason)> on_failed;
 };
 
+// Media figures of one publishing session, for /api/status and the log.
+struct EgressStats {
+  double bitrate_kbps = 0;              // sent, averaged over the last few seconds
+  std::optional<double> rtt_ms;         // from the stage's receiver reports
+  std::optional<double> fraction_lost;  // 0..1, the stage's last receiver report
+  std::int64_t packets_lost = 0;        // cumulative, as the stage reports it
+  std::uint64_t packets_sent = 0;
+  std::uint64_t nacks_received = 0;
+  std::uint64_t plis_received = 0;  // PLI and FIR
+  std::uint64_t retransmitted = 0;  // packets resent from history
+};
+
 class EgressSession {
  public:
   virtual ~EgressSession() = default;
   virtual void close(std::function<void()> done) = 0;
+  // Nothing while the session is not publishing media (tracking-only, or still connecting).
+  virtual std::optional<EgressStats> stats() const { return std::nullopt; }
 };
 
 class EgressFactory {

@@ -50,6 +50,18 @@ std::size_t StageManager::connected_count() const {
   return reconciler_.count_in(StageState::connected);
 }
 
+std::optional<EgressStats> StageManager::stats(const std::string& stage_arn) const {
+  const auto attempt = newest_attempt_.find(stage_arn);
+  if (attempt == newest_attempt_.end()) {
+    return std::nullopt;
+  }
+  const auto session = sessions_.find(attempt->second);
+  if (session == sessions_.end() || !session->second) {
+    return std::nullopt;
+  }
+  return session->second->stats();
+}
+
 void StageManager::feed(const engine::StageResult& result) {
   reconciler_.handle_result(io::monotonic_now(), result);
   step();
@@ -135,11 +147,16 @@ void StageManager::execute(const engine::OpenEgress& command) {
     sessions_.erase(command.attempt);  // a failed session is finished; nothing to close
     feed(engine::EgressFailed{command.stage_arn, command.attempt, std::move(reason)});
   };
+  newest_attempt_[command.stage_arn] = command.attempt;
   sessions_[command.attempt] = egress_.open(
       EgressTarget{command.stage_arn, command.token, command.whip_url}, std::move(callbacks));
 }
 
 void StageManager::execute(const engine::CloseEgress& command) {
+  if (auto newest = newest_attempt_.find(command.stage_arn);
+      newest != newest_attempt_.end() && newest->second == command.attempt) {
+    newest_attempt_.erase(newest);
+  }
   auto it = sessions_.find(command.attempt);
   if (it == sessions_.end()) {
     // Already gone (failed on its own): the reconciler still waits for a close if closing.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ class StageManager {
 
   std::vector<engine::StageStatus> snapshot() const { return reconciler_.snapshot(); }
   std::size_t connected_count() const;
+  // Media figures of the stage's open egress session (the newest, during a make-before-break
+  // republish); nothing while it is not publishing.
+  std::optional<EgressStats> stats(const std::string& stage_arn) const;
   std::size_t open_sessions() const { return sessions_.size() + closing_.size(); }
   std::string egress_mode() const { return egress_.mode(); }
 
@@ -64,6 +68,7 @@ class StageManager {
   boost::asio::steady_timer timer_;
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> sessions_;  // by attempt id
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> closing_;   // close() in progress
+  std::map<std::string, std::uint64_t> newest_attempt_;               // by stage ARN
   std::function<void()> shutdown_done_;
   std::shared_ptr<bool> alive_;  // callbacks check it: the manager may be gone when they run
 };
