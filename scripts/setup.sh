@@ -9,9 +9,9 @@ BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
-CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy)
+CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy shellcheck)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
-TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography
+TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography python3-yaml
   chromium nodejs npm)
 
 want=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
