@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/egress_session.hpp"
+#include "app/media_status.hpp"
 #include "engine/stage_reconciler.hpp"
 #include "io/http_types.hpp"
 
@@ -41,15 +44,18 @@ struct StageStatusView {
   std::string since_iso8601;
   double since_seconds_ago = 0;
   double next_event_in_seconds = -1;  // < 0: none
+  std::optional<EgressStats> media;   // while the session publishes media
 };
 
 struct StatusSnapshot {
   HealthSnapshot health;
-  std::string egress_mode;  // "tracking-only" until the WHIP egress lands
+  std::string egress_mode;  // "whip" or "tracking-only"
   std::string egress_note;  // why stages are tracked, not published to; empty otherwise
   bool websocket_connected = false;
   std::string last_sync_iso8601;  // empty before the first successful sync
   std::vector<StageStatusView> stages;
+  // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
+  ChannelStatus channel;
 };
 
 std::string status_json(const StatusSnapshot& snapshot);

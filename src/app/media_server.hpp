@@ -6,7 +6,8 @@
 // Graceful shutdown (SIGTERM/SIGINT), bounded by SHUTDOWN_TIMEOUT:
 //   1. /health/ready answers 503 "shutting_down" at once (load balancers stop sending)
 //   2. timers and WebSocket events are silenced (ControlPlane::begin_stop)
-//   3. every egress session is closed through the EgressSession interface
+//   3. the WHIP publisher and WHEP viewers are closed (DTLS close_notify), then every egress
+//      session is closed through the EgressSession interface
 //   4. a last heartbeat with connectedStages 0
 //   5. the WebSocket is closed, the listener stopped, exit code 0
 // If any step hangs, the deadline timer ends the process with exit code 1.
@@ -22,6 +23,8 @@
 #include "app/control_plane.hpp"
 #include "app/egress_session.hpp"
 #include "app/health.hpp"
+#include "app/media_plane.hpp"
+#include "app/relay_channel.hpp"
 #include "app/stage_manager.hpp"
 #include "engine/random.hpp"
 #include "io/http_client.hpp"
@@ -30,11 +33,16 @@
 
 namespace ivs::app {
 
+// Makes the egress factory once the relay channel exists (start()).
+using EgressFactoryMaker = std::function<std::unique_ptr<EgressFactory>(EgressMediaSource&)>;
+
 class MediaServer {
  public:
-  // `egress` null: TrackingOnlyEgress (the WHIP egress is not built yet).
+  // `egress` null: TrackingOnlyEgress.
   MediaServer(boost::asio::io_context& io, Config config,
               std::unique_ptr<EgressFactory> egress = nullptr);
+  // `make_egress` runs in start() with the relay channel; null: TrackingOnlyEgress.
+  MediaServer(boost::asio::io_context& io, Config config, EgressFactoryMaker make_egress);
   ~MediaServer();
   MediaServer(const MediaServer&) = delete;
   MediaServer& operator=(const MediaServer&) = delete;
@@ -51,14 +59,22 @@ class MediaServer {
   HealthSnapshot health_snapshot() const;
   StatusSnapshot status_snapshot() const;
   const Config& config() const { return config_; }
+  // Null before start() (or when the RTC port could not be bound).
+  MediaPlane* media_plane() { return plane_.get(); }
+  RelayChannel* channel() { return channel_.get(); }
 
  private:
   void add_builtin_routes();
+  Status start_media();
+  void add_media_routes();
 
   boost::asio::io_context& io_;
   Config config_;
   Instant started_at_;
   engine::SecureRandom random_;
+  std::unique_ptr<MediaPlane> plane_;
+  std::unique_ptr<RelayChannel> channel_;  // before egress_: legs detach from it on destruction
+  EgressFactoryMaker make_egress_;
   std::unique_ptr<EgressFactory> egress_;
   io::HttpClient http_client_;
   io::HttpRouter router_;

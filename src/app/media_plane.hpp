@@ -1,0 +1,141 @@
+// The media plane of a process: every SERVER-mode WebRTC session (WHIP ingest publishers and
+// WHEP viewers; RFC 9725 and the WHEP draft) shares one UDP port, one DTLS certificate and one
+// ICE-lite responder (RFC 8445 §2.5, demultiplexed per RFC 7983 by engine::PeerSessionRouter).
+//
+//   UdpPort ─► router.handle_packet ─► drain(): router transmits ─► UdpPort.send
+//                                             router events ─► handler of that session
+//   EngineTimer(router.poll_timeout) ─► router.handle_timeout ─► drain()
+//
+// Why it looks like this:
+// - One port for every session is what a WHIP server behind a firewall or a container port
+//   mapping needs (one RTC_UDP_PORT to open), and IceLite routes by source address in one
+//   hash lookup, so nothing is gained from a port per session.
+// - Sessions do not get callbacks from the engine (sans-I/O); the plane's drain loop hands each
+//   routed event to the MediaSessionHandler registered with the session. Handlers may call
+//   back into the plane (send, close, add sessions): drain() is re-entrancy safe, a nested call
+//   only asks the running loop to go round once more.
+// - The plane owns no media logic: RelayChannel (publisher + viewers of one relay) is the
+//   handler for its sessions; the stage role runs one channel per stage on ONE plane.
+// - Local transports (our ICE credentials, fingerprint and host candidates for an SDP answer)
+//   are made here because only the plane knows the bound address: a socket bound to 0.0.0.0
+//   advertises every IPv4 interface address (loopback included, so local tests and a browser on
+//   the same host work), and RTC_ANNOUNCED_IP replaces the advertised IP (1:1 NAT, containers).
+// Everything runs on the io_context's one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/dtls_certificate.hpp"
+#include "engine/peer_session_router.hpp"
+#include "engine/random.hpp"
+#include "engine/sdp_negotiation.hpp"
+#include "proto/result.hpp"
+#include "proto/socket_address.hpp"
+#include "proto/time.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace ivs::io {
+class EngineTimer;
+class UdpPort;
+}  // namespace ivs::io
+
+namespace ivs::app {
+
+struct MediaPlaneOptions {
+  std::string bind_ip = "0.0.0.0";  // RTC_BIND_IP; IPv4 literal
+  std::uint16_t udp_port = 0;       // RTC_UDP_PORT; 0 = ephemeral (tests)
+  std::string announced_ip;         // RTC_ANNOUNCED_IP; empty: advertise the host addresses
+  engine::IceLiteConfig ice;        // consent timeout etc.
+  std::size_t max_sessions = 1000;  // add_session fails beyond this (DESIGN.md §6 bounds)
+  // Port send ring; a new viewer's GOP-cache burst (hundreds of packets) must fit between
+  // flushes, so this is larger than the UdpPort default.
+  std::size_t send_queue_capacity = 8192;
+};
+
+// Gets the events of the sessions registered with it. Called from the plane's drain loop.
+class MediaSessionHandler {
+ public:
+  virtual ~MediaSessionHandler() = default;
+  virtual void on_session_event(Instant now, engine::IceSessionId id,
+                                engine::PeerSessionEvent& event) = 0;
+};
+
+class MediaPlane {
+ public:
+  // Binds the port and generates the certificate. The error names the address when the port is
+  // busy ("RTC UDP port 0.0.0.0:50000 is not available: Address already in use").
+  static Result<std::unique_ptr<MediaPlane>> start(boost::asio::io_context& io,
+                                                   MediaPlaneOptions options);
+  ~MediaPlane();
+  MediaPlane(const MediaPlane&) = delete;
+  MediaPlane& operator=(const MediaPlane&) = delete;
+
+  // Fresh ICE credentials (random ufrag 8 / pwd 24 ICE chars), our fingerprint, the host
+  // addresses and announced IP, a random o= session id. Its ufrag is not yet registered.
+  engine::LocalTransport make_local_transport();
+
+  // Registers a server-mode session under `local` (the credentials of a transport made above)
+  // whose events go to `handler` until remove_session/close_session. Fails beyond max_sessions
+  // or when the router refuses (ufrag taken, bad DTLS setup).
+  Result<engine::IceSessionId> add_session(Instant now, engine::PeerSessionConfig config,
+                                           const engine::IceCredentials& local,
+                                           std::optional<engine::IceCredentials> remote,
+                                           MediaSessionHandler& handler);
+  // Sends DTLS close_notify (when connected) and removes the session at once; no event of it
+  // reaches the handler afterwards.
+  void close_session(Instant now, engine::IceSessionId id);
+  // Removes without a close_notify (the session failed or the peer closed it).
+  void remove_session(engine::IceSessionId id);
+
+  engine::PeerSession* session(engine::IceSessionId id);
+  bool send_rtp(engine::IceSessionId id, ByteSpan packet);
+  bool send_rtcp(engine::IceSessionId id, ByteSpan packet);
+
+  // Moves router output to the port and events to handlers until both are empty, flushes the
+  // port and re-arms the timer. Call after any command on a session (send_*, add_session).
+  void drain(Instant now);
+
+  // Closes every session and the socket (shutdown). Handlers get no more events.
+  void close();
+
+  const std::shared_ptr<const engine::DtlsCertificate>& certificate() const { return certificate_; }
+  SocketAddress local_address() const;
+  // What host candidates advertise (before RTC_ANNOUNCED_IP replaces the IP).
+  const std::vector<SocketAddress>& host_addresses() const { return host_addresses_; }
+  std::size_t session_count() const { return router_.session_count(); }
+  engine::RandomSource& random() { return random_; }
+  const engine::PeerSessionRouter& router() const { return router_; }
+
+ private:
+  MediaPlane(boost::asio::io_context& io, MediaPlaneOptions options);
+  void on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes);
+  void on_timeout(Instant now);
+  void drain_once(Instant now, bool& progressed);
+
+  boost::asio::io_context& io_;
+  MediaPlaneOptions options_;
+  engine::SecureRandom random_;
+  std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::unique_ptr<io::UdpPort> port_;
+  std::vector<SocketAddress> host_addresses_;
+  engine::PeerSessionRouter router_;
+  std::unique_ptr<io::EngineTimer> timer_;
+  std::unordered_map<engine::IceSessionId, MediaSessionHandler*> handlers_;
+  bool draining_ = false;
+  bool drain_again_ = false;
+  bool closed_ = false;
+};
+
+// "%08x"-style random hex of `bytes` random bytes (resource ids, ETags).
+std::string random_hex(engine::RandomSource& random, std::size_t bytes);
+
+}  // namespace ivs::app

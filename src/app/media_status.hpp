@@ -1,0 +1,46 @@
+// What /api/status (serve) and /api/stages (stage) show about one relayed stream: plain values,
+// so health.cpp renders them without knowing about sessions or the relay.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/time.hpp"
+
+namespace ivs::app {
+
+struct PublisherStatus {
+  bool live = false;        // connected and feeding the relay
+  bool connecting = false;  // accepted, ICE/DTLS not finished
+  std::optional<WallTime> since;
+  std::string remote_address;
+  std::string codec = "H264";
+  std::string profile;       // "Constrained Baseline", ... (from the SPS)
+  std::optional<int> level;  // level_idc, e.g. 31
+  std::optional<int> width;
+  std::optional<int> height;
+  double video_bitrate_kbps = 0;  // over the last few seconds
+  double audio_bitrate_kbps = 0;
+  std::uint64_t packets_lost = 0;
+  std::uint64_t nacks_sent = 0;
+  std::uint64_t keyframe_requests = 0;
+  std::uint64_t keyframes = 0;
+  std::uint64_t video_packets = 0;
+  std::uint64_t audio_packets = 0;
+  std::uint64_t simulcast_dropped = 0;  // packets of layers other than the first rid
+  std::vector<std::string> warnings;    // IVS limit violations, last session end reason, ...
+};
+
+struct ChannelStatus {
+  PublisherStatus publisher;
+  std::size_t viewers = 0;      // connected WHEP viewers
+  std::size_t egress_legs = 0;  // attached external legs (WHIP egress)
+  std::uint64_t publishes = 0;  // accepted publisher offers
+  std::uint64_t deletes = 0;    // publisher sessions ended by end_session (WHIP DELETE)
+  std::uint64_t viewers_accepted = 0;
+};
+
+}  // namespace ivs::app

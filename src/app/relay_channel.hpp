@@ -1,0 +1,150 @@
+// One relayed stream: a WHIP ingest publisher (RFC 9725), its WHEP viewers, and the WHIP egress
+// legs that attach through EgressMediaSource, around one engine::Relay (DESIGN.md §5), on a
+// shared MediaPlane. The serve role has one channel; the stage role has one per stage.
+//
+//   publisher offer ─► accept_publisher ─► negotiate_ingest ─► plane session (ICE-lite, DTLS)
+//        Connected ─► relay.start_publisher(feedback sink = that session's SRTCP)
+//        media/RTCP ─► relay.handle_publisher_rtp / _rtcp ─► every leg's RelaySink
+//   viewer offer ─► accept_viewer ─► negotiate_whep (own SSRCs) ─► plane session
+//        Connected ─► relay.add_egress(sink = that session's SRTP); RTCP ─► handle_egress_rtcp
+//   egress leg (app/whip_egress) ─► attach / feedback / detach (EgressMediaSource)
+//
+// Policies and why:
+// - A second publisher replaces the first (default; make-before-break: the old one keeps
+//   feeding until the new one is connected, then it is closed) or is refused with 409
+//   (WHIP_PUBLISHER_POLICY=refuse) while one is connecting or live.
+// - We send neither TWCC nor REMB, so the answer does not agree to them: a browser that was
+//   promised feedback and gets none stays at its start bitrate (IngestPolicy comment).
+// - Simulcast (OBS 32.1+, browsers): every offered layer is accepted (OBS fails otherwise), and
+//   only the FIRST rid of the offer is forwarded; the other layers are dropped and counted. The
+//   layer is found by the rtp-stream-id header extension, its SSRC remembered.
+// - The SPS is only known from media: a violation of the IVS limits is logged loudly and shown
+//   in status(); with reject_video_over_ivs_limits the publisher session is ended.
+// - A session that is not connected within connect_timeout (ICE or DTLS never completed) is
+//   removed, so a client that POSTs and walks away leaves nothing behind.
+// Everything runs on the io_context's thread; output happens synchronously inside the calls
+// (sinks), and the channel re-arms its relay timer after every relay input.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "app/egress_media_source.hpp"
+#include "app/media_plane.hpp"
+#include "app/media_status.hpp"
+#include "engine/relay.hpp"
+#include "proto/time.hpp"
+
+namespace ivs::app {
+
+struct RelayChannelOptions {
+  std::string name = "serve";                 // for logs: "serve" or the stage id
+  bool refuse_second_publisher = false;       // WHIP_PUBLISHER_POLICY=refuse
+  std::size_t max_viewers = 100;              // WHEP_MAX_VIEWERS
+  bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
+  Duration connect_timeout = std::chrono::seconds(15);
+  engine::RelayConfig relay;
+};
+
+struct SessionAccepted {
+  std::string id;          // resource id (32 hex chars, unguessable: the DELETE capability)
+  std::string answer_sdp;  // application/sdp
+  std::string etag;        // quoted, for the ETag header
+};
+
+struct SessionRefused {
+  int http_status = 400;  // 400, 409, 422, 503, 500
+  std::string message;    // a sentence for the person at the other end
+  std::optional<int> retry_after_seconds;
+};
+
+using AcceptOutcome = std::variant<SessionAccepted, SessionRefused>;
+
+enum class SessionRole { publisher, viewer };
+
+class RelayChannel final : public EgressMediaSource, private MediaSessionHandler {
+ public:
+  RelayChannel(boost::asio::io_context& io, MediaPlane& plane, RelayChannelOptions options);
+  ~RelayChannel() override;
+  RelayChannel(const RelayChannel&) = delete;
+  RelayChannel& operator=(const RelayChannel&) = delete;
+
+  // WHIP ingest: 201 material or a refusal (409 refuse-policy, 400/422 negotiation reason,
+  // 503 plane full).
+  AcceptOutcome accept_publisher(std::string_view offer_sdp);
+  // WHEP: 409 + Retry-After 1 while no publisher is live, 503 beyond max_viewers.
+  AcceptOutcome accept_viewer(std::string_view offer_sdp);
+  // WHIP/WHEP DELETE: true when `id` named a session of that role (it is closed).
+  bool end_session(std::string_view id, SessionRole role);
+  // Shutdown: closes the publisher and every viewer (close_notify); egress legs stay attached
+  // (their owners detach them).
+  void close_all();
+
+  ChannelStatus status() const;
+  bool publisher_live() const;
+  std::size_t viewer_count() const;
+  const RelayChannelOptions& options() const { return options_; }
+
+  // EgressMediaSource (WHIP egress legs).
+  engine::EgressId attach(Instant now, const engine::RelayEgressFormat& format,
+                          engine::RelaySink& sink) override;
+  void detach(engine::EgressId id) override;
+  void feedback(Instant now, engine::EgressId id,
+                std::span<const proto::RtcpPacket> packets) override;
+  std::optional<engine::RelayEgressStats> stats(engine::EgressId id) const override;
+  std::string h264_profile_level_id() const override;
+
+ private:
+  struct Session;
+  class SessionSink;
+
+  void on_session_event(Instant now, engine::IceSessionId id,
+                        engine::PeerSessionEvent& event) override;
+  void on_connected(Instant now, Session& session);
+  void on_media(Instant now, Session& session, engine::SessionMediaPacket& media);
+  void on_rtcp(Instant now, Session& session, engine::SessionRtcpPacket& rtcp);
+  void end(Instant now, Session& session, bool send_close, std::string_view reason);
+  Session* find(engine::IceSessionId id);
+  Session* find(std::string_view resource_id);
+  Result<Session*> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
+                                const engine::OutgoingStreams* streams);
+  void after_relay_input(Instant now);
+  void on_relay_timeout(Instant now);
+  void on_housekeeping();
+  void schedule_housekeeping();
+  void sample_bitrates(Instant now);
+
+  boost::asio::io_context& io_;
+  MediaPlane& plane_;
+  RelayChannelOptions options_;
+  engine::Relay relay_;
+  std::unique_ptr<io::EngineTimer> relay_timer_;
+  std::unique_ptr<boost::asio::steady_timer> housekeeping_;
+  std::map<engine::IceSessionId, std::unique_ptr<Session>> sessions_;
+  // The publisher feeding the relay, and the one accepted but not yet connected (it replaces
+  // the live one when it connects).
+  std::optional<engine::IceSessionId> publisher_;
+  std::optional<engine::IceSessionId> pending_publisher_;
+  std::size_t external_legs_ = 0;
+  std::uint64_t publishes_ = 0;
+  std::uint64_t deletes_ = 0;
+  std::uint64_t viewers_accepted_ = 0;
+  std::optional<WallTime> publisher_since_;
+  std::vector<std::string> warnings_;
+  struct RateSample {
+    Instant at;
+    std::uint64_t video_bytes = 0;
+    std::uint64_t audio_bytes = 0;
+  };
+  std::deque<RateSample> samples_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ivs::app
