@@ -19,12 +19,27 @@ def output_dir(request):
     return path
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so fixtures can tell a failed test at
+    teardown (and attach the logs of what it started)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
 @pytest.fixture
-def processes():
-    """A list the test appends its harness.Process objects to; all are killed at teardown, and
-    one that was still running is reported (tests are expected to stop what they start)."""
+def processes(request):
+    """A list the test appends its harness.Process (or harness.Viewer) objects to; all are
+    killed at teardown. When the test failed, the last lines of every log are printed (pytest
+    shows them under "Captured stdout teardown"); the full logs stay in test-output/."""
     started = []
     yield started
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for process in started:
+            if hasattr(process, "log_tail"):
+                print(process.log_tail(60))
     for process in started:
         process.kill()
 

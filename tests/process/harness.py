@@ -121,12 +121,16 @@ def api_headers(media_auth: bool = True) -> dict:
 class Process:
     """One `media-server <role>` child with its log in a file."""
 
-    def __init__(self, name: str, args: list, env: dict, output_dir: Path):
+    def __init__(self, name: str, args: list, env: dict, output_dir: Path,
+                 separate_stdout: bool = False):
         self.name = name
         self.args = [str(binary())] + list(args)
         self.env = env
         self.output_dir = output_dir
         self.log_path = output_dir / f"{name}.log"
+        # With separate_stdout, stdout (e.g. a JSON summary) goes to <name>.stdout, the log
+        # (stderr) to <name>.log.
+        self.stdout_path = output_dir / f"{name}.stdout" if separate_stdout else None
         self.popen: Optional[subprocess.Popen] = None
         self.starts = 0
 
@@ -141,10 +145,32 @@ class Process:
         # variables (or a stray .env) cannot change the behaviour under test.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update({k: str(v) for k, v in self.env.items()})
-        self.popen = subprocess.Popen(self.args, env=env, stdout=log, stderr=subprocess.STDOUT,
+        stdout = open(self.stdout_path, "ab") if self.stdout_path else log
+        self.popen = subprocess.Popen(self.args, env=env, stdout=stdout,
+                                      stderr=log if self.stdout_path else subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, cwd=self.output_dir)
         log.close()
+        if self.stdout_path:
+            stdout.close()
         return self
+
+    def stdout_text(self) -> str:
+        try:
+            return self.stdout_path.read_text(errors="replace") if self.stdout_path else ""
+        except FileNotFoundError:
+            return ""
+
+    def last_json_line(self) -> Optional[dict]:
+        """The last line of stdout (or of the log) that parses as a JSON object."""
+        text = self.stdout_text() if self.stdout_path else self.log_text()
+        for line in reversed(text.splitlines()):
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    continue
+        return None
 
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -286,3 +312,329 @@ class MediaServer(Process):
 
     def ready_status(self) -> int:
         return self.get("/health/ready", timeout=0.5).status
+
+    def status(self, timeout: float = 1.0) -> dict:
+        answer = self.get("/api/status", timeout=timeout)
+        assert answer.status == 200, answer.body
+        return answer.json()
+
+    def stage_status(self, stage_arn: str) -> Optional[dict]:
+        return next((s for s in self.status().get("stages", []) if s["stageArn"] == stage_arn),
+                    None)
+
+    def whip_url(self) -> str:
+        return self.url + "/whip"
+
+    def whep_url(self) -> str:
+        return self.url + "/whep"
+
+
+# ---------------------------------------------------------------------------------------------
+# The relay round (issue 4): the stage role, the test publisher, aiortc viewers, test media.
+
+INGEST_TOKEN = "process-test-ingest-token"  # WHIP_INGEST_TOKEN in MediaServer's environment
+PROCESS_DIR = Path(__file__).resolve().parent
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: the one that sees python3-aiortc (INTEROP.md)
+
+
+def relay_media_env(extra: Optional[dict] = None) -> dict:
+    """Environment for a `serve` that relays on loopback: RTC bound to 127.0.0.1 so its
+    candidates are loopback ones (the namespace has nothing else)."""
+    env = {"RTC_BIND_IP": "127.0.0.1", "RTC_ANNOUNCED_IP": "127.0.0.1"}
+    env.update(extra or {})
+    return env
+
+
+class StageServer(Process):
+    """`media-server stage`: the local stand-in for IVS Real-Time stages (WHIP in, WHEP out)."""
+
+    def __init__(self, output_dir: Path, api_url: str, faults: str = "",
+                 extra_env: Optional[dict] = None, name: str = "stage",
+                 port: Optional[int] = None):
+        self.port = port or free_port()
+        env = {
+            "STAGE_PORT": self.port,
+            "STAGE_RTC_UDP_PORT": free_udp_port(),
+            "STAGE_BIND_IP": "127.0.0.1",
+            "STAGE_ANNOUNCED_IP": "127.0.0.1",
+            "STAGE_API_SERVER_URL": api_url,
+            "LOG_LEVEL": "debug",
+        }
+        if faults:
+            env["STAGE_FAULTS"] = faults
+        env.update(extra_env or {})
+        super().__init__(name, ["stage"], env, output_dir)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def whip_base(self) -> str:
+        """What the API server's STAGE_WHIP_URL_BASE must be for tokens to point here."""
+        return self.url + "/whip"
+
+    def whep_url(self, stage_id: str) -> str:
+        return f"{self.url}/whep/{stage_id}"
+
+    def wait_ready(self, timeout: float = 10.0) -> "StageServer":
+        def healthy():
+            if not self.running():
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode}\n"
+                                     f"{self.log_tail()}")
+            return http("GET", self.url + "/health", timeout=0.5).status == 200
+        wait_until(healthy, timeout, f"{self.name} /health", context=self.log_tail)
+        return self
+
+    def stages(self) -> dict:
+        """id -> the stage's record from GET /api/stages."""
+        answer = http("GET", self.url + "/api/stages", timeout=1.0)
+        assert answer.status == 200, answer.body
+        return {stage["id"]: stage for stage in answer.json().get("stages", [])}
+
+    def stage(self, stage_id: str) -> dict:
+        """The stage's record; an empty one (all counts 0) when the stage has not been seen."""
+        return self.stages().get(stage_id, {"id": stage_id, "live": False, "viewers": 0,
+                                            "publishes": 0, "deletes": 0, "videoPackets": 0,
+                                            "keyframes": 0})
+
+
+class Publisher(Process):
+    """`media-server publish`: the test WHIP publisher. Its JSON summary is on stdout."""
+
+    def __init__(self, output_dir: Path, url: str, token: str = INGEST_TOKEN,
+                 media: Optional[tuple] = None, seconds: float = 120, fps: int = 30,
+                 extra_args: tuple = (), name: str = "publisher"):
+        args = ["publish", "--url", url, "--seconds", str(seconds), "--fps", str(fps)]
+        if token:
+            args += ["--token", token]
+        if media:
+            video, audio = media
+            args += ["--video", str(video)]
+            if audio:
+                args += ["--audio", str(audio)]
+        args += list(extra_args)
+        env = {"LOG_LEVEL": "debug", "HOME": str(output_dir),
+               "XDG_CACHE_HOME": str(OUTPUT_ROOT / "cache")}
+        super().__init__(name, args, env, output_dir, separate_stdout=True)
+
+    def summary(self) -> Optional[dict]:
+        return self.last_json_line()
+
+
+def media_server_publisher(status: dict) -> dict:
+    """The `publisher` object of /api/status (tolerating the pre-relay `{"active": …}`)."""
+    return status.get("publisher") or {}
+
+
+def publisher_live(media: MediaServer) -> bool:
+    publisher = media_server_publisher(media.status())
+    return bool(publisher.get("live", publisher.get("active")))
+
+
+def make_test_media(gop_seconds: float = 4, seconds: float = 8, fps: int = 30,
+                    size: str = "640x360", bitrate_kbps: int = 800) -> tuple:
+    """(h264 path, ogg path) of a looping test stream: H.264 Constrained Baseline, no B-frames,
+    one slice per frame (INTEROP.md), an IDR exactly every `gop_seconds` (scene-cut detection
+    off, so no extra keyframes), plus Opus. Cached under test-output/process/cache by the
+    parameters; ffmpeg writes to a temporary name first, so a killed run leaves no half file."""
+    cache = OUTPUT_ROOT / "cache" / "media"
+    cache.mkdir(parents=True, exist_ok=True)
+    key = f"gop{gop_seconds:g}_{seconds:g}s_{fps}fps_{size}_{bitrate_kbps}k"
+    video, audio = cache / f"{key}.h264", cache / f"{key}.ogg"
+    gop = max(1, int(round(gop_seconds * fps)))
+    if not video.exists():
+        partial = video.with_suffix(".partial.h264")
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+             f"testsrc2=size={size}:rate={fps}:duration={seconds:g}", "-c:v", "libx264",
+             "-profile:v", "baseline", "-bf", "0", "-g", str(gop), "-keyint_min", str(gop),
+             "-sc_threshold", "0", "-b:v", f"{bitrate_kbps}k", "-preset", "veryfast",
+             "-tune", "zerolatency", "-x264-params", "sliced-threads=0", "-f", "h264",
+             str(partial)], check=True, timeout=180)
+        partial.rename(video)
+    if not audio.exists():
+        partial = audio.with_suffix(".partial.ogg")
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+             f"sine=frequency=440:sample_rate=48000:duration={seconds:g}", "-c:a", "libopus",
+             "-b:a", "64k", "-f", "ogg", str(partial)], check=True, timeout=180)
+        partial.rename(audio)
+    return video, audio
+
+
+class Viewer:
+    """tests/process/whep_viewer.py (aiortc) as a child process.
+
+    `url` "-" starts it in waiting mode: it prepares its offer, says "ready", and POSTs when the
+    URL is written with send_url(); use that to measure from an event (t0) without counting
+    Python start-up and ICE gathering."""
+
+    def __init__(self, output_dir: Path, url: str, seconds: float, until_frames: int = 0,
+                 t0: Optional[float] = None, token: str = "", name: str = "viewer"):
+        self.name = name
+        self.output_dir = output_dir
+        self.log_path = output_dir / f"{name}.log"
+        args = [SYSTEM_PYTHON, str(PROCESS_DIR / "whep_viewer.py"), url, "--seconds",
+                str(seconds)]
+        if until_frames:
+            args += ["--until-frames", str(until_frames)]
+        if t0 is not None:
+            args += ["--t0", repr(t0)]
+        if token:
+            args += ["--token", token]
+        self.args = args
+        self.seconds = seconds
+        self.popen: Optional[subprocess.Popen] = None
+        self._result: Optional[dict] = None
+
+    def start(self) -> "Viewer":
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=log, cwd=self.output_dir)
+        log.close()
+        return self
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 20) -> str:
+        return f"--- last lines of {self.log_path} ---\n" + "\n".join(
+            self.log_text().splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float = 30.0) -> "Viewer":
+        def ready():
+            if self.popen.poll() is not None:
+                raise AssertionError(f"{self.name} exited early\n{self.log_tail()}")
+            return "ready" in self.log_text()
+        wait_until(ready, timeout, f"{self.name} to prepare its offer", context=self.log_tail)
+        return self
+
+    def send_url(self, url: str, t0: Optional[float] = None) -> None:
+        """Gives a waiting viewer its URL, and optionally the time (time.time()) of the event
+        its firstFrameMs is to be measured from."""
+        line = url if t0 is None else f"{url} {t0!r}"
+        self.popen.stdin.write((line + "\n").encode())
+        self.popen.stdin.flush()
+
+    def frames_so_far(self) -> int:
+        """Frames decoded by now, from the viewer's "progress" lines (0 before the first)."""
+        for line in reversed(self.log_text().splitlines()):
+            if line.startswith("progress "):
+                return int(line.split()[1])
+        return 0
+
+    def result(self, timeout: Optional[float] = None) -> dict:
+        """Waits for the JSON line (the viewer's own deadline plus slack) and returns it."""
+        if self._result is not None:
+            return self._result
+        try:
+            stdout, _ = self.popen.communicate(timeout=timeout or self.seconds + 30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} did not finish\n{self.log_tail()}")
+        lines = [l for l in stdout.decode(errors="replace").splitlines() if l.startswith("{")]
+        assert lines, f"{self.name} printed no JSON (exit {self.popen.returncode})\n" \
+                      f"{self.log_tail()}"
+        self._result = json.loads(lines[-1])
+        (self.output_dir / f"{self.name}.json").write_text(lines[-1] + "\n")
+        return self._result
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 5.0, sig: int = signal.SIGTERM) -> tuple:
+        if self.running():
+            self.popen.send_signal(sig)
+        return (self.popen.wait(timeout) if self.popen else None, 0.0)
+
+    def kill(self) -> None:
+        if self.running():
+            self.popen.kill()
+            self.popen.wait()
+
+
+def view(output_dir: Path, url: str, seconds: float = 15, until_frames: int = 30,
+         name: str = "viewer", token: str = "") -> dict:
+    """Runs one viewer to completion and returns its JSON result."""
+    viewer = Viewer(output_dir, url, seconds, until_frames, token=token, name=name).start()
+    try:
+        return viewer.result()
+    finally:
+        viewer.kill()
+
+
+def view_all(output_dir: Path, urls: dict, seconds: float = 20, until_frames: int = 30,
+             prefix: str = "viewer") -> dict:
+    """Runs one viewer per URL at the same time ({key: url} -> {key: result})."""
+    viewers = {key: Viewer(output_dir, url, seconds, until_frames, name=f"{prefix}-{key}")
+               for key, url in urls.items()}
+    try:
+        for viewer in viewers.values():
+            viewer.start()
+        return {key: viewer.result() for key, viewer in viewers.items()}
+    finally:
+        for viewer in viewers.values():
+            viewer.kill()
+
+
+class RelaySetup:
+    """api-server + stage role + media server (+ publisher), wired for the relay tests:
+    the API server's tokens point at the stage role, the media server reads the API server."""
+
+    def __init__(self, output_dir: Path, processes: list, initial_stages: int = 3,
+                 stage_faults: Optional[Callable[[list], str]] = None,
+                 whip_url_base: Optional[str] = None, media_env: Optional[dict] = None):
+        self.output_dir = output_dir
+        self.processes = processes
+        self.stage_port = free_port()  # the API server's tokens must name it
+        api_env = {"API_INITIAL_STAGES": str(initial_stages) if initial_stages else "",
+                   "STAGE_WHIP_URL_BASE": whip_url_base or
+                   f"http://127.0.0.1:{self.stage_port}/whip"}
+        if not initial_stages:
+            del api_env["API_INITIAL_STAGES"]
+        self.api = ApiServer(output_dir, extra_env=api_env)
+        processes.append(self.api)
+        self.api.start().wait_ready()
+        self.initial = self.api.call("GET", "/api/stages").json()["stages"]
+        faults = stage_faults(self.initial) if stage_faults else ""
+        self.stage = StageServer(output_dir, self.api.url, faults=faults, port=self.stage_port)
+        processes.append(self.stage)
+        self.stage.start().wait_ready()
+        self.media = MediaServer(output_dir, self.api.url, extra_env=relay_media_env(media_env))
+        processes.append(self.media)
+        self.media.start().wait_live()
+        self.publisher: Optional[Publisher] = None
+
+    def context(self) -> Callable[[], str]:
+        return lambda: "\n".join(p.log_tail(25) for p in self.processes
+                                 if hasattr(p, "log_tail"))
+
+    def start_publisher(self, media: Optional[tuple] = None, name: str = "publisher",
+                        seconds: float = 300) -> Publisher:
+        publisher = Publisher(self.output_dir, self.media.whip_url(), media=media,
+                              seconds=seconds, name=name)
+        self.processes.append(publisher)
+        publisher.start()
+        self.publisher = publisher
+        return publisher
+
+    def stage_state(self, stage: dict) -> Optional[str]:
+        record = self.media.stage_status(stage["stageArn"])
+        return record["state"] if record else None
+
+    def wait_connected(self, stages: list, timeout: float = 20.0) -> None:
+        """Every stage `connected` on the media server and live (publisher present) on the
+        stage role."""
+        def all_connected():
+            states = {s["id"]: self.stage_state(s) for s in stages}
+            if any(state != "connected" for state in states.values()):
+                return False
+            live = self.stage.stages()
+            return all(live.get(s["id"], {}).get("live") for s in stages)
+        wait_until(all_connected, timeout, f"stages {[s['id'] for s in stages]} connected and "
+                   "live on the stage role", interval=0.05, context=self.context())
