@@ -587,7 +587,7 @@ class RelaySetup:
     the API server's tokens point at the stage role, the media server reads the API server."""
 
     def __init__(self, output_dir: Path, processes: list, initial_stages: int = 3,
-                 stage_faults: Optional[Callable[[list], str]] = None,
+                 stage_faults: Optional[Callable[[list, str], str]] = None,
                  whip_url_base: Optional[str] = None, media_env: Optional[dict] = None):
         self.output_dir = output_dir
         self.processes = processes
@@ -601,7 +601,9 @@ class RelaySetup:
         processes.append(self.api)
         self.api.start().wait_ready()
         self.initial = self.api.call("GET", "/api/stages").json()["stages"]
-        faults = stage_faults(self.initial) if stage_faults else ""
+        # Called before the stage role starts: the stage ids are known, nothing has connected.
+        faults = stage_faults(self.initial, f"http://127.0.0.1:{self.stage_port}/whip") \
+            if stage_faults else ""
         self.stage = StageServer(output_dir, self.api.url, faults=faults, port=self.stage_port)
         processes.append(self.stage)
         self.stage.start().wait_ready()
