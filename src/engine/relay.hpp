@@ -64,7 +64,7 @@ struct RelaySourceFormat {
 struct RelayTrackFormat {
   std::uint32_t ssrc = 0;
   std::uint8_t payload_type = 0;
-  std::string mid;                 // written into the mid extension when negotiated
+  std::string mid;                  // written into the mid extension when negotiated
   NegotiatedExtensions extensions;  // the leg's ids; absent ones are stripped from packets
   NegotiatedFeedback feedback;
 };
@@ -81,9 +81,14 @@ struct RelayConfig {
   Duration receiver_report_interval = std::chrono::seconds(1);
   std::size_t video_history_packets = 1024;  // per leg, for NACK answers (≥ 1 s at 2.5 Mbit/s)
   std::size_t audio_history_packets = 128;
-  std::size_t gop_cache_max_packets = 4096;         // beyond this the cache is dropped, not grown
+  std::size_t gop_cache_max_packets = 4096;  // beyond this the cache is dropped, not grown
   std::size_t gop_cache_max_bytes = 6 * 1024 * 1024;
   std::uint32_t receiver_ssrc = 1;  // our SSRC in RR/NACK/PLI toward the publisher
+  // The wall clock at one monotonic instant, so sender reports can carry NTP time (RFC 3550
+  // §6.4.1) although the engine reads no clock: wall(now) = wall_at_reference + (now −
+  // reference_instant). The owner sets both from io/clock.hpp when it creates the relay.
+  Instant reference_instant{};
+  WallTime wall_at_reference{};
 };
 
 using EgressId = std::uint64_t;
@@ -91,16 +96,16 @@ using EgressId = std::uint64_t;
 // What /api/status shows about the publisher.
 struct RelaySourceStats {
   bool live = false;
-  std::uint32_t epoch = 0;  // publisher sessions seen so far
-  std::optional<proto::H264Sps> sps;  // the last SPS seen (profile, level, resolution)
+  std::uint32_t epoch = 0;                  // publisher sessions seen so far
+  std::optional<proto::H264Sps> sps;        // the last SPS seen (profile, level, resolution)
   std::vector<std::string> ivs_violations;  // empty when the SPS is within IVS limits
   std::uint64_t video_packets = 0;
   std::uint64_t audio_packets = 0;
   std::uint64_t video_bytes = 0;
   std::uint64_t audio_bytes = 0;
   std::uint64_t keyframes = 0;
-  std::uint64_t packets_lost = 0;  // sequence gaps never filled
-  std::uint64_t nacks_sent = 0;    // NACK packets sent upstream
+  std::uint64_t packets_lost = 0;            // sequence gaps never filled
+  std::uint64_t nacks_sent = 0;              // NACK packets sent upstream
   std::uint64_t keyframe_requests_sent = 0;  // PLI/FIR upstream (after rate limiting)
   std::uint64_t malformed_dropped = 0;
   std::size_t gop_cache_packets = 0;
@@ -115,8 +120,8 @@ struct RelayEgressStats {
   std::uint64_t retransmissions_missed = 0;  // asked for but no longer in history
   std::uint64_t plis_received = 0;
   std::uint64_t firs_received = 0;
-  std::optional<double> rtt_ms;          // from the leg's receiver reports (LSR/DLSR)
-  std::optional<double> fraction_lost;   // 0..1, the last report
+  std::optional<double> rtt_ms;         // from the leg's receiver reports (LSR/DLSR)
+  std::optional<double> fraction_lost;  // 0..1, the last report
   std::optional<std::int64_t> cumulative_lost;
   bool started_from_gop_cache = false;
   std::optional<Instant> first_keyframe_sent_at;

@@ -1,0 +1,533 @@
+// engine::Relay: the composition of the publisher side (relay_source.hpp), the GOP cache
+// (gop_cache.hpp) and the egress legs (relay_leg.hpp). See relay.hpp for the design and
+// docs/relay.md for the behaviour in prose.
+//
+// Source generations: every time an ingest stream's numbering changes (a new publisher epoch or
+// a new SSRC within one), its track gets a fresh generation number. A leg stream whose offsets
+// belong to an older generation computes new ones from its own last sequence number and
+// timestamp before it sends, so continuity costs one integer compare per packet per leg.
+#include "engine/relay.hpp"
+
+#include <algorithm>
+#include <deque>
+
+#include "engine/gop_cache.hpp"
+#include "engine/relay_leg.hpp"
+#include "engine/relay_source.hpp"
+#include "proto/h264_payload.hpp"
+#include "proto/h264_profile.hpp"
+#include "proto/rtp_packet.hpp"
+
+namespace ivs::engine {
+namespace {
+
+struct SourceTrack {
+  bool present = false;
+  std::uint8_t payload_type = 0;
+  std::uint32_t clock_rate = 0;
+  bool nack_enabled = false;
+  std::uint32_t generation = 0;
+  std::optional<std::uint32_t> retired_ssrc;  // the SSRC this one replaced: stragglers dropped
+  RelayInboundStream stream;
+  NackTracker nacks;
+
+  void configure(const NegotiatedTrack* track, std::uint32_t next_generation) {
+    present = track != nullptr;
+    payload_type = track ? track->payload_type : 0;
+    clock_rate = track ? track->clock_rate : 0;
+    nack_enabled = track && track->feedback.nack;
+    generation = next_generation;
+    retired_ssrc.reset();
+    stream = RelayInboundStream{};
+    nacks.clear();
+  }
+};
+
+std::vector<std::string> describe_violations(const proto::IvsVideoCheck& check) {
+  std::vector<std::string> violations;
+  if (!check.baseline) {
+    violations.push_back("H.264 profile " + std::string(proto::to_string(check.profile)) +
+                         " is not Baseline: IVS disconnects non-Baseline video");
+  }
+  if (!check.within_720p) {
+    violations.push_back("resolution " + std::to_string(check.width) + "x" +
+                         std::to_string(check.height) + " exceeds 720p: IVS disconnects it");
+  }
+  return violations;
+}
+
+}  // namespace
+
+struct Relay::Impl {
+  explicit Impl(RelayConfig relay_config)
+      : config(relay_config),
+        gop(relay_config.gop_cache_max_packets, relay_config.gop_cache_max_bytes),
+        keyframe_limiter(relay_config.upstream_keyframe_request_interval) {}
+
+  RelayConfig config;
+  bool live = false;
+  RelaySourceFormat format;
+  RelaySink* feedback = nullptr;
+  std::uint32_t generations = 0;
+  SourceTrack video;
+  SourceTrack audio;
+  Bytes last_sps;
+  GopCache gop;
+  KeyframeRequestLimiter keyframe_limiter;
+  bool keyframe_wanted_without_ssrc = false;
+  std::uint8_t fir_sequence = 0;
+  std::optional<Instant> next_receiver_report_at;
+  RelaySourceStats stats;
+  std::deque<RelayEvent> events;
+
+  std::vector<std::unique_ptr<RelayLeg>> legs;
+  EgressId next_egress_id = 1;
+  std::optional<Instant> next_sender_report_at;
+  Bytes rtcp_scratch;
+  std::vector<std::uint16_t> nack_scratch;
+
+  std::uint64_t ntp_at(Instant now) const {
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - config.reference_instant);
+    return to_ntp(WallTime{config.wall_at_reference.unix_micros + elapsed.count()});
+  }
+  RelayLeg* find_leg(EgressId id) const {
+    for (const auto& leg : legs) {
+      if (leg->id() == id) {
+        return leg.get();
+      }
+    }
+    return nullptr;
+  }
+
+  void start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink);
+  void stop_publisher();
+  void handle_rtp(Instant now, MediaKind kind, ByteSpan packet);
+  bool accept_packet(Instant now, SourceTrack& track, const proto::RtpView& view);
+  void inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info);
+  void fan_out_video(Instant now, const proto::RtpView& view, bool cacheable,
+                     const proto::H264PayloadInfo& info);
+  void fan_out_audio(Instant now, const proto::RtpView& view);
+  void start_leg_video(Instant now, RelayLeg& leg, const proto::RtpView& current);
+  void request_keyframe(Instant now);
+  void send_keyframe_request(Instant now);
+  void send_due_nacks(Instant now, SourceTrack& track);
+  void send_receiver_report(Instant now);
+  void handle_timeout(Instant now);
+  void recompute_sender_report_deadline();
+  std::optional<Instant> poll_timeout() const;
+};
+
+void Relay::Impl::start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink) {
+  live = true;
+  format = source;
+  feedback = &sink;
+  const std::uint32_t epoch = stats.epoch + 1;
+  // Counters describe the current publisher; the epoch counts them all.
+  stats = RelaySourceStats{};
+  stats.epoch = epoch;
+  stats.live = true;
+  video.configure(&format.video, ++generations);
+  audio.configure(format.audio ? &*format.audio : nullptr, ++generations);
+  last_sps.clear();
+  gop.reset();
+  keyframe_limiter = KeyframeRequestLimiter(config.upstream_keyframe_request_interval);
+  keyframe_wanted_without_ssrc = false;
+  next_receiver_report_at = now + config.receiver_report_interval;
+  for (auto& leg : legs) {
+    leg->bind_source(format, config);
+    leg->set_video_waiting(true);
+  }
+  events.push_back(RelayPublisherSwitched{epoch});
+}
+
+void Relay::Impl::stop_publisher() {
+  live = false;
+  stats.live = false;
+  feedback = nullptr;
+  video.nacks.clear();
+  audio.nacks.clear();
+  gop.reset();
+  stats.gop_cache_packets = 0;
+  keyframe_limiter.reset();
+  keyframe_wanted_without_ssrc = false;
+  next_receiver_report_at.reset();
+}
+
+void Relay::Impl::handle_rtp(Instant now, MediaKind kind, ByteSpan packet) {
+  if (!live) {
+    return;
+  }
+  auto parsed = proto::parse_rtp(packet);
+  if (!parsed) {
+    ++stats.malformed_dropped;
+    return;
+  }
+  const proto::RtpView& view = *parsed;
+  if (kind == MediaKind::kUnknown) {
+    kind = view.payload_type == video.payload_type ? MediaKind::kVideo : MediaKind::kAudio;
+  }
+  SourceTrack& track = kind == MediaKind::kVideo ? video : audio;
+  // Other payload types (RTX, RED, FEC a publisher sends anyway) are not relayed.
+  if (!track.present || view.payload_type != track.payload_type) {
+    return;
+  }
+  proto::H264PayloadInfo info;
+  const bool has_payload = view.payload_size > 0;
+  if (kind == MediaKind::kVideo && has_payload) {
+    auto inspected = proto::inspect_h264_payload(view.payload());
+    if (!inspected) {
+      ++stats.malformed_dropped;
+      return;
+    }
+    info = *inspected;
+  }
+  if (!accept_packet(now, track, view)) {
+    return;
+  }
+  if (kind == MediaKind::kVideo) {
+    ++stats.video_packets;
+    stats.video_bytes += packet.size();
+    inspect_sps(view.payload(), info);
+    fan_out_video(now, view, has_payload, info);
+  } else {
+    ++stats.audio_packets;
+    stats.audio_bytes += packet.size();
+    fan_out_audio(now, view);
+  }
+}
+
+// Reception bookkeeping: SSRC changes, loss detection and NACKs. False drops the packet.
+bool Relay::Impl::accept_packet(Instant now, SourceTrack& track, const proto::RtpView& view) {
+  if (track.retired_ssrc == view.ssrc) {
+    return false;
+  }
+  if (!track.stream.active() || track.stream.ssrc() != view.ssrc) {
+    if (track.stream.active()) {
+      // A new SSRC within the epoch: a new numbering, like a new publisher for this track.
+      track.retired_ssrc = track.stream.ssrc();
+      track.generation = ++generations;
+      track.nacks.clear();
+      if (&track == &video) {
+        gop.reset();
+        for (auto& leg : legs) {
+          leg->set_video_waiting(true);
+        }
+      }
+    }
+    track.stream.reset(view.ssrc, track.clock_rate);
+  }
+  const auto received = track.stream.on_packet(now, view.sequence_number, view.timestamp);
+  if (received.arrival == RelayInboundStream::Arrival::kDuplicate) {
+    return false;
+  }
+  if (received.arrival == RelayInboundStream::Arrival::kLate) {
+    track.nacks.fill(received.extended);
+  } else if (received.gap_count > 0) {
+    stats.packets_lost += track.nacks.add_gap(now, received.gap_first, received.gap_count);
+    send_due_nacks(now, track);
+  }
+  if (&track == &video && keyframe_wanted_without_ssrc) {
+    keyframe_wanted_without_ssrc = false;
+    request_keyframe(now);
+  }
+  return true;
+}
+
+void Relay::Impl::inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info) {
+  if (!info.sps) {
+    return;
+  }
+  const ByteSpan nal = info.sps->in(payload);
+  if (std::equal(nal.begin(), nal.end(), last_sps.begin(), last_sps.end())) {
+    return;
+  }
+  last_sps.assign(nal.begin(), nal.end());
+  auto sps = proto::parse_h264_sps(nal);
+  if (!sps) {
+    return;
+  }
+  auto violations = describe_violations(proto::check_ivs_video_limits(*sps));
+  stats.sps = *sps;
+  stats.ivs_violations = violations;
+  events.push_back(RelaySpsChanged{*sps, std::move(violations)});
+}
+
+void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, bool cacheable,
+                                const proto::H264PayloadInfo& info) {
+  bool new_keyframe = false;
+  if (cacheable) {
+    new_keyframe = gop.add(now, view, info) == GopCache::Added::kNewKeyframe;
+    stats.gop_cache_packets = gop.packets();
+  }
+  if (new_keyframe) {
+    ++stats.keyframes;
+  }
+  for (auto& leg : legs) {
+    if (!leg->video_waiting() && !leg->video().started(video.generation)) {
+      leg->set_video_waiting(true);
+    }
+    if (leg->video_waiting()) {
+      if (new_keyframe) {
+        start_leg_video(now, *leg, view);
+      }
+      continue;
+    }
+    leg->count_sent(leg->video().send(now, view, now, leg->sink()));
+  }
+}
+
+void Relay::Impl::fan_out_audio(Instant now, const proto::RtpView& view) {
+  for (auto& leg : legs) {
+    LegStream* stream = leg->audio();
+    if (stream == nullptr) {
+      continue;
+    }
+    if (!stream->started(audio.generation)) {
+      stream->start(audio.generation, view.sequence_number, view.timestamp, now);
+    }
+    leg->count_sent(stream->send(now, view, now, leg->sink()));
+  }
+}
+
+// Starts a leg's video at the cached keyframe (renumbered to follow its last packet), or at the
+// current packet when the cache could not hold the keyframe.
+void Relay::Impl::start_leg_video(Instant now, RelayLeg& leg, const proto::RtpView& current) {
+  LegStream& stream = leg.video();
+  if (gop.valid()) {
+    const auto& entries = gop.entries();
+    auto front = proto::parse_rtp(entries.front().bytes);
+    stream.start(video.generation, front->sequence_number, front->timestamp,
+                 entries.front().arrival);
+    for (const auto& entry : entries) {
+      auto view = proto::parse_rtp(entry.bytes);
+      if (view) {
+        leg.count_sent(stream.send(now, *view, entry.arrival, leg.sink()));
+      }
+    }
+  } else {
+    stream.start(video.generation, current.sequence_number, current.timestamp, now);
+    leg.count_sent(stream.send(now, current, now, leg.sink()));
+  }
+  leg.set_video_waiting(false);
+  if (!leg.stats().first_keyframe_sent_at) {
+    leg.stats().first_keyframe_sent_at = now;
+  }
+}
+
+void Relay::Impl::request_keyframe(Instant now) {
+  if (!live) {
+    return;
+  }
+  if (keyframe_limiter.request(now)) {
+    send_keyframe_request(now);
+  }
+}
+
+void Relay::Impl::send_keyframe_request(Instant now) {
+  if (feedback == nullptr) {
+    return;
+  }
+  std::optional<std::uint32_t> media_ssrc;
+  if (video.stream.active()) {
+    media_ssrc = video.stream.ssrc();
+  } else if (!format.video.remote_ssrcs.empty()) {
+    media_ssrc = format.video.remote_ssrcs.front();
+  }
+  if (!media_ssrc) {
+    // Nothing to address it to yet: ask once the first video packet names the SSRC.
+    keyframe_wanted_without_ssrc = true;
+    return;
+  }
+  rtcp_scratch.clear();
+  if (format.video.feedback.pli) {
+    proto::RtcpPli{config.receiver_ssrc, *media_ssrc}.append_to(rtcp_scratch);
+  } else if (format.video.feedback.fir) {
+    proto::RtcpFir fir{config.receiver_ssrc, 0, {{*media_ssrc, fir_sequence++}}};
+    fir.append_to(rtcp_scratch);
+  } else {
+    return;
+  }
+  keyframe_limiter.mark_sent(now);
+  ++stats.keyframe_requests_sent;
+  feedback->send_rtcp(rtcp_scratch);
+}
+
+void Relay::Impl::send_due_nacks(Instant now, SourceTrack& track) {
+  nack_scratch.clear();
+  stats.packets_lost += track.nacks.collect_due(now, nack_scratch);
+  if (nack_scratch.empty() || !track.nack_enabled || feedback == nullptr) {
+    return;
+  }
+  const auto nack = proto::RtcpNack::from_sequence_numbers(config.receiver_ssrc,
+                                                           track.stream.ssrc(), nack_scratch);
+  rtcp_scratch.clear();
+  nack.append_to(rtcp_scratch);
+  ++stats.nacks_sent;
+  feedback->send_rtcp(rtcp_scratch);
+}
+
+void Relay::Impl::send_receiver_report(Instant now) {
+  proto::RtcpReceiverReport report;
+  report.sender_ssrc = config.receiver_ssrc;
+  for (SourceTrack* track : {&video, &audio}) {
+    if (track->present && track->stream.active()) {
+      report.report_blocks.push_back(track->stream.make_report_block(now));
+    }
+  }
+  if (report.report_blocks.empty() || feedback == nullptr) {
+    return;
+  }
+  rtcp_scratch.clear();
+  report.append_to(rtcp_scratch);
+  proto::RtcpSdes sdes;
+  sdes.chunks.push_back({config.receiver_ssrc, {{proto::sdes_item::kCname, "ivs-media-server"}}});
+  sdes.append_to(rtcp_scratch);
+  feedback->send_rtcp(rtcp_scratch);
+}
+
+void Relay::Impl::handle_timeout(Instant now) {
+  if (live) {
+    if (next_receiver_report_at && now >= *next_receiver_report_at) {
+      send_receiver_report(now);
+      *next_receiver_report_at += config.receiver_report_interval;
+      if (*next_receiver_report_at <= now) {
+        *next_receiver_report_at = now + config.receiver_report_interval;
+      }
+    }
+    send_due_nacks(now, video);
+    send_due_nacks(now, audio);
+    if (keyframe_limiter.take_due(now)) {
+      send_keyframe_request(now);
+    }
+  }
+  if (next_sender_report_at && now >= *next_sender_report_at) {
+    const std::uint64_t ntp_now = ntp_at(now);
+    for (auto& leg : legs) {
+      leg->send_sender_reports_if_due(now, ntp_now, config.sender_report_interval, rtcp_scratch);
+    }
+    recompute_sender_report_deadline();
+  }
+}
+
+void Relay::Impl::recompute_sender_report_deadline() {
+  next_sender_report_at.reset();
+  for (const auto& leg : legs) {
+    if (!next_sender_report_at || leg->next_sender_report_at() < *next_sender_report_at) {
+      next_sender_report_at = leg->next_sender_report_at();
+    }
+  }
+}
+
+std::optional<Instant> Relay::Impl::poll_timeout() const {
+  std::optional<Instant> earliest = next_sender_report_at;
+  auto consider = [&earliest](std::optional<Instant> deadline) {
+    if (deadline && (!earliest || *deadline < *earliest)) {
+      earliest = deadline;
+    }
+  };
+  if (live) {
+    consider(next_receiver_report_at);
+    consider(video.nacks.next_deadline());
+    consider(audio.nacks.next_deadline());
+    consider(keyframe_limiter.next_deadline());
+  }
+  return earliest;
+}
+
+Relay::Relay(RelayConfig config) : impl_(std::make_unique<Impl>(config)) {}
+Relay::~Relay() = default;
+
+void Relay::start_publisher(Instant now, const RelaySourceFormat& format, RelaySink& feedback) {
+  impl_->start_publisher(now, format, feedback);
+}
+void Relay::stop_publisher(Instant /*now*/) {
+  impl_->stop_publisher();
+}
+bool Relay::has_publisher() const {
+  return impl_->live;
+}
+
+void Relay::handle_publisher_rtp(Instant now, MediaKind kind, ByteSpan packet) {
+  impl_->handle_rtp(now, kind, packet);
+}
+
+void Relay::handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket> packets) {
+  for (const auto& packet : packets) {
+    if (const auto* report = std::get_if<proto::RtcpSenderReport>(&packet)) {
+      for (SourceTrack* track : {&impl_->video, &impl_->audio}) {
+        if (track->stream.active() && track->stream.ssrc() == report->sender_ssrc) {
+          track->stream.on_sender_report(now, report->ntp_timestamp);
+        }
+      }
+    }
+  }
+}
+
+EgressId Relay::add_egress(Instant now, const RelayEgressFormat& format, RelaySink& sink) {
+  Impl& impl = *impl_;
+  const EgressId id = impl.next_egress_id++;
+  impl.legs.push_back(std::make_unique<RelayLeg>(id, impl.format, format, sink, impl.config, now));
+  RelayLeg& leg = *impl.legs.back();
+  if (!impl.next_sender_report_at || leg.next_sender_report_at() < *impl.next_sender_report_at) {
+    impl.next_sender_report_at = leg.next_sender_report_at();
+  }
+  if (impl.live && impl.gop.valid()) {
+    leg.stats().started_from_gop_cache = true;
+    auto front = proto::parse_rtp(impl.gop.entries().front().bytes);
+    impl.start_leg_video(now, leg, *front);
+  } else {
+    leg.set_video_waiting(true);
+    impl.request_keyframe(now);
+  }
+  return id;
+}
+
+void Relay::remove_egress(EgressId id) {
+  auto& legs = impl_->legs;
+  legs.erase(
+      std::remove_if(legs.begin(), legs.end(), [id](const auto& leg) { return leg->id() == id; }),
+      legs.end());
+  impl_->recompute_sender_report_deadline();
+}
+
+void Relay::handle_egress_rtcp(Instant now, EgressId id,
+                               std::span<const proto::RtcpPacket> packets) {
+  RelayLeg* leg = impl_->find_leg(id);
+  if (leg != nullptr && leg->handle_rtcp(now, impl_->ntp_at(now), packets)) {
+    impl_->request_keyframe(now);
+  }
+}
+
+std::size_t Relay::egress_count() const {
+  return impl_->legs.size();
+}
+void Relay::handle_timeout(Instant now) {
+  impl_->handle_timeout(now);
+}
+std::optional<Instant> Relay::poll_timeout() const {
+  return impl_->poll_timeout();
+}
+
+std::optional<RelayEvent> Relay::poll_event() {
+  if (impl_->events.empty()) {
+    return std::nullopt;
+  }
+  RelayEvent event = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return event;
+}
+
+RelaySourceStats Relay::source_stats() const {
+  return impl_->stats;
+}
+
+std::optional<RelayEgressStats> Relay::egress_stats(EgressId id) const {
+  const RelayLeg* leg = impl_->find_leg(id);
+  if (leg == nullptr) {
+    return std::nullopt;
+  }
+  return leg->stats();
+}
+
+}  // namespace ivs::engine
