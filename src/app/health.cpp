@@ -63,6 +63,62 @@ std::string serialize_plain(const json::value& value) {
   return out;
 }
 
+json::value optional_number(const std::optional<double>& value) {
+  return value ? json::value(*value) : json::value(nullptr);
+}
+
+json::value optional_int(const std::optional<int>& value) {
+  return value ? json::value(*value) : json::value(nullptr);
+}
+
+// The contract's per-stage media fields (relay-contracts.md); null while nothing is published.
+void add_media_fields(const std::optional<EgressStats>& media, json::object& stage) {
+  if (!media) {
+    for (const char* key : {"bitrateKbps", "rttMs", "fractionLost", "packetsLost", "nacksReceived",
+                            "plisReceived", "retransmitted"}) {
+      stage[key] = nullptr;
+    }
+    return;
+  }
+  stage["bitrateKbps"] = media->bitrate_kbps;
+  stage["rttMs"] = optional_number(media->rtt_ms);
+  stage["fractionLost"] = optional_number(media->fraction_lost);
+  stage["packetsLost"] = media->packets_lost;
+  stage["nacksReceived"] = media->nacks_received;
+  stage["plisReceived"] = media->plis_received;
+  stage["retransmitted"] = media->retransmitted;
+}
+
+json::object publisher_json(const PublisherStatus& p) {
+  json::array warnings;
+  for (const auto& warning : p.warnings) {
+    warnings.emplace_back(warning);
+  }
+  return json::object{
+      {"active", p.live},  // the seed's field, kept
+      {"live", p.live},
+      {"connecting", p.connecting},
+      {"since", p.since ? json::value(iso8601_from_unix_micros(p.since->unix_micros))
+                        : json::value(nullptr)},
+      {"remoteAddress",
+       p.remote_address.empty() ? json::value(nullptr) : json::value(p.remote_address)},
+      {"codec", p.codec},
+      {"profile", p.profile.empty() ? json::value(nullptr) : json::value(p.profile)},
+      {"level", optional_int(p.level)},
+      {"width", optional_int(p.width)},
+      {"height", optional_int(p.height)},
+      {"videoBitrateKbps", p.video_bitrate_kbps},
+      {"audioBitrateKbps", p.audio_bitrate_kbps},
+      {"packetsLost", p.packets_lost},
+      {"nacksSent", p.nacks_sent},
+      {"keyframeRequests", p.keyframe_requests},
+      {"keyframes", p.keyframes},
+      {"videoPackets", p.video_packets},
+      {"audioPackets", p.audio_packets},
+      {"simulcastDropped", p.simulcast_dropped},
+      {"warnings", std::move(warnings)}};
+}
+
 }  // namespace
 
 std::string health_json(std::string_view status, const HealthSnapshot& s) {
@@ -122,6 +178,7 @@ std::string status_json(const StatusSnapshot& snapshot) {
     if (view.next_event_in_seconds >= 0) {
       stage["nextEventInSeconds"] = round_millis(view.next_event_in_seconds);
     }
+    add_media_fields(view.media, stage);
     stages.push_back(std::move(stage));
   }
   json::object body{{"service", "Media Server"},
@@ -134,7 +191,8 @@ std::string status_json(const StatusSnapshot& snapshot) {
                     {"lastStageSync", snapshot.last_sync_iso8601.empty()
                                           ? json::value(nullptr)
                                           : json::value(snapshot.last_sync_iso8601)},
-                    {"publisher", json::object{{"active", h.publisher_active}}},
+                    {"publisher", publisher_json(snapshot.channel.publisher)},
+                    {"viewers", snapshot.channel.viewers},
                     {"egress", json::object{{"mode", snapshot.egress_mode},
                                             {"note", snapshot.egress_note.empty()
                                                          ? json::value(nullptr)

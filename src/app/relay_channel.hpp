@@ -113,8 +113,12 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   void end(Instant now, Session& session, bool send_close, std::string_view reason);
   Session* find(engine::IceSessionId id);
   Session* find(std::string_view resource_id);
-  Result<Session*> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
-                                const engine::OutgoingStreams* streams);
+  struct Opened {
+    Session* session = nullptr;
+    std::string answer_sdp;
+  };
+  Result<Opened> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
+                              const engine::OutgoingStreams* streams);
   void after_relay_input(Instant now);
   void on_relay_timeout(Instant now);
   void on_housekeeping();

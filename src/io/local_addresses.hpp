@@ -1,0 +1,20 @@
+// The IPv4 addresses of this host's interfaces (getifaddrs(3)), for ICE host candidates
+// (RFC 8445 §5.1.1.1) when a UDP socket is bound to the wildcard address: the socket then
+// receives on every interface, so every interface address is a candidate.
+//
+// Why loopback is included (last): a browser or test peer on the same host reaches us over
+// 127.0.0.1, and in the test network namespace loopback is the only interface.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "proto/socket_address.hpp"
+
+namespace ivs::io {
+
+// Every up IPv4 interface address with `port`: non-loopback ones first (in interface order),
+// then loopback ones; duplicates removed. Empty only if getifaddrs fails.
+std::vector<SocketAddress> local_ipv4_addresses(std::uint16_t port);
+
+}  // namespace ivs::io
