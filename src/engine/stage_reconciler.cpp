@@ -70,6 +70,7 @@ void StageReconciler::add_stage(Instant now, std::string_view stage_arn) {
     stage.arn = std::string(stage_arn);
     stage.since = now;
     stage.backoff = Backoff(options_.backoff);
+    stage.republish_backoff = Backoff(options_.republish_backoff);
     it = stages_.emplace(stage.arn, std::move(stage)).first;
     events_.push_back({it->first, std::nullopt, StageState::pending, "desired"});
     queue_.push_back(it->first);
@@ -106,6 +107,7 @@ void StageReconciler::remove_stage(Instant now, std::string_view stage_arn) {
       break;
     case StageState::connected:
     case StageState::tracked:
+      abandon_republish(stage);
       begin_close(now, stage, "removed");
       break;
     case StageState::closing:
@@ -129,6 +131,10 @@ void StageReconciler::shutdown(Instant now) {
 // ---- results ------------------------------------------------------------------------------
 
 void StageReconciler::handle_result(Instant now, const StageResult& result) {
+  if (on_republish(now, result)) {
+    pump(now);
+    return;
+  }
   std::visit([&](const auto& r) { on(now, r); }, result);
   pump(now);
 }
@@ -167,6 +173,9 @@ void StageReconciler::on(Instant now, const EgressConnected& result) {
   }
   stage->note = result.note;
   stage->connected_since = now;
+  if (result.publishing && options_.max_session_age > Duration::zero()) {
+    stage->republish_at = now + options_.max_session_age;
+  }
   set_state(now, *stage, result.publishing ? StageState::connected : StageState::tracked,
             result.publishing ? "egress connected" : "egress tracking only");
 }
@@ -177,8 +186,15 @@ void StageReconciler::on(Instant now, const EgressFailed& result) {
     return;
   }
   switch (stage->state) {
-    case StageState::connecting:
     case StageState::connected:
+      if (stage->republish_attempt != 0) {
+        stage->last_error = "egress: " + result.reason;
+        promote_republish(now, *stage);
+        break;
+      }
+      fail_attempt(now, *stage, "egress: " + result.reason, false);
+      break;
+    case StageState::connecting:
     case StageState::tracked:
       fail_attempt(now, *stage, "egress: " + result.reason, false);
       break;
@@ -199,8 +215,15 @@ void StageReconciler::on(Instant now, const EgressClosed& result) {
     case StageState::closing:
       finish_close(now, *stage);
       break;
-    case StageState::connecting:
     case StageState::connected:
+      if (stage->republish_attempt != 0) {
+        stage->last_error = "egress closed unexpectedly";
+        promote_republish(now, *stage);
+        break;
+      }
+      fail_attempt(now, *stage, "egress closed unexpectedly", false);
+      break;
+    case StageState::connecting:
     case StageState::tracked:
       fail_attempt(now, *stage, "egress closed unexpectedly", false);
       break;
@@ -238,6 +261,7 @@ void StageReconciler::handle_timeout(Instant now) {
       finish_close(now, stage);
     }
   }
+  republish_timeouts(now);
   pump(now);
 }
 
@@ -249,6 +273,9 @@ std::optional<Instant> StageReconciler::poll_timeout() const {
     if (timed && (!earliest || stage.deadline < *earliest)) {
       earliest = stage.deadline;
     }
+  }
+  if (auto republish = republish_timeout(); republish && (!earliest || *republish < *earliest)) {
+    earliest = republish;
   }
   return earliest;
 }
@@ -294,6 +321,17 @@ void StageReconciler::pump(Instant now) {
       start_attempt(now, it->second);
     }
   }
+  // Republishes come after new stages: a stage without any session matters more than one whose
+  // session still has an hour to live.
+  for (auto& [arn, stage] : stages_) {
+    if (connecting_ >= options_.max_concurrent_connects) {
+      break;
+    }
+    if (stage.state == StageState::connected && stage.republish_due &&
+        stage.republish_attempt == 0) {
+      start_republish(now, stage);
+    }
+  }
 }
 
 void StageReconciler::start_attempt(Instant now, Stage& stage) {
@@ -307,6 +345,7 @@ void StageReconciler::start_attempt(Instant now, Stage& stage) {
 }
 
 void StageReconciler::fail_attempt(Instant now, Stage& stage, std::string reason, bool permanent) {
+  abandon_republish(stage);
   if (stage.connected_since && now - *stage.connected_since >= options_.stable_after) {
     stage.backoff.reset();  // it worked for a good while: start over at the short delay
   }
@@ -374,6 +413,10 @@ std::vector<StageStatus> StageReconciler::snapshot() const {
     if (stage.state == StageState::connecting || stage.state == StageState::backoff ||
         stage.state == StageState::closing) {
       status.next_event = stage.deadline;
+    }
+    status.republishing = stage.republish_attempt != 0;
+    if (stage.state == StageState::connected) {
+      status.republish_at = stage.republish_at;
     }
     out.push_back(std::move(status));
   }

@@ -22,6 +22,13 @@
 //   remove: pending/backoff/failed/token phase → gone at once; egress open → closing
 //           (CloseEgress) → gone on EgressClosed or after close_timeout.
 //
+// Make-before-break republish (DESIGN.md §3: an IVS publish session lasts at most 24 h): once a
+// `connected` stage's session is `max_session_age` old, a second attempt (own attempt id, fresh
+// token) is started while the old session keeps publishing. When it connects, the old one is
+// closed and the new one becomes the stage's session; when it fails, the old one keeps running
+// and the republish is retried after its own backoff. If the old session dies while a republish
+// is in flight, the republish attempt simply becomes the stage's connecting attempt.
+//
 // Fairness and isolation: at most `max_concurrent_connects` stages are in `connecting`; waiting
 // stages form one FIFO queue; a slow attempt holds only its own slot and is cut off by
 // `attempt_timeout`, so no stage ever waits on another stage's connect. A token is fetched for
@@ -118,9 +125,11 @@ struct StageStatus {
   Instant since{};
   std::string last_error;
   std::string note;
-  std::uint32_t attempts = 0;         // connection attempts made for this stage so far
-  std::uint32_t failures = 0;         // consecutive failures (what the backoff is based on)
-  std::optional<Instant> next_event;  // retry time in backoff, deadline otherwise
+  std::uint32_t attempts = 0;           // connection attempts made for this stage so far
+  std::uint32_t failures = 0;           // consecutive failures (what the backoff is based on)
+  std::optional<Instant> next_event;    // retry time in backoff, deadline otherwise
+  bool republishing = false;            // a make-before-break attempt is in flight
+  std::optional<Instant> republish_at;  // connected: when the next republish starts
 };
 
 struct StageReconcilerOptions {
@@ -130,6 +139,11 @@ struct StageReconcilerOptions {
   Duration close_timeout = std::chrono::seconds(5);
   // A connection that stayed up this long resets the stage's backoff when it later fails.
   Duration stable_after = std::chrono::seconds(30);
+  // Republish (make-before-break) a connected stage whose session reached this age; zero turns
+  // it off. Fed from STAGE_REPUBLISH_INTERVAL (IVS ends publish sessions after 24 h).
+  Duration max_session_age = std::chrono::hours(23);
+  BackoffPolicy republish_backoff{std::chrono::seconds(5), std::chrono::minutes(5), 2.0,
+                                  Jitter::full};
 };
 
 class StageReconciler {
@@ -171,6 +185,13 @@ class StageReconciler {
     Instant deadline{};
     std::optional<Instant> connected_since;
     Backoff backoff;
+    // Make-before-break republish (connected stages only).
+    std::optional<Instant> republish_at;  // due time; nullopt: none planned
+    bool republish_due = false;           // due, waiting for a connect slot
+    std::uint64_t republish_attempt = 0;  // 0: none in flight
+    bool republish_token_phase = false;
+    Instant republish_deadline{};
+    Backoff republish_backoff;
   };
 
   void set_state(Instant now, Stage& stage, StageState to, std::string reason);
@@ -182,6 +203,14 @@ class StageReconciler {
   void finish_close(Instant now, Stage& stage);
   void pump(Instant now);
   Stage* current(const std::string& arn, std::uint64_t attempt);
+  Stage* republishing(const std::string& arn, std::uint64_t attempt);
+  bool on_republish(Instant now, const StageResult& result);
+  void start_republish(Instant now, Stage& stage);
+  void fail_republish(Instant now, Stage& stage, std::string reason);
+  void abandon_republish(Stage& stage);
+  void promote_republish(Instant now, Stage& stage);
+  void republish_timeouts(Instant now);
+  std::optional<Instant> republish_timeout() const;
 
   void on(Instant now, const TokenFetched& result);
   void on(Instant now, const TokenFailed& result);
