@@ -28,6 +28,31 @@ std::size_t rtcp_overhead(SrtpProfile profile) {
   return 4 + rtp_overhead(profile);
 }
 
+std::string_view to_string(SrtpBackend backend) {
+  switch (backend) {
+    case SrtpBackend::kDefault:
+      return "default";
+    case SrtpBackend::kLibsrtp:
+      return "libsrtp";
+    case SrtpBackend::kOpenssl:
+      return "openssl";
+  }
+  return "unknown";
+}
+
+// OpenSSL: bit-for-bit identical to libsrtp2 and faster for both profiles
+// (bench/README.md, "SRTP backend").
+SrtpBackend default_srtp_backend() {
+  return SrtpBackend::kOpenssl;
+}
+
+Result<std::unique_ptr<SrtpSession>> make_srtp_session(const SrtpConfig& config) {
+  const SrtpBackend backend =
+      config.backend == SrtpBackend::kDefault ? default_srtp_backend() : config.backend;
+  return backend == SrtpBackend::kLibsrtp ? make_libsrtp_session(config)
+                                          : make_openssl_srtp_session(config);
+}
+
 std::string_view to_string(SrtpStatus status) {
   switch (status) {
     case SrtpStatus::kOk:

@@ -52,6 +52,13 @@ struct SrtpMasterKey {
 
 enum class SrtpDirection : std::uint8_t { kOutbound, kInbound };
 
+// Which implementation protects the packets. Both produce identical bytes for the same keys and
+// packets and accept/reject the same input (tests/engine/srtp_openssl_test.cpp, fuzz/
+// srtp_unprotect_fuzz.cpp); kDefault is the faster one as measured in bench/README.md.
+enum class SrtpBackend : std::uint8_t { kDefault, kLibsrtp, kOpenssl };
+
+std::string_view to_string(SrtpBackend backend);
+
 enum class SrtpStatus : std::uint8_t {
   kOk,
   kAuthFail,        // tag did not verify: tampered, wrong key, or not SRTP at all
@@ -75,6 +82,8 @@ struct SrtpConfig {
   // same payload): a different plaintext under the same index reuses the keystream (AES-CM) or
   // the nonce (GCM, which also leaks the authentication key). See docs/dtls-srtp.md.
   bool allow_repeat_tx = true;
+  // Used by make_srtp_session only; make_libsrtp_session / make_openssl_srtp_session ignore it.
+  SrtpBackend backend = SrtpBackend::kDefault;
 };
 
 struct SrtpStats {
@@ -102,5 +111,13 @@ class SrtpSession {
 
 // The libsrtp2 backend (srtp_libsrtp.cpp). Fails on wrong key or salt lengths.
 Result<std::unique_ptr<SrtpSession>> make_libsrtp_session(const SrtpConfig& config);
+
+// The OpenSSL EVP backend (srtp_openssl.cpp). Fails on wrong key or salt lengths, or a replay
+// window outside libsrtp's accepted range [64, 32768).
+Result<std::unique_ptr<SrtpSession>> make_openssl_srtp_session(const SrtpConfig& config);
+
+// The backend config.backend names; kDefault resolves to default_srtp_backend().
+Result<std::unique_ptr<SrtpSession>> make_srtp_session(const SrtpConfig& config);
+SrtpBackend default_srtp_backend();
 
 }  // namespace ivs::engine
