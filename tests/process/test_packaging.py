@@ -615,8 +615,9 @@ def test_readme_lists_every_variable_with_its_default(media_table):
 def test_configuration_doc_lists_every_variable(media_table, api_table):
     text = (SOURCE / "docs" / "configuration.md").read_text()
     assert_documented_with_defaults(text, media_table, "docs/configuration.md")
-    api_section = text[text.find("## api-server"):]
-    assert text.find("## api-server") >= 0, "docs/configuration.md needs an '## api-server' section"
+    heading = re.search(r"^## .*api-server", text, re.M)
+    assert heading, "docs/configuration.md needs a section headed '## ... api-server'"
+    api_section = text[heading.start():]
     assert_documented_with_defaults(api_section, api_table, "docs/configuration.md (api-server)")
     rows = table_rows(text)
     missing = sorted(stage_variables() - set(rows))
