@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 SOURCE_DIR = Path(os.environ.get("IVS_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-BUILD_DIR = Path(os.environ.get("IVS_BUILD_DIR", SOURCE_DIR / "build"))
+BUILD_DIR = Path(os.environ.get("IVS_BUILD_DIR", SOURCE_DIR / "build")).resolve()
 OUTPUT_ROOT = SOURCE_DIR / "test-output" / "process"
 
 API_KEY = "process-test-api-key"
