@@ -201,6 +201,28 @@ def test_dockerfile_copies_exist_and_are_not_ignored():
             assert top not in ignored, f"COPY {source}: excluded by .dockerignore"
 
 
+def test_dockerfile_build_context_configures(tmp_path):
+    """The build stage sees only what it COPYs: a CMake configure of exactly those paths (as the
+    Dockerfile runs it) fails here when the build starts to need another directory."""
+    if not shutil.which("cmake"):
+        pytest.skip("cmake not installed")
+    context = tmp_path / "context"
+    context.mkdir()
+    for kw, rest in dockerfile_stages()[0]["instructions"]:
+        if kw == "COPY" and "--from=" not in rest:
+            for source in rest.split()[:-1]:
+                path = SOURCE / source
+                if path.is_dir():
+                    shutil.copytree(path, context / source.rstrip("/"))
+                else:
+                    shutil.copy(path, context / source)
+    result = subprocess.run(
+        ["cmake", "-S", str(context), "-B", str(tmp_path / "build"), "-DCMAKE_BUILD_TYPE=Release",
+         "-DIVS_BUILD_TESTS=OFF", "-DIVS_BUILD_BENCH=OFF"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+
+
 def test_dockerfile_runtime_packages_cover_the_binary():
     """Every shared library the built binary needs comes from a runtime-stage package (or the
     base image's essentials), checked with ldd + dpkg -S on this Debian 12 machine."""
@@ -212,12 +234,16 @@ def test_dockerfile_runtime_packages_cover_the_binary():
     base = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
     libraries = re.findall(r"=> (/\S+)", subprocess.run(
         ["ldd", str(binary)], capture_output=True, text=True, check=True).stdout)
+    # One dpkg -S for all (it reads the whole package database each time): "pkg:arch: /path".
+    paths = sorted({os.path.realpath(library) for library in libraries} | set(libraries))
+    owners = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True, timeout=300).stdout
+    owner_of = {}
+    for line in owners.splitlines():
+        package, _, path = line.partition(": ")
+        owner_of[path.strip()] = package.split(":")[0]
     missing = []
     for library in libraries:
-        owner = subprocess.run(["dpkg", "-S", os.path.realpath(library)], capture_output=True, text=True)
-        if owner.returncode != 0:
-            owner = subprocess.run(["dpkg", "-S", library], capture_output=True, text=True)
-        package = owner.stdout.split(":")[0] if owner.returncode == 0 else "?"
+        package = owner_of.get(os.path.realpath(library)) or owner_of.get(library, "?")
         if package not in packages | base:
             missing.append(f"{library} ({package})")
     assert not missing, f"the runtime stage lacks the packages of: {missing}"
