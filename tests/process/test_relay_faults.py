@@ -4,7 +4,7 @@ a stage endpoint answers crashes the media server.
 
 Two sources of faults:
   * the stage role's STAGE_FAULTS knob (`<stageId>=500;<stageId>=hang`): its WHIP POST for that
-    stage answers 500 or never answers;
+    stage answers 500 or (meant to) never answer;
   * fake_whip.FakeWhip, put in front of the stage role (the API server's STAGE_WHIP_URL_BASE
     points at it): per stage a malformed answer, an SDP-shaped answer without ICE/DTLS, an empty
     201 or a redirect loop, and a transparent proxy to the real stage role for healthy stages.
@@ -58,33 +58,54 @@ def assert_playing(setup, output_dir, stage, name):
 
 
 def test_stage_answering_500_or_never_is_retried_with_backoff(output_dir, processes, media):
-    setup = harness.RelaySetup(
-        output_dir, processes, initial_stages=3,
-        stage_faults=lambda stages, _: f"{stages[0]['id']}=500;{stages[1]['id']}=hang")
-    failing, hanging, healthy = setup.initial
-    setup.start_publisher(media)
-    setup.wait_connected([healthy], timeout=20)
+    """Four stages behind the fake (which proxies to the stage role unless told otherwise):
+    the stage role answers 500 for the first (STAGE_FAULTS), the fake never answers for the
+    second, the stage role's own `hang` knob serves the third (docs/stage-role.md: it answers
+    503 until io::HttpServer can defer a response, so either way it must fail and be retried),
+    and the fourth is healthy."""
+    fake = FakeWhip(harness.free_port())
 
-    record = wait_error(setup, failing, "the 500 stage", 15, keywords=("500",))
-    assert record["state"] in ("backoff", "connecting", "pending"), record
-    # Rising attempts with a backoff state in between: the retry is scheduled, not a loop.
-    wait_until(lambda: stage_record(setup, failing).get("state") == "backoff", 10,
-               "the 500 stage in backoff", interval=0.01, context=setup.context())
-    first = stage_record(setup, failing)["attempts"]
-    wait_more_attempts(setup, failing, first, 20, "the 500 stage")
-    second = stage_record(setup, failing)["attempts"]
-    wait_more_attempts(setup, failing, second, 30, "the 500 stage")
-    assert setup.stage.stage(failing["id"])["publishes"] == 0
+    def faults(stages, stage_whip_base):
+        fake.upstream_base = stage_whip_base
+        fake.set_mode(stages[1]["id"], "hang")
+        fake.start()
+        return f"{stages[0]['id']}=500;{stages[2]['id']}=hang"
 
-    # The hanging POST is cut off by the egress request timeout (10 s by default).
-    record = wait_error(setup, hanging, "the hanging stage", 45)
-    assert setup.stage.stage(hanging["id"])["publishes"] == 0
-    wait_more_attempts(setup, hanging, record["attempts"], 45, "the hanging stage")
+    try:
+        setup = harness.RelaySetup(output_dir, processes, initial_stages=4, stage_faults=faults,
+                                   whip_url_base=fake.whip_base)
+        failing, hanging, knob_hang, healthy = setup.initial
+        setup.start_publisher(media)
+        setup.wait_connected([healthy], timeout=20)
 
-    # Meanwhile the healthy stage never left `connected` and plays.
-    assert stage_record(setup, healthy)["attempts"] == 1, stage_record(setup, healthy)
-    assert_playing(setup, output_dir, healthy, "viewer-healthy")
-    assert setup.media.running()
+        record = wait_error(setup, failing, "the 500 stage", 15, keywords=("500",))
+        assert record["state"] in ("backoff", "connecting", "pending"), record
+        # Rising attempts with a backoff state in between: a scheduled retry, not a loop.
+        wait_until(lambda: stage_record(setup, failing).get("state") == "backoff", 10,
+                   "the 500 stage in backoff", interval=0.01, context=setup.context())
+        first = stage_record(setup, failing)["attempts"]
+        wait_more_attempts(setup, failing, first, 20, "the 500 stage")
+        second = stage_record(setup, failing)["attempts"]
+        wait_more_attempts(setup, failing, second, 30, "the 500 stage")
+        assert setup.stage.stage(failing["id"])["publishes"] == 0
+
+        record = wait_error(setup, knob_hang, "the STAGE_FAULTS hang stage", 45)
+        wait_more_attempts(setup, knob_hang, record["attempts"], 45, "the STAGE_FAULTS hang")
+        assert setup.stage.stage(knob_hang["id"])["publishes"] == 0
+
+        # The POST the fake never answers is cut off by the egress request timeout.
+        record = wait_error(setup, hanging, "the hanging stage", 45)
+        print("hanging:", record)
+        assert fake.count(hanging["id"]) >= 1
+        wait_more_attempts(setup, hanging, record["attempts"], 45, "the hanging stage")
+        assert fake.count(hanging["id"]) >= 2
+
+        # Meanwhile the healthy stage never left `connected` and plays.
+        assert stage_record(setup, healthy)["attempts"] == 1, stage_record(setup, healthy)
+        assert_playing(setup, output_dir, healthy, "viewer-healthy")
+        assert setup.media.running()
+    finally:
+        fake.stop()
 
 
 # What each broken answer must produce in lastError (any one of the words).
