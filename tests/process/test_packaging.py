@@ -650,3 +650,19 @@ def test_configuration_doc_lists_every_variable(media_table, api_table):
     assert not missing, f"docs/configuration.md has no row for the stage role's {missing}"
     for name in ENTRYPOINT_VARIABLES:
         assert name in rows, f"docs/configuration.md has no row for {name}"
+
+
+def test_help_lists_the_same_variables_as_the_source(media_table):
+    """`media-server --help` is what users read first; it must show the table the docs are
+    checked against (skipped for a binary older than the table's source)."""
+    binary = BUILD / "media-server"
+    table_source = SOURCE / "src" / "app" / "config_table.cpp"
+    if not binary.exists() or binary.stat().st_mtime < table_source.stat().st_mtime:
+        pytest.skip(f"{binary} missing or older than {table_source.name}")
+    result = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    listed = dict(re.findall(r"^  ([A-Z][A-Z0-9_]+)\s.*\[default: ([^\],]*)", result.stdout, re.M))
+    assert set(listed) == set(media_table), (
+        f"--help lists {sorted(set(listed) ^ set(media_table))} differently from the source")
+    for name, (default, _secret) in media_table.items():
+        assert listed[name] == (default or "(unset)"), f"--help shows {name} default {listed[name]}"
