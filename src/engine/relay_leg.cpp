@@ -29,6 +29,9 @@ std::uint64_t mix(std::uint64_t value) {
   return value ^ (value >> 31);
 }
 
+// Larger than any RTP packet that fits a 1500-byte MTU datagram.
+constexpr std::size_t kSlotCapacity = 1500;
+
 std::int64_t to_micros(Duration duration) {
   return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
 }
@@ -107,7 +110,11 @@ MutableByteSpan LegStream::copy_into_slot(const proto::RtpView& view,
     slot.used = true;
     buffer = &slot.bytes;
   }
-  // assign() keeps the capacity: no allocation once the slot has held a full-size packet.
+  // assign() keeps the capacity. Reserving a full datagram on first use means a slot that first
+  // held a small packet does not reallocate when a larger one lands on it later.
+  if (buffer->capacity() < kSlotCapacity) {
+    buffer->reserve(std::max(kSlotCapacity, view.packet.size()));
+  }
   buffer->assign(view.packet.begin(), view.packet.end());
   return MutableByteSpan(*buffer);
 }
