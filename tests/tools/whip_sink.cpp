@@ -1,0 +1,411 @@
+// whip_sink: the destination side of the fan-out benchmark (issue 6). One process terminates
+// MANY WHIP sessions: POST /whip/{anything} on one HTTP port, ICE-lite + DTLS server through one
+// engine::PeerSessionRouter on one UDP port, and then only counts what arrives.
+//
+//   whip_sink [--port P] [--udp-port U] [--bind 127.0.0.1] [--seconds S] [--receive-buffer B]
+//
+// Prints {"http_port":..,"udp_port":..} on stdout once listening, and the final stats as one JSON
+// line on exit (after S seconds, or on SIGINT/SIGTERM). GET /stats answers the same JSON live:
+//   {"sessions","connected","packets","bytes","rtcpPackets","gaps","jumps","reordered",
+//    "firstMediaMs":{"count","median","p99"},"perSession":[{"id","path","connected","packets",
+//    "bytes","gaps","jumps","reordered","firstMediaMs","ssrcs"}]}
+//
+// Why it never decrypts: the sink must cost far less than the server it measures, and it needs
+// no keys for what it counts. Once a session's DTLS handshake is done and its remote address is
+// known, datagrams from that address whose first byte is 128..191 (RTP/RTCP, RFC 7983 §7) are
+// counted straight from the clear SRTP header (RFC 3711 §3.1: the RTP header is authenticated
+// but not encrypted) and never reach the router; STUN and DTLS still go through it, so consent
+// freshness keeps working. Per SSRC, sequence numbers are extended over wraps (RFC 3550 A.1):
+//   gaps      = packets expected from the first to the highest sequence number but not received
+//   jumps     = forward steps of more than one (each loss burst counts once)
+//   reordered = packets older than the highest already seen
+// "firstMediaMs" is POST -> first media packet of the session, the closest the sink can get to
+// "first keyframe" without decrypting.
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <map>
+#include <unordered_map>
+
+#include "engine/peer_session_router.hpp"
+#include "engine/sdp_negotiation.hpp"
+#include "io/clock.hpp"
+#include "io/engine_timer.hpp"
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+#include "io/udp_port.hpp"
+
+namespace {
+
+using namespace ivs;
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+std::map<std::string, std::string> parse_options(int argc, char** argv) {
+  std::map<std::string, std::string> options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    options[std::string(argv[i]).substr(2)] = argv[i + 1];
+  }
+  return options;
+}
+
+std::string option(const std::map<std::string, std::string>& options, const std::string& name,
+                   const std::string& fallback) {
+  const auto found = options.find(name);
+  return found == options.end() ? fallback : found->second;
+}
+
+std::string random_token(engine::RandomSource& random, std::size_t length) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i) {
+    out.push_back(kAlphabet[random.uniform(sizeof(kAlphabet) - 1)]);
+  }
+  return out;
+}
+
+// One SSRC's sequence accounting (RFC 3550 A.1 extension of the 16-bit sequence number).
+struct SsrcCounter {
+  std::uint32_t ssrc = 0;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t first = 0;    // extended sequence number of the first packet
+  std::int64_t highest = 0;  // extended highest sequence number
+  std::uint64_t jumps = 0;
+  std::uint64_t reordered = 0;
+
+  void count(std::uint16_t sequence, std::size_t size) {
+    if (packets == 0) {
+      first = highest = sequence;
+    } else {
+      const auto delta = static_cast<std::int16_t>(sequence - static_cast<std::uint16_t>(highest));
+      if (delta > 0) {
+        jumps += delta > 1 ? 1 : 0;
+        highest += delta;
+      } else {
+        ++reordered;
+      }
+    }
+    ++packets;
+    bytes += size;
+  }
+  std::uint64_t gaps() const {
+    const std::int64_t expected = highest - first + 1;
+    return expected > static_cast<std::int64_t>(packets)
+               ? static_cast<std::uint64_t>(expected - static_cast<std::int64_t>(packets))
+               : 0;
+  }
+};
+
+struct SinkSession {
+  std::string path;
+  Instant created{};
+  bool connected = false;
+  std::optional<double> first_media_ms;
+  std::uint64_t rtcp_packets = 0;
+  std::vector<SsrcCounter> ssrcs;
+
+  SsrcCounter& counter(std::uint32_t ssrc) {
+    for (SsrcCounter& counter : ssrcs) {
+      if (counter.ssrc == ssrc) {
+        return counter;
+      }
+    }
+    ssrcs.push_back(SsrcCounter{ssrc});
+    return ssrcs.back();
+  }
+};
+
+double percentile(std::vector<double> values, double fraction) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+class Sink {
+ public:
+  Sink(asio::io_context& io, std::map<std::string, std::string> options)
+      : io_(io),
+        options_(std::move(options)),
+        timer_(io,
+               [this](Instant now) {
+                 router_.handle_timeout(now);
+                 drain();
+               }),
+        stop_timer_(io),
+        signals_(io, SIGINT, SIGTERM) {}
+
+  int run() {
+    certificate_ = *engine::DtlsCertificate::generate(io::wall_now());
+    const std::string bind = option(options_, "bind", "127.0.0.1");
+    io::UdpPortOptions udp;
+    udp.bind_address =
+        SocketAddress::from_ip(
+            bind, static_cast<std::uint16_t>(std::stoi(option(options_, "udp-port", "0"))))
+            .value_or(SocketAddress::ipv4({127, 0, 0, 1}, 0));
+    udp.receive_buffer_bytes = std::stoi(option(options_, "receive-buffer", "33554432"));
+    auto port = io::UdpPort::open(io_, udp);
+    if (!port) {
+      std::fprintf(stderr, "udp: %s\n", port.error().message.c_str());
+      return 2;
+    }
+    port_ = std::move(*port);
+    port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
+      on_datagram(now, from, bytes);
+    });
+    if (!start_http(bind)) {
+      return 2;
+    }
+    std::printf("{\"http_port\":%u,\"udp_port\":%u}\n", server_->port(),
+                port_->local_address().port());
+    std::fflush(stdout);
+    const int seconds = std::stoi(option(options_, "seconds", "0"));
+    if (seconds > 0) {
+      stop_timer_.expires_after(std::chrono::seconds(seconds));
+      stop_timer_.async_wait([this](auto error) {
+        if (!error) {
+          io_.stop();
+        }
+      });
+    }
+    signals_.async_wait([this](auto, int) { io_.stop(); });
+    io_.run();
+    std::printf("%s\n", json::serialize(stats(false)).c_str());
+    return 0;
+  }
+
+ private:
+  bool start_http(const std::string& bind) {
+    io::HttpRouter routes;
+    auto offer = [this](const io::HttpRequest& request, const io::RequestContext&) {
+      return on_offer(request);
+    };
+    auto remove = [this](const io::HttpRequest& request, const io::RequestContext&) {
+      return on_delete(std::string(request.target()));
+    };
+    routes.post("/whip", offer).post("/whip/{stage}", offer);
+    routes.del("/whip/{stage}/{session}", remove);
+    routes.get("/stats", [this](const io::HttpRequest&, const io::RequestContext&) {
+      return io::json_response(io::http::status::ok, json::serialize(stats(true)));
+    });
+    routes.enable_cors();
+    io::HttpServer::Options http;
+    http.bind_address = bind;
+    http.port = static_cast<std::uint16_t>(std::stoi(option(options_, "port", "0")));
+    http.max_connections = 4096;
+    server_ = std::make_unique<io::HttpServer>(io_, http, routes.as_handler());
+    if (auto started = server_->start(); !started) {
+      std::fprintf(stderr, "http: %s\n", started.error().message.c_str());
+      return false;
+    }
+    return true;
+  }
+
+  // RFC 7983: 128..191 is RTP/RTCP. From a connected session's address it is counted here;
+  // everything else (STUN, DTLS, media before the handshake) goes to the router.
+  void on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes) {
+    if (bytes.size() >= 12 && bytes[0] >= 128 && bytes[0] <= 191) {
+      const auto found = by_address_.find(from);
+      if (found != by_address_.end()) {
+        count_media(now, sessions_.at(found->second), bytes);
+        return;
+      }
+    }
+    router_.handle_packet(now, from, bytes);
+    drain();
+  }
+
+  void count_media(Instant now, SinkSession& session, ByteSpan bytes) {
+    if (!session.first_media_ms) {
+      session.first_media_ms =
+          std::chrono::duration<double, std::milli>(now - session.created).count();
+    }
+    // RFC 5761 §4: payload types 64..95 (with the marker bit: 192..223) are RTCP.
+    if (bytes[1] >= 192 && bytes[1] <= 223) {
+      ++session.rtcp_packets;
+      return;
+    }
+    session.counter(read_u32(bytes.data() + 8)).count(read_u16(bytes.data() + 2), bytes.size());
+  }
+
+  io::HttpResponse on_offer(const io::HttpRequest& request) {
+    engine::LocalTransport local;
+    local.ice = {random_token(random_, 8), random_token(random_, 24)};
+    local.fingerprint = proto::SdpFingerprint{certificate_->fingerprint().algorithm,
+                                              certificate_->fingerprint().digest};
+    local.host_addresses = {port_->local_address()};
+    local.session_id = random_.next_u64() >> 2;
+    auto answer = engine::negotiate_ingest(request.body(), local);
+    if (!answer) {
+      return io::text_response(io::http::status::bad_request, answer.error().message + "\n",
+                               "text/plain");
+    }
+    engine::PeerSessionConfig config;
+    config.dtls_role = engine::DtlsRole::kServer;
+    config.certificate = certificate_;
+    config.remote_fingerprint = engine::DtlsFingerprint{answer->media.remote.fingerprint.algorithm,
+                                                        answer->media.remote.fingerprint.digest};
+    config.media.video_payload_type = answer->media.video.payload_type;
+    config.media.video_ssrcs = answer->media.video.remote_ssrcs;
+    if (answer->media.audio) {
+      config.media.audio_payload_type = answer->media.audio->payload_type;
+      config.media.audio_ssrcs = answer->media.audio->remote_ssrcs;
+    }
+    const Instant now = io::monotonic_now();
+    auto id = router_.add_session(now, config, local.ice, answer->media.remote.ice);
+    if (!id) {
+      return io::text_response(io::http::status::internal_server_error, id.error().message,
+                               "text/plain");
+    }
+    std::string path(request.target());
+    sessions_[*id] = SinkSession{path, now};
+    drain();
+    auto response = io::text_response(io::http::status::created, answer->sdp, "application/sdp");
+    const std::string stage = path.size() > 6 ? path.substr(6) : "default";
+    response.set(io::http::field::location, "http://" +
+                                                std::string(request[io::http::field::host]) +
+                                                "/whip/" + stage + "/" + std::to_string(*id));
+    return response;
+  }
+
+  io::HttpResponse on_delete(const std::string& target) {
+    const auto slash = target.rfind('/');
+    const auto id =
+        static_cast<engine::IceSessionId>(std::strtoul(target.c_str() + slash + 1, nullptr, 10));
+    if (sessions_.count(id) == 0 || router_.session(id) == nullptr) {
+      return io::text_response(io::http::status::not_found, "no such session\n", "text/plain");
+    }
+    forget_address(id);
+    router_.remove_session(id);
+    sessions_[id].connected = false;
+    return io::text_response(io::http::status::ok, "", "text/plain");
+  }
+
+  void forget_address(engine::IceSessionId id) {
+    for (auto it = by_address_.begin(); it != by_address_.end();) {
+      it = it->second == id ? by_address_.erase(it) : std::next(it);
+    }
+  }
+
+  void drain() {
+    bool progressed = true;
+    while (progressed) {
+      progressed = false;
+      while (auto transmit = router_.poll_transmit()) {
+        port_->send(transmit->destination, transmit->payload);
+        progressed = true;
+      }
+      while (auto routed = router_.poll_event()) {
+        on_event(routed->session, routed->event);
+        progressed = true;
+      }
+    }
+    port_->flush();
+    timer_.rearm(router_.poll_timeout());
+  }
+
+  void on_event(engine::IceSessionId id, const engine::PeerSessionEvent& event) {
+    auto found = sessions_.find(id);
+    if (found == sessions_.end()) {
+      return;
+    }
+    if (const auto* connected = std::get_if<engine::SessionConnected>(&event)) {
+      found->second.connected = true;
+      by_address_[connected->remote] = id;
+    } else if (const auto* media = std::get_if<engine::SessionMediaPacket>(&event)) {
+      // Media that raced the handshake's last flight was decrypted by the session; count it.
+      if (media->packet.size() >= 12) {
+        found->second.counter(read_u32(media->packet.data() + 8))
+            .count(read_u16(media->packet.data() + 2), media->packet.size());
+      }
+    } else if (std::holds_alternative<engine::SessionFailed>(event) ||
+               std::holds_alternative<engine::SessionClosed>(event)) {
+      found->second.connected = false;
+      forget_address(id);
+    }
+  }
+
+  json::object stats(bool per_session) const {
+    std::uint64_t connected = 0, packets = 0, bytes = 0, rtcp = 0, gaps = 0, jumps = 0,
+                  reordered = 0;
+    std::vector<double> first_media;
+    json::array details;
+    for (const auto& [id, session] : sessions_) {
+      std::uint64_t session_packets = 0, session_bytes = 0, session_gaps = 0, session_jumps = 0,
+                    session_reordered = 0;
+      for (const SsrcCounter& counter : session.ssrcs) {
+        session_packets += counter.packets;
+        session_bytes += counter.bytes;
+        session_gaps += counter.gaps();
+        session_jumps += counter.jumps;
+        session_reordered += counter.reordered;
+      }
+      connected += session.connected ? 1 : 0;
+      packets += session_packets;
+      bytes += session_bytes;
+      rtcp += session.rtcp_packets;
+      gaps += session_gaps;
+      jumps += session_jumps;
+      reordered += session_reordered;
+      if (session.first_media_ms) {
+        first_media.push_back(*session.first_media_ms);
+      }
+      if (per_session) {
+        details.push_back(json::object{
+            {"id", id},
+            {"path", session.path},
+            {"connected", session.connected},
+            {"packets", session_packets},
+            {"bytes", session_bytes},
+            {"gaps", session_gaps},
+            {"jumps", session_jumps},
+            {"reordered", session_reordered},
+            {"ssrcs", session.ssrcs.size()},
+            {"firstMediaMs", session.first_media_ms ? json::value(*session.first_media_ms)
+                                                    : json::value(nullptr)}});
+      }
+    }
+    json::object out{{"sessions", sessions_.size()},
+                     {"connected", connected},
+                     {"packets", packets},
+                     {"bytes", bytes},
+                     {"rtcpPackets", rtcp},
+                     {"gaps", gaps},
+                     {"jumps", jumps},
+                     {"reordered", reordered}};
+    out["firstMediaMs"] = json::object{{"count", first_media.size()},
+                                       {"median", percentile(first_media, 0.5)},
+                                       {"p99", percentile(first_media, 0.99)}};
+    if (per_session) {
+      out["perSession"] = std::move(details);
+    }
+    return out;
+  }
+
+  asio::io_context& io_;
+  std::map<std::string, std::string> options_;
+  engine::SecureRandom random_;
+  std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::unique_ptr<io::UdpPort> port_;
+  std::unique_ptr<io::HttpServer> server_;
+  engine::PeerSessionRouter router_;
+  io::EngineTimer timer_;
+  asio::steady_timer stop_timer_;
+  asio::signal_set signals_;
+  std::map<engine::IceSessionId, SinkSession> sessions_;
+  std::unordered_map<SocketAddress, engine::IceSessionId, SocketAddressHash> by_address_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  asio::io_context io;
+  Sink sink(io, parse_options(argc, argv));
+  return sink.run();
+}
