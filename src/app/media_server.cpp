@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "app/tracking_only_egress.hpp"
+#include "app/whip_routes.hpp"
 #include "io/clock.hpp"
 
 namespace ivs::app {
@@ -26,9 +27,91 @@ MediaServer::MediaServer(boost::asio::io_context& io, Config config,
     : io_(io),
       config_(std::move(config)),
       started_at_(io::monotonic_now()),
-      egress_(egress ? std::move(egress) : std::make_unique<TrackingOnlyEgress>(io)),
+      egress_(std::move(egress)),
       http_client_(io) {
   add_builtin_routes();
+  add_media_routes();
+}
+
+MediaServer::MediaServer(boost::asio::io_context& io, Config config, EgressFactoryMaker make_egress)
+    : io_(io),
+      config_(std::move(config)),
+      started_at_(io::monotonic_now()),
+      make_egress_(std::move(make_egress)),
+      http_client_(io) {
+  add_builtin_routes();
+  add_media_routes();
+}
+
+namespace {
+
+// RTC_ANNOUNCED_IP, else SERVER_IP when it is an IP literal (config.hpp), else nothing: the
+// host addresses themselves are advertised.
+std::string announced_ip(const Config& config) {
+  if (!config.rtc_announced_ip.empty()) {
+    return config.rtc_announced_ip;
+  }
+  if (SocketAddress::from_ip(config.server_ip, 0)) {
+    return config.server_ip;
+  }
+  return {};
+}
+
+}  // namespace
+
+// The channel lookups return null before start() (and after a failed start): 404, not a crash.
+void MediaServer::add_media_routes() {
+  auto channel = [this](const io::RequestContext&) { return channel_.get(); };
+  mount_whip_endpoint(router_, WhipEndpoint{
+                                   .role = SessionRole::publisher,
+                                   .pattern = "/whip",
+                                   .channel = channel,
+                                   .authorize = bearer_authorizer(config_.whip_ingest_token,
+                                                                  "WHIP_INGEST_TOKEN", true),
+                               });
+  mount_whip_endpoint(router_,
+                      WhipEndpoint{
+                          .role = SessionRole::viewer,
+                          .pattern = "/whep",
+                          .channel = channel,
+                          .authorize = bearer_authorizer(config_.whep_token, "WHEP_TOKEN", false),
+                      });
+  router_.enable_cors();
+}
+
+Status MediaServer::start_media() {
+  MediaPlaneOptions plane;
+  plane.bind_ip = config_.rtc_bind_ip;
+  plane.udp_port = config_.rtc_udp_port;
+  plane.announced_ip = announced_ip(config_);
+  plane.max_sessions = config_.whep_max_viewers + 16;
+  auto started = MediaPlane::start(io_, plane);
+  if (!started) {
+    return started.error();
+  }
+  plane_ = std::move(*started);
+  RelayChannelOptions channel;
+  channel.name = "serve";
+  channel.refuse_second_publisher = config_.refuse_second_publisher;
+  channel.max_viewers = config_.whep_max_viewers;
+  channel.reject_video_over_ivs_limits = config_.reject_video_over_ivs_limits;
+  channel_ = std::make_unique<RelayChannel>(io_, *plane_, channel);
+  std::string hosts;
+  for (const auto& address : plane_->host_addresses()) {
+    hosts += (hosts.empty() ? "" : ", ") + address.ip_string();
+  }
+  spdlog::info(
+      "RTC UDP port {} (host candidates: {}{}); WHIP ingest {}",
+      plane_->local_address().to_string(), hosts,
+      plane.announced_ip.empty() ? "" : ", announced as " + plane.announced_ip,
+      config_.whip_ingest_token.empty() ? "DISABLED (set WHIP_INGEST_TOKEN)" : "at POST /whip");
+  if (!egress_) {
+    egress_ = make_egress_ ? make_egress_(*channel_) : nullptr;
+  }
+  if (!egress_) {
+    egress_ = std::make_unique<TrackingOnlyEgress>(io_);
+  }
+  return Ok{};
 }
 
 MediaServer::~MediaServer() = default;
@@ -49,6 +132,9 @@ void MediaServer::add_builtin_routes() {
 }
 
 Status MediaServer::start() {
+  if (auto media = start_media(); !media) {
+    return media;
+  }
   io::HttpServer::Options options;
   options.port = config_.port;
   options.server_name = std::string("ivs-media-server/") + version();
@@ -100,7 +186,13 @@ void MediaServer::stop(std::function<void()> done) {
     return;
   }
   stopping_ = true;  // /health/ready answers 503 from now on
+  if (channel_) {
+    channel_->close_all();  // the publisher and viewers get a DTLS close_notify
+  }
   if (!control_) {
+    if (plane_) {
+      plane_->close();
+    }
     boost::asio::post(io_, std::move(done));
     return;
   }
@@ -108,6 +200,7 @@ void MediaServer::stop(std::function<void()> done) {
   spdlog::info("closing {} stage sessions", stages_->open_sessions());
   stages_->shutdown([this, done = std::move(done)]() mutable {
     control_->finish_stop([this, done = std::move(done)] {
+      plane_->close();
       http_server_->stop();
       done();
     });
@@ -123,7 +216,7 @@ HealthSnapshot MediaServer::health_snapshot() const {
   s.server_id = config_.server_id;
   s.version = version();
   s.uptime_seconds = seconds_between(started_at_, io::monotonic_now());
-  s.publisher_active = false;  // WHIP ingest is a later issue
+  s.publisher_active = channel_ && channel_->publisher_live();
   s.connected_stages = stages_ ? stages_->connected_count() : 0;
   s.active_connections = stages_ ? stages_->open_sessions() : 0;
   s.registered = control_ && control_->ready();
@@ -134,7 +227,10 @@ HealthSnapshot MediaServer::health_snapshot() const {
 StatusSnapshot MediaServer::status_snapshot() const {
   StatusSnapshot out;
   out.health = health_snapshot();
-  out.egress_mode = egress_->mode();
+  out.egress_mode = egress_ ? egress_->mode() : "tracking-only";
+  if (channel_) {
+    out.channel = channel_->status();
+  }
   if (out.egress_mode == "tracking-only") {
     out.egress_note = kTrackingOnlyNote;
   }
@@ -155,6 +251,7 @@ StatusSnapshot MediaServer::status_snapshot() const {
     if (status.next_event) {
       view.next_event_in_seconds = std::max(0.0, seconds_between(now, *status.next_event));
     }
+    view.media = stages_->stats(status.stage_arn);
     view.status = std::move(status);
     out.stages.push_back(std::move(view));
   }

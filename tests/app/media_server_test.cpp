@@ -13,8 +13,10 @@
 #include <chrono>
 #include <functional>
 
+#include "app/tracking_only_egress.hpp"
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
+#include "webrtc_test_peer.hpp"
 
 namespace ivs::app {
 namespace {
@@ -40,6 +42,9 @@ Config test_config(const std::string& api_url) {
                              {"API_SECRET_KEY", "key-1"},
                              {"MEDIA_SERVER_SECRET", "media-1"},
                              {"SERVER_IP", "127.0.0.1"},
+                             {"RTC_BIND_IP", "127.0.0.1"},
+                             {"RTC_UDP_PORT", "0"},
+                             {"WHIP_INGEST_TOKEN", "ingest-token"},
                              {"HEARTBEAT_INTERVAL", "200"},
                              {"API_REQUEST_TIMEOUT", "2000"}});
   EXPECT_TRUE(config.ok());
@@ -224,6 +229,118 @@ TEST(MediaServer, WebSocketReconnectTriggersAFullResync) {
   }));
   bool stopped = false;
   server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+Fetched post_offer(boost::asio::io_context& io, io::HttpClient& client, std::uint16_t port,
+                   const std::string& path, const std::string& sdp, const std::string& token,
+                   std::string* location = nullptr) {
+  Fetched out;
+  io::HttpClient::Request request;
+  request.method = io::http::verb::post;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  request.timeout = std::chrono::milliseconds(3000);
+  if (!token.empty()) {
+    request.headers = {{"Authorization", "Bearer " + token}};
+  }
+  request.body = sdp;
+  request.content_type = "application/sdp";
+  client.request(request, [&](Result<io::HttpClient::Response> r) {
+    out.done = true;
+    if (r) {
+      out.status = r->status;
+      out.body = r->body;
+      if (location) {
+        *location = r->header("location").value_or("");
+      }
+    }
+  });
+  EXPECT_TRUE(run_until(io, [&] { return out.done; }));
+  return out;
+}
+
+// WHIP ingest and WHEP on the serve role's listener, with real peers: the publisher shows on
+// /health and /api/status, a viewer is counted, and shutdown closes both with a close_notify.
+TEST(MediaServer, WhipIngestAndWhepOnTheServeListener) {
+  boost::asio::io_context io;
+  MediaServer server(io, test_config("http://127.0.0.1:1"));
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_NE(server.media_plane(), nullptr);
+  io::HttpClient client(io);
+  test::TestPeer publisher(io, test::TestPeer::Mode::publisher, 1);
+  EXPECT_EQ(post_offer(io, client, server.port(), "/whip", publisher.offer(), "wrong").status,
+            401u);
+  std::string location;
+  auto created =
+      post_offer(io, client, server.port(), "/whip", publisher.offer(), "ingest-token", &location);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(location.rfind("http://127.0.0.1:" + std::to_string(server.port()) + "/whip/", 0), 0u)
+      << location;
+  ASSERT_TRUE(publisher.accept(created.body));
+  ASSERT_TRUE(run_until(io, [&] { return server.health_snapshot().publisher_active; }));
+  auto health = json::parse(get(io, client, server.port(), "/health").body);
+  EXPECT_TRUE(health.at("stats").at("publisherActive").as_bool());
+
+  test::TestPeer viewer(io, test::TestPeer::Mode::viewer, 2);
+  auto watched = post_offer(io, client, server.port(), "/whep", viewer.offer(), "");
+  ASSERT_EQ(watched.status, 201u) << watched.body;
+  ASSERT_TRUE(viewer.accept(watched.body));
+  ASSERT_TRUE(run_until(io, [&] { return server.status_snapshot().channel.viewers == 1; }));
+  auto status = json::parse(get(io, client, server.port(), "/api/status").body);
+  EXPECT_TRUE(status.at("publisher").at("live").as_bool());
+  EXPECT_EQ(status.at("publisher").at("codec").as_string(), "H264");
+  EXPECT_EQ(status.at("viewers").to_number<int>(), 1);
+
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped && publisher.closed && viewer.closed; }));
+}
+
+TEST(MediaServer, IngestIsDisabledWithoutAToken) {
+  boost::asio::io_context io;
+  auto config = test_config("http://127.0.0.1:1");
+  config.whip_ingest_token.clear();
+  MediaServer server(io, config);
+  ASSERT_TRUE(server.start().ok());
+  io::HttpClient client(io);
+  auto refused = post_offer(io, client, server.port(), "/whip",
+                            test::read_testdata("sdp/obs-offer.sdp"), "anything");
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_NE(refused.body.find("WHIP_INGEST_TOKEN"), std::string::npos);
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+TEST(MediaServer, TheEgressHookGetsTheRelayChannelAfterItExists) {
+  boost::asio::io_context io;
+  EgressMediaSource* seen = nullptr;
+  MediaServer server(io, test_config("http://127.0.0.1:1"), [&](EgressMediaSource& source) {
+    seen = &source;
+    return std::make_unique<TrackingOnlyEgress>(io);
+  });
+  EXPECT_EQ(seen, nullptr);
+  ASSERT_TRUE(server.start().ok());
+  EXPECT_EQ(seen, static_cast<EgressMediaSource*>(server.channel()));
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+TEST(MediaServer, ABusyRtcPortStopsTheStartNamingTheAddress) {
+  boost::asio::io_context io;
+  MediaServer first(io, test_config("http://127.0.0.1:1"));
+  ASSERT_TRUE(first.start().ok());
+  auto config = test_config("http://127.0.0.1:1");
+  config.rtc_udp_port = first.media_plane()->local_address().port();
+  MediaServer second(io, config);
+  auto started = second.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.error().message.find(first.media_plane()->local_address().to_string()),
+            std::string::npos)
+      << started.error().message;
+  bool stopped = false;
+  first.stop([&] { stopped = true; });
   EXPECT_TRUE(run_until(io, [&] { return stopped; }));
 }
 

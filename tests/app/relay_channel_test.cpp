@@ -1,0 +1,319 @@
+// RelayChannel over real loopback sockets with in-process WebRTC peers (webrtc_test_peer.hpp):
+// a publisher's H.264 reaches a WHEP viewer with the viewer's own SSRC; the publisher and viewer
+// policies (409 before a publisher, viewer limit, refuse/replace a second publisher, connect
+// timeout, DELETE, VIDEO_LIMITS_POLICY=reject); external egress legs through
+// EgressMediaSource; and every captured publisher offer (testdata/sdp) answered with candidates.
+// No sleeps: the loop runs until a condition holds, with a deadline.
+#include "app/relay_channel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+
+#include "io/clock.hpp"
+#include "proto/h264_packetizer.hpp"
+#include "proto/rtp_builder.hpp"
+#include "proto/rtp_packet.hpp"
+#include "support/testdata.hpp"
+#include "webrtc_test_peer.hpp"
+
+namespace ivs::app {
+namespace {
+
+using test::TestPeer;
+
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
+               std::chrono::seconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    io.restart();
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+Bytes nal(const std::string& fixture) {
+  const std::string text = test::read_testdata("h264/" + fixture);
+  return Bytes(text.begin(), text.end());
+}
+
+// Sends H.264 access units as the publisher: an IDR with SPS/PPS first, then P slices.
+class H264Feed {
+ public:
+  explicit H264Feed(std::string sps = "base720.sps", std::string pps = "base720.pps")
+      : sps_(nal(sps)),
+        pps_(nal(pps)),
+        idr_(nal("base720_idr_head.nal")),
+        p_(nal("base720_p_head.nal")) {}
+
+  void send_frame(TestPeer& peer, bool keyframe) {
+    std::vector<ByteSpan> units;
+    if (keyframe) {
+      units = {sps_, pps_, idr_};
+    } else {
+      units = {p_};
+    }
+    const auto payloads = proto::packetize_h264(units, 1100);
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+      proto::RtpPacket packet;
+      packet.payload_type = peer.video_payload_type;
+      packet.sequence_number = sequence_++;
+      packet.timestamp = timestamp_;
+      packet.ssrc = TestPeer::kVideoSsrc;
+      packet.marker = i + 1 == payloads.size();
+      packet.payload = payloads[i];
+      peer.send_rtp(*packet.serialize());
+    }
+    timestamp_ += 3000;
+  }
+
+ private:
+  Bytes sps_, pps_, idr_, p_;
+  std::uint16_t sequence_ = 1000;
+  std::uint32_t timestamp_ = 90000;
+};
+
+struct Fixture {
+  Fixture(RelayChannelOptions options = {}) {
+    MediaPlaneOptions plane_options;
+    plane_options.bind_ip = "127.0.0.1";
+    plane = std::move(*MediaPlane::start(io, plane_options));
+    channel = std::make_unique<RelayChannel>(io, *plane, options);
+  }
+
+  // POSTs the peer's offer to the channel and starts the peer on the answer.
+  std::string connect(TestPeer& peer, SessionRole role) {
+    auto outcome = role == SessionRole::publisher ? channel->accept_publisher(peer.offer())
+                                                  : channel->accept_viewer(peer.offer());
+    if (auto* refused = std::get_if<SessionRefused>(&outcome)) {
+      ADD_FAILURE() << refused->http_status << " " << refused->message;
+      return {};
+    }
+    const auto& accepted = std::get<SessionAccepted>(outcome);
+    EXPECT_TRUE(peer.accept(accepted.answer_sdp));
+    EXPECT_TRUE(run_until(io, [&] { return peer.connected; }));
+    return accepted.id;
+  }
+
+  boost::asio::io_context io;
+  std::unique_ptr<MediaPlane> plane;
+  std::unique_ptr<RelayChannel> channel;
+};
+
+int refusal_status(const AcceptOutcome& outcome) {
+  const auto* refused = std::get_if<SessionRefused>(&outcome);
+  return refused ? refused->http_status : 201;
+}
+
+std::size_t video_packets_with_ssrc(const TestPeer& peer, std::uint32_t ssrc) {
+  std::size_t count = 0;
+  for (const auto& media : peer.media) {
+    auto view = proto::parse_rtp(media.packet);
+    count += view && view->ssrc == ssrc && media.kind == engine::MediaKind::kVideo ? 1 : 0;
+  }
+  return count;
+}
+
+TEST(RelayChannel, ViewersWaitForAPublisherThenGetItsVideoUnderTheirOwnSsrc) {
+  Fixture f;
+  TestPeer early(f.io, TestPeer::Mode::viewer, 11);
+  const auto refused = f.channel->accept_viewer(early.offer());
+  ASSERT_EQ(refusal_status(refused), 409);
+  EXPECT_EQ(std::get<SessionRefused>(refused).retry_after_seconds, 1);
+  EXPECT_EQ(f.plane->session_count(), 0u);
+
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  H264Feed feed;
+  feed.send_frame(publisher, true);
+  feed.send_frame(publisher, false);
+
+  TestPeer viewer(f.io, TestPeer::Mode::viewer, 12);
+  f.connect(viewer, SessionRole::viewer);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->viewer_count() == 1; }));
+  feed.send_frame(publisher, false);
+  ASSERT_TRUE(run_until(f.io, [&] { return viewer.media.size() >= 4; }));
+  auto first = proto::parse_rtp(viewer.media.front().packet);
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->ssrc, TestPeer::kVideoSsrc);  // rewritten to the viewer's SSRC
+  EXPECT_EQ(first->payload_type, viewer.video_payload_type);
+  EXPECT_EQ(video_packets_with_ssrc(viewer, first->ssrc), viewer.media.size());
+
+  const ChannelStatus status = f.channel->status();
+  EXPECT_TRUE(status.publisher.live);
+  EXPECT_EQ(status.viewers, 1u);
+  EXPECT_EQ(status.publishes, 1u);
+  EXPECT_EQ(status.publisher.width, 1280);
+  EXPECT_EQ(status.publisher.height, 720);
+  EXPECT_EQ(status.publisher.profile, "Constrained Baseline");
+  EXPECT_GE(status.publisher.keyframes, 1u);
+  EXPECT_TRUE(status.publisher.since.has_value());
+  EXPECT_EQ(f.channel->h264_profile_level_id(), "42c01f");
+}
+
+TEST(RelayChannel, DeleteEndsThePublisherWithACloseNotify) {
+  Fixture f;
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  const std::string id = f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  EXPECT_FALSE(f.channel->end_session(id, SessionRole::viewer));  // wrong collection
+  EXPECT_FALSE(f.channel->end_session("nope", SessionRole::publisher));
+  EXPECT_TRUE(f.channel->end_session(id, SessionRole::publisher));
+  EXPECT_FALSE(f.channel->publisher_live());
+  EXPECT_EQ(f.plane->session_count(), 0u);
+  EXPECT_EQ(f.channel->status().deletes, 1u);
+  ASSERT_TRUE(run_until(f.io, [&] { return publisher.closed; }));
+}
+
+TEST(RelayChannel, ASecondPublisherReplacesTheFirstOnceConnected) {
+  Fixture f;
+  TestPeer first(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(first, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  TestPeer second(f.io, TestPeer::Mode::publisher, 2);
+  f.connect(second, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return first.closed; }));
+  EXPECT_TRUE(f.channel->publisher_live());
+  EXPECT_EQ(f.plane->session_count(), 1u);
+  EXPECT_EQ(f.channel->status().publishes, 2u);
+}
+
+TEST(RelayChannel, RefusePolicyAnswers409WhileAPublisherExists) {
+  RelayChannelOptions options;
+  options.refuse_second_publisher = true;
+  Fixture f(options);
+  TestPeer first(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(first, SessionRole::publisher);
+  TestPeer second(f.io, TestPeer::Mode::publisher, 2);
+  EXPECT_EQ(refusal_status(f.channel->accept_publisher(second.offer())), 409);
+  EXPECT_EQ(f.plane->session_count(), 1u);
+}
+
+TEST(RelayChannel, SessionsThatNeverConnectAreRemoved) {
+  RelayChannelOptions options;
+  options.connect_timeout = std::chrono::seconds(1);
+  Fixture f(options);
+  TestPeer silent(f.io, TestPeer::Mode::publisher, 1);
+  ASSERT_EQ(refusal_status(f.channel->accept_publisher(silent.offer())), 201);
+  EXPECT_EQ(f.plane->session_count(), 1u);
+  EXPECT_TRUE(f.channel->status().publisher.connecting);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.plane->session_count() == 0; }));
+  EXPECT_FALSE(f.channel->status().publisher.connecting);
+}
+
+TEST(RelayChannel, ViewerLimitAnswers503) {
+  RelayChannelOptions options;
+  options.max_viewers = 1;
+  Fixture f(options);
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(publisher, SessionRole::publisher);
+  TestPeer a(f.io, TestPeer::Mode::viewer, 2);
+  TestPeer b(f.io, TestPeer::Mode::viewer, 3);
+  EXPECT_EQ(refusal_status(f.channel->accept_viewer(a.offer())), 201);
+  EXPECT_EQ(refusal_status(f.channel->accept_viewer(b.offer())), 503);
+  EXPECT_EQ(f.plane->session_count(), 2u);
+}
+
+TEST(RelayChannel, RejectPolicyEndsAPublisherOutsideIvsLimits) {
+  RelayChannelOptions options;
+  options.reject_video_over_ivs_limits = true;
+  Fixture f(options);
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  H264Feed feed("high1080.sps", "high1080.pps");
+  feed.send_frame(publisher, true);
+  ASSERT_TRUE(run_until(f.io, [&] { return !f.channel->publisher_live(); }));
+  EXPECT_FALSE(f.channel->status().publisher.warnings.empty());
+  ASSERT_TRUE(run_until(f.io, [&] { return publisher.closed; }));
+}
+
+struct RecordingSink : engine::RelaySink {
+  void send_rtp(ByteSpan packet) override { rtp.emplace_back(packet.begin(), packet.end()); }
+  void send_rtcp(ByteSpan packet) override { rtcp.emplace_back(packet.begin(), packet.end()); }
+  std::vector<Bytes> rtp;
+  std::vector<Bytes> rtcp;
+};
+
+TEST(RelayChannel, ExternalLegsAttachThroughEgressMediaSource) {
+  Fixture f;
+  EgressMediaSource& source = *f.channel;
+  EXPECT_EQ(source.h264_profile_level_id(), "42e01f");
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+
+  RecordingSink sink;
+  engine::RelayEgressFormat format;
+  format.video.ssrc = 0xabcdef01;
+  format.video.payload_type = 102;
+  format.cname = "leg";
+  const engine::EgressId leg = source.attach(io::monotonic_now(), format, sink);
+  EXPECT_EQ(f.channel->status().egress_legs, 1u);
+  H264Feed feed;
+  feed.send_frame(publisher, true);
+  ASSERT_TRUE(run_until(f.io, [&] { return !sink.rtp.empty(); }));
+  auto view = proto::parse_rtp(sink.rtp.front());
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->ssrc, 0xabcdef01u);
+  EXPECT_EQ(view->payload_type, 102);
+  ASSERT_TRUE(source.stats(leg));
+  EXPECT_GT(source.stats(leg)->packets_sent, 0u);
+  source.detach(leg);
+  EXPECT_EQ(f.channel->status().egress_legs, 0u);
+  const std::size_t before = sink.rtp.size();
+  feed.send_frame(publisher, false);
+  run_until(
+      f.io, [] { return false; }, std::chrono::seconds(0));
+  EXPECT_EQ(sink.rtp.size(), before);
+}
+
+// Every captured publisher offer gets a 201-worthy answer with our candidate; OBS puts its ICE
+// and DTLS attributes at session level only.
+TEST(RelayChannel, AnswersEveryCapturedPublisherOffer) {
+  Fixture f;
+  const std::string port = std::to_string(f.plane->local_address().port());
+  for (const char* name :
+       {"obs-offer.sdp", "chromium-offer.sdp", "chromium-offer-maxbundle.sdp",
+        "aiortc-offer-h264.sdp", "aiortc-offer-h264-extfix.sdp", "gst-webrtcbin-offer-h264.sdp",
+        "whip-client-offer.sdp", "whip-client-offer-trickle.sdp", "werift-offer-h264.sdp"}) {
+    SCOPED_TRACE(name);
+    const auto outcome =
+        f.channel->accept_publisher(test::read_testdata(std::string("sdp/") + name));
+    ASSERT_EQ(refusal_status(outcome), 201) << std::get<SessionRefused>(outcome).message;
+    const auto& accepted = std::get<SessionAccepted>(outcome);
+    EXPECT_EQ(accepted.id.size(), 32u);
+    EXPECT_NE(accepted.answer_sdp.find("a=candidate:"), std::string::npos);
+    EXPECT_NE(accepted.answer_sdp.find("127.0.0.1 " + port + " typ host"), std::string::npos);
+    EXPECT_EQ(accepted.answer_sdp.find("transport-cc"), std::string::npos);
+    EXPECT_EQ(accepted.answer_sdp.find("goog-remb"), std::string::npos);
+    EXPECT_NE(accepted.answer_sdp.find("a=setup:passive"), std::string::npos);
+  }
+  // The replace policy keeps one pending publisher: each offer superseded the previous one.
+  EXPECT_EQ(f.plane->session_count(), 1u);
+  EXPECT_EQ(f.channel->status().publishes, 9u);
+}
+
+TEST(RelayChannel, UnusableOffersAreRefusedWithTheNegotiationsReason) {
+  Fixture f;
+  const auto garbage = f.channel->accept_publisher("hello");
+  EXPECT_EQ(refusal_status(garbage), 400);
+  std::string vp8_only = test::read_testdata("sdp/obs-offer.sdp");
+  const auto at = vp8_only.find("H264/90000");
+  ASSERT_NE(at, std::string::npos);
+  vp8_only.replace(at, 10, "VP8/90000");
+  const auto vp8 = f.channel->accept_publisher(vp8_only);
+  EXPECT_EQ(refusal_status(vp8), 422);
+  EXPECT_FALSE(std::get<SessionRefused>(vp8).message.empty());
+  EXPECT_EQ(f.plane->session_count(), 0u);
+  EXPECT_EQ(refusal_status(f.channel->accept_publisher(std::string(70 * 1024, 'v'))), 413);
+}
+
+}  // namespace
+}  // namespace ivs::app
