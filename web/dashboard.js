@@ -120,15 +120,17 @@ function drawSparkline(canvas, history) {
   context.fillStyle = 'rgba(53, 89, 224, 0.12)';
   context.lineWidth = 1.5;
   context.beginPath();
+  // Newest sample at the right edge, so a young row grows in from the right.
+  const xOf = (i) => width - ((values.length - 1 - i) / (HISTORY - 1)) * width;
   values.forEach((value, i) => {
-    const x = (i / (HISTORY - 1)) * width;
+    const x = xOf(i);
     const y = height - 2 - (value / max) * (height - 4);
     if (i === 0) context.moveTo(x, y); else context.lineTo(x, y);
   });
   context.stroke();
   if (values.length > 1) {
-    context.lineTo(((values.length - 1) / (HISTORY - 1)) * width, height);
-    context.lineTo(0, height);
+    context.lineTo(width, height);
+    context.lineTo(xOf(0), height);
     context.fill();
   }
 }

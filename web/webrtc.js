@@ -53,7 +53,7 @@ function serverReason(body) {
 // The words for a refused POST; `what` is "publish" or "play".
 export function describeRefusal(status, body, what) {
   const reason = serverReason(body);
-  const suffix = reason ? ` Server said: ${reason}` : '';
+  const suffix = reason ? ` Server said: ${reason}${/[.!?]$/.test(reason) ? '' : '.'}` : '';
   switch (status) {
     case 401: case 403:
       return `Wrong token (HTTP ${status}): the server refused the bearer token.${suffix}`;
