@@ -114,8 +114,9 @@ struct SinkSession {
         return counter;
       }
     }
-    ssrcs.push_back(SsrcCounter{ssrc});
-    return ssrcs.back();
+    SsrcCounter& added = ssrcs.emplace_back();
+    added.ssrc = ssrc;
+    return added;
   }
 };
 
@@ -264,7 +265,9 @@ class Sink {
                                "text/plain");
     }
     std::string path(request.target());
-    sessions_[*id] = SinkSession{path, now};
+    SinkSession& session = sessions_[*id];
+    session.path = path;
+    session.created = now;
     drain();
     auto response = io::text_response(io::http::status::created, answer->sdp, "application/sdp");
     const std::string stage = path.size() > 6 ? path.substr(6) : "default";
