@@ -1,0 +1,77 @@
+// GET /metrics renders the status snapshot: the figures an operator alerts on must be there,
+// labelled by stage, and families must not repeat (Prometheus rejects a repeated TYPE line).
+#include "app/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+namespace ivs::app {
+namespace {
+
+StatusSnapshot sample_snapshot() {
+  StatusSnapshot snapshot;
+  snapshot.health.server_id = "media-server-01";
+  snapshot.health.version = "1.2.3";
+  snapshot.health.registered = true;
+  snapshot.egress_mode = "whip";
+  snapshot.channel.publisher.live = true;
+  snapshot.channel.publisher.video_bitrate_kbps = 2500;
+  snapshot.channel.publisher.video_packets = 1000;
+  snapshot.channel.viewers = 2;
+  StageStatusView connected;
+  connected.status.stage_arn = "arn:aws:ivs:us-east-1:123456789012:stage/abcdefABCDEF";
+  connected.status.state = engine::StageState::connected;
+  connected.status.attempts = 1;
+  EgressStats media;
+  media.packets_sent = 900;
+  media.rtt_ms = 12.5;
+  connected.media = media;
+  StageStatusView backoff;
+  backoff.status.stage_arn = "arn:aws:ivs:us-east-1:123456789012:stage/zzzzzzzzzzzz";
+  backoff.status.state = engine::StageState::backoff;
+  backoff.status.attempts = 3;
+  snapshot.stages = {connected, backoff};
+  return snapshot;
+}
+
+TEST(Metrics, PublisherStagesAndPerStageMediaArePresent) {
+  const std::string text = render_metrics(sample_snapshot());
+  EXPECT_NE(text.find("ivs_publisher_live 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ivs_publisher_bitrate_kbps{kind=\"video\"} 2500\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_whep_viewers 2\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_stages{state=\"connected\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_stages{state=\"backoff\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_stage_packets_sent_total{stage=\"arn:aws:ivs:us-east-1:123456789012:"
+                      "stage/abcdefABCDEF\"} 900\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("ivs_stage_rtt_ms{stage=\"arn:aws:ivs:us-east-1:123456789012:stage/"
+                      "abcdefABCDEF\"} 12.5\n"),
+            std::string::npos);
+  // A stage without media (backoff) has no media series, but its attempts are counted.
+  EXPECT_EQ(text.find("ivs_stage_rtt_ms{stage=\"arn:aws:ivs:us-east-1:123456789012:stage/zzz"),
+            std::string::npos);
+  EXPECT_NE(text.find("ivs_stage_attempts_total{stage=\"arn:aws:ivs:us-east-1:123456789012:stage/"
+                      "zzzzzzzzzzzz\"} 3\n"),
+            std::string::npos);
+}
+
+TEST(Metrics, EveryFamilyIsDeclaredOnceAndEverySampleBelongsToADeclaredFamily) {
+  std::istringstream lines(render_metrics(sample_snapshot()));
+  std::set<std::string> families;
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      const std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_TRUE(families.insert(name).second) << "family declared twice: " << name;
+    } else if (!line.empty() && line[0] != '#') {
+      const std::string name = line.substr(0, line.find_first_of("{ "));
+      EXPECT_TRUE(families.count(name)) << "sample before its family: " << line;
+    }
+  }
+  EXPECT_GT(families.size(), 15u);
+}
+
+}  // namespace
+}  // namespace ivs::app
