@@ -8,6 +8,13 @@
 
 #include "app/logging.hpp"
 #include "app/media_server.hpp"
+#include "app/stage_role.hpp"
+#include "app/test_publisher.hpp"
+
+#if __has_include("app/web_routes.hpp")
+#include "app/web_routes.hpp"
+#define IVS_HAVE_STAGE_PAGES 1
+#endif
 
 #if __has_include("app/api_server/api_server_role.hpp")
 #include "app/api_server/api_server_role.hpp"
@@ -34,11 +41,17 @@ int run_api_server_role(int argc, char** argv) {
   return not_built("api-server", "Reference API server");
 #endif
 }
-int run_stage_role(int, char**) {
-  return not_built("stage", "Local stand-in for IVS stages");
+int run_stage(int argc, char** argv) {
+  return run_stage_role(argc, argv, [](io::HttpRouter& router) {
+#ifdef IVS_HAVE_STAGE_PAGES
+    add_stage_pages(router);
+#else
+    (void)router;
+#endif
+  });
 }
-int run_publish_role(int, char**) {
-  return not_built("publish", "Test publisher");
+int run_publish(int argc, char** argv) {
+  return run_publish_role(argc, argv);
 }
 int run_demo_role(int, char**) {
   return not_built("demo", "One-command demo");
@@ -51,8 +64,8 @@ std::span<const Role> roles() {
       {"serve", "the media server (default): control plane, health, status", run_serve_role},
       {"api-server", "reference API server (stages, tokens, WebSocket notifications)",
        run_api_server_role},
-      {"stage", "local stand-in for IVS Real-Time stages (WHIP in, WHEP out)", run_stage_role},
-      {"publish", "test publisher: generated H.264 + Opus over WHIP", run_publish_role},
+      {"stage", "local stand-in for IVS Real-Time stages (WHIP in, WHEP out)", run_stage},
+      {"publish", "test publisher: generated H.264 + Opus over WHIP", run_publish},
       {"demo", "API server + stage + media server with three stages, one command", run_demo_role},
   }};
   return table;
