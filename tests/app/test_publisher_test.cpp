@@ -7,6 +7,7 @@
 #include "app/publisher_media.hpp"
 #include "app/test_publisher.hpp"
 #include "proto/rtcp_sender_report.hpp"
+#include "proto/rtp_builder.hpp"
 #include "proto/rtp_packet.hpp"
 #include "support/testdata.hpp"
 
