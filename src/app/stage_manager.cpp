@@ -51,15 +51,18 @@ std::size_t StageManager::connected_count() const {
 }
 
 std::optional<EgressStats> StageManager::stats(const std::string& stage_arn) const {
-  const auto attempt = newest_attempt_.find(stage_arn);
-  if (attempt == newest_attempt_.end()) {
-    return std::nullopt;
+  // Newest attempt first: during a make-before-break republish the new session is shown as soon
+  // as it publishes, and the old one until then.
+  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
+    const auto stage = attempt_stage_.find(it->first);
+    if (stage == attempt_stage_.end() || stage->second != stage_arn || !it->second) {
+      continue;
+    }
+    if (auto stats = it->second->stats()) {
+      return stats;
+    }
   }
-  const auto session = sessions_.find(attempt->second);
-  if (session == sessions_.end() || !session->second) {
-    return std::nullopt;
-  }
-  return session->second->stats();
+  return std::nullopt;
 }
 
 void StageManager::feed(const engine::StageResult& result) {
@@ -82,6 +85,7 @@ void StageManager::step() {
   arm_timer();
   if (shutdown_done_ && reconciler_.stage_count() == 0) {
     sessions_.clear();  // abandoned closes (close timeout) are dropped here
+    attempt_stage_.clear();
     closing_.clear();
     auto done = std::move(shutdown_done_);
     shutdown_done_ = nullptr;
@@ -145,9 +149,11 @@ void StageManager::execute(const engine::OpenEgress& command) {
       return;
     }
     sessions_.erase(command.attempt);  // a failed session is finished; nothing to close
+    attempt_stage_.erase(command.attempt);
     feed(engine::EgressFailed{command.stage_arn, command.attempt, std::move(reason)});
   };
   newest_attempt_[command.stage_arn] = command.attempt;
+  attempt_stage_[command.attempt] = command.stage_arn;
   sessions_[command.attempt] = egress_.open(
       EgressTarget{command.stage_arn, command.token, command.whip_url}, std::move(callbacks));
 }
@@ -170,6 +176,7 @@ void StageManager::execute(const engine::CloseEgress& command) {
   EgressSession& session = *it->second;
   closing_[command.attempt] = std::move(it->second);
   sessions_.erase(it);
+  attempt_stage_.erase(command.attempt);
   std::weak_ptr<bool> alive = alive_;
   session.close([this, alive, command] {
     // Destroying the session is deferred to the next turn of the loop: `done` runs inside the
@@ -193,7 +200,11 @@ void StageManager::log(const engine::StageTransition& event) {
       spdlog::info("connecting to stage {} ({})", event.stage_arn, event.reason);
       break;
     case StageState::connected:
-      spdlog::info("stage {} connected", event.stage_arn);
+      if (event.from == StageState::connected) {
+        spdlog::info("stage {}: {}", event.stage_arn, event.reason);  // republish progress
+      } else {
+        spdlog::info("stage {} connected", event.stage_arn);
+      }
       break;
     case StageState::tracked:
       break;  // logged with its note when the session reported it

@@ -69,6 +69,7 @@ class StageManager {
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> sessions_;  // by attempt id
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> closing_;   // close() in progress
   std::map<std::string, std::uint64_t> newest_attempt_;               // by stage ARN
+  std::map<std::uint64_t, std::string> attempt_stage_;                // open sessions' stage ARNs
   std::function<void()> shutdown_done_;
   std::shared_ptr<bool> alive_;  // callbacks check it: the manager may be gone when they run
 };

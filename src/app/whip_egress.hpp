@@ -25,6 +25,7 @@ struct WhipEgressOptions {
   std::optional<std::string> announced_ip;           // RTC_ANNOUNCED_IP for our host candidates
   std::chrono::milliseconds request_timeout{10000};  // each WHIP POST / DELETE
   std::chrono::milliseconds connect_timeout{15000};  // ICE + DTLS after the 201
+  int max_redirects = 5;  // 307/308 hops per POST; beyond: "redirect loop"
 };
 
 std::unique_ptr<EgressFactory> make_whip_egress_factory(boost::asio::io_context& io,
