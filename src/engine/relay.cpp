@@ -1,17 +1,14 @@
 // engine::Relay: the composition of the publisher side (relay_source.hpp), the GOP cache
-// (gop_cache.hpp) and the egress legs (relay_leg.hpp). See relay.hpp for the design and
+// (gop_cache.hpp) and the egress legs (relay_leg.hpp); relay_impl.hpp holds the state and
+// relay_upstream.cpp the feedback toward the publisher. See relay.hpp for the design and
 // docs/relay.md for the behaviour in prose.
-//
-// Source generations: every time an ingest stream's numbering changes (a new publisher epoch or
-// a new SSRC within one), its track gets a fresh generation number. A leg stream whose offsets
-// belong to an older generation computes new ones from its own last sequence number and
-// timestamp before it sends, so continuity costs one integer compare per packet per leg.
 #include "engine/relay.hpp"
 
 #include <algorithm>
 #include <deque>
 
 #include "engine/gop_cache.hpp"
+#include "engine/relay_impl.hpp"
 #include "engine/relay_leg.hpp"
 #include "engine/relay_source.hpp"
 #include "proto/h264_payload.hpp"
@@ -20,28 +17,6 @@
 
 namespace ivs::engine {
 namespace {
-
-struct SourceTrack {
-  bool present = false;
-  std::uint8_t payload_type = 0;
-  std::uint32_t clock_rate = 0;
-  bool nack_enabled = false;
-  std::uint32_t generation = 0;
-  std::optional<std::uint32_t> retired_ssrc;  // the SSRC this one replaced: stragglers dropped
-  RelayInboundStream stream;
-  NackTracker nacks;
-
-  void configure(const NegotiatedTrack* track, std::uint32_t next_generation) {
-    present = track != nullptr;
-    payload_type = track ? track->payload_type : 0;
-    clock_rate = track ? track->clock_rate : 0;
-    nack_enabled = track && track->feedback.nack;
-    generation = next_generation;
-    retired_ssrc.reset();
-    stream = RelayInboundStream{};
-    nacks.clear();
-  }
-};
 
 std::vector<std::string> describe_violations(const proto::IvsVideoCheck& check) {
   std::vector<std::string> violations;
@@ -57,66 +32,6 @@ std::vector<std::string> describe_violations(const proto::IvsVideoCheck& check) 
 }
 
 }  // namespace
-
-struct Relay::Impl {
-  explicit Impl(RelayConfig relay_config)
-      : config(relay_config),
-        gop(relay_config.gop_cache_max_packets, relay_config.gop_cache_max_bytes),
-        keyframe_limiter(relay_config.upstream_keyframe_request_interval) {}
-
-  RelayConfig config;
-  bool live = false;
-  RelaySourceFormat format;
-  RelaySink* feedback = nullptr;
-  std::uint32_t generations = 0;
-  SourceTrack video;
-  SourceTrack audio;
-  Bytes last_sps;
-  GopCache gop;
-  KeyframeRequestLimiter keyframe_limiter;
-  bool keyframe_wanted_without_ssrc = false;
-  std::uint8_t fir_sequence = 0;
-  std::optional<Instant> next_receiver_report_at;
-  RelaySourceStats stats;
-  std::deque<RelayEvent> events;
-
-  std::vector<std::unique_ptr<RelayLeg>> legs;
-  EgressId next_egress_id = 1;
-  std::optional<Instant> next_sender_report_at;
-  Bytes rtcp_scratch;
-  std::vector<std::uint16_t> nack_scratch;
-
-  std::uint64_t ntp_at(Instant now) const {
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::microseconds>(now - config.reference_instant);
-    return to_ntp(WallTime{config.wall_at_reference.unix_micros + elapsed.count()});
-  }
-  RelayLeg* find_leg(EgressId id) const {
-    for (const auto& leg : legs) {
-      if (leg->id() == id) {
-        return leg.get();
-      }
-    }
-    return nullptr;
-  }
-
-  void start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink);
-  void stop_publisher();
-  void handle_rtp(Instant now, MediaKind kind, ByteSpan packet);
-  bool accept_packet(Instant now, SourceTrack& track, const proto::RtpView& view);
-  void inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info);
-  void fan_out_video(Instant now, const proto::RtpView& view, bool cacheable,
-                     const proto::H264PayloadInfo& info);
-  void fan_out_audio(Instant now, const proto::RtpView& view);
-  void start_leg_video(Instant now, RelayLeg& leg, const proto::RtpView& current);
-  void request_keyframe(Instant now);
-  void send_keyframe_request(Instant now);
-  void send_due_nacks(Instant now, SourceTrack& track);
-  void send_receiver_report(Instant now);
-  void handle_timeout(Instant now);
-  void recompute_sender_report_deadline();
-  std::optional<Instant> poll_timeout() const;
-};
 
 void Relay::Impl::start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink) {
   live = true;
@@ -167,7 +82,7 @@ void Relay::Impl::handle_rtp(Instant now, MediaKind kind, ByteSpan packet) {
   if (kind == MediaKind::kUnknown) {
     kind = view.payload_type == video.payload_type ? MediaKind::kVideo : MediaKind::kAudio;
   }
-  SourceTrack& track = kind == MediaKind::kVideo ? video : audio;
+  RelaySourceTrack& track = kind == MediaKind::kVideo ? video : audio;
   // Other payload types (RTX, RED, FEC a publisher sends anyway) are not relayed.
   if (!track.present || view.payload_type != track.payload_type) {
     return;
@@ -198,7 +113,7 @@ void Relay::Impl::handle_rtp(Instant now, MediaKind kind, ByteSpan packet) {
 }
 
 // Reception bookkeeping: SSRC changes, loss detection and NACKs. False drops the packet.
-bool Relay::Impl::accept_packet(Instant now, SourceTrack& track, const proto::RtpView& view) {
+bool Relay::Impl::accept_packet(Instant now, RelaySourceTrack& track, const proto::RtpView& view) {
   if (track.retired_ssrc == view.ssrc) {
     return false;
   }
@@ -315,126 +230,6 @@ void Relay::Impl::start_leg_video(Instant now, RelayLeg& leg, const proto::RtpVi
   }
 }
 
-void Relay::Impl::request_keyframe(Instant now) {
-  if (!live) {
-    return;
-  }
-  if (keyframe_limiter.request(now)) {
-    send_keyframe_request(now);
-  }
-}
-
-void Relay::Impl::send_keyframe_request(Instant now) {
-  if (feedback == nullptr) {
-    return;
-  }
-  std::optional<std::uint32_t> media_ssrc;
-  if (video.stream.active()) {
-    media_ssrc = video.stream.ssrc();
-  } else if (!format.video.remote_ssrcs.empty()) {
-    media_ssrc = format.video.remote_ssrcs.front();
-  }
-  if (!media_ssrc) {
-    // Nothing to address it to yet: ask once the first video packet names the SSRC.
-    keyframe_wanted_without_ssrc = true;
-    return;
-  }
-  rtcp_scratch.clear();
-  if (format.video.feedback.pli) {
-    proto::RtcpPli{config.receiver_ssrc, *media_ssrc}.append_to(rtcp_scratch);
-  } else if (format.video.feedback.fir) {
-    proto::RtcpFir fir{config.receiver_ssrc, 0, {{*media_ssrc, fir_sequence++}}};
-    fir.append_to(rtcp_scratch);
-  } else {
-    return;
-  }
-  keyframe_limiter.mark_sent(now);
-  ++stats.keyframe_requests_sent;
-  feedback->send_rtcp(rtcp_scratch);
-}
-
-void Relay::Impl::send_due_nacks(Instant now, SourceTrack& track) {
-  nack_scratch.clear();
-  stats.packets_lost += track.nacks.collect_due(now, nack_scratch);
-  if (nack_scratch.empty() || !track.nack_enabled || feedback == nullptr) {
-    return;
-  }
-  const auto nack = proto::RtcpNack::from_sequence_numbers(config.receiver_ssrc,
-                                                           track.stream.ssrc(), nack_scratch);
-  rtcp_scratch.clear();
-  nack.append_to(rtcp_scratch);
-  ++stats.nacks_sent;
-  feedback->send_rtcp(rtcp_scratch);
-}
-
-void Relay::Impl::send_receiver_report(Instant now) {
-  proto::RtcpReceiverReport report;
-  report.sender_ssrc = config.receiver_ssrc;
-  for (SourceTrack* track : {&video, &audio}) {
-    if (track->present && track->stream.active()) {
-      report.report_blocks.push_back(track->stream.make_report_block(now));
-    }
-  }
-  if (report.report_blocks.empty() || feedback == nullptr) {
-    return;
-  }
-  rtcp_scratch.clear();
-  report.append_to(rtcp_scratch);
-  proto::RtcpSdes sdes;
-  sdes.chunks.push_back({config.receiver_ssrc, {{proto::sdes_item::kCname, "ivs-media-server"}}});
-  sdes.append_to(rtcp_scratch);
-  feedback->send_rtcp(rtcp_scratch);
-}
-
-void Relay::Impl::handle_timeout(Instant now) {
-  if (live) {
-    if (next_receiver_report_at && now >= *next_receiver_report_at) {
-      send_receiver_report(now);
-      *next_receiver_report_at += config.receiver_report_interval;
-      if (*next_receiver_report_at <= now) {
-        *next_receiver_report_at = now + config.receiver_report_interval;
-      }
-    }
-    send_due_nacks(now, video);
-    send_due_nacks(now, audio);
-    if (keyframe_limiter.take_due(now)) {
-      send_keyframe_request(now);
-    }
-  }
-  if (next_sender_report_at && now >= *next_sender_report_at) {
-    const std::uint64_t ntp_now = ntp_at(now);
-    for (auto& leg : legs) {
-      leg->send_sender_reports_if_due(now, ntp_now, config.sender_report_interval, rtcp_scratch);
-    }
-    recompute_sender_report_deadline();
-  }
-}
-
-void Relay::Impl::recompute_sender_report_deadline() {
-  next_sender_report_at.reset();
-  for (const auto& leg : legs) {
-    if (!next_sender_report_at || leg->next_sender_report_at() < *next_sender_report_at) {
-      next_sender_report_at = leg->next_sender_report_at();
-    }
-  }
-}
-
-std::optional<Instant> Relay::Impl::poll_timeout() const {
-  std::optional<Instant> earliest = next_sender_report_at;
-  auto consider = [&earliest](std::optional<Instant> deadline) {
-    if (deadline && (!earliest || *deadline < *earliest)) {
-      earliest = deadline;
-    }
-  };
-  if (live) {
-    consider(next_receiver_report_at);
-    consider(video.nacks.next_deadline());
-    consider(audio.nacks.next_deadline());
-    consider(keyframe_limiter.next_deadline());
-  }
-  return earliest;
-}
-
 Relay::Relay(RelayConfig config) : impl_(std::make_unique<Impl>(config)) {}
 Relay::~Relay() = default;
 
@@ -455,7 +250,7 @@ void Relay::handle_publisher_rtp(Instant now, MediaKind kind, ByteSpan packet) {
 void Relay::handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket> packets) {
   for (const auto& packet : packets) {
     if (const auto* report = std::get_if<proto::RtcpSenderReport>(&packet)) {
-      for (SourceTrack* track : {&impl_->video, &impl_->audio}) {
+      for (RelaySourceTrack* track : {&impl_->video, &impl_->audio}) {
         if (track->stream.active() && track->stream.ssrc() == report->sender_ssrc) {
           track->stream.on_sender_report(now, report->ntp_timestamp);
         }
