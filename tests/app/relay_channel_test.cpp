@@ -82,7 +82,8 @@ struct Fixture {
   Fixture(RelayChannelOptions options = {}) {
     MediaPlaneOptions plane_options;
     plane_options.bind_ip = "127.0.0.1";
-    plane = std::move(*MediaPlane::start(io, plane_options));
+    auto started = MediaPlane::start(io, plane_options);
+    plane = std::move(*started);
     channel = std::make_unique<RelayChannel>(io, *plane, options);
   }
 

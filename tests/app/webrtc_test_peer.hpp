@@ -33,7 +33,8 @@ class TestPeer {
   TestPeer(boost::asio::io_context& io, Mode mode, std::uint64_t seed = 7)
       : mode_(mode), random_(seed), timer_(io, [this](Instant now) { on_timeout(now); }) {
     certificate_ = *engine::DtlsCertificate::generate(io::wall_now());
-    port_ = std::move(*io::UdpPort::open(io, io::UdpPortOptions{}));
+    auto port = io::UdpPort::open(io, io::UdpPortOptions{});
+    port_ = std::move(*port);
     port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
       if (session_) {
         session_->handle_packet(now, from, bytes);

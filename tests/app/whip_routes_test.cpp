@@ -19,7 +19,8 @@ struct Fixture {
   explicit Fixture(RelayChannelOptions options = {}) {
     MediaPlaneOptions plane_options;
     plane_options.bind_ip = "127.0.0.1";
-    plane = std::move(*MediaPlane::start(io, plane_options));
+    auto started = MediaPlane::start(io, plane_options);
+    plane = std::move(*started);
     channel = std::make_unique<RelayChannel>(io, *plane, options);
     whip.role = SessionRole::publisher;
     whip.pattern = "/whip";
