@@ -392,13 +392,10 @@ class Publisher {
     reports_.cancel();
     deadline_.cancel();
     signals_.cancel();
-    if (session_) {
-      const Instant now = io::monotonic_now();
-      session_->close(now);
-      drain(now);
-    }
+    // The DELETE goes first: a close_notify before it would end the session on the server,
+    // which then (rightly) answers the DELETE with 404.
     if (summary_.resource_url.empty()) {
-      io_.stop();
+      finish();
       return;
     }
     io::HttpClient::Request request;
@@ -416,8 +413,18 @@ class Publisher {
                      response ? ("HTTP " + std::to_string(response->status)).c_str()
                               : response.error().message.c_str());
       }
-      io_.stop();
+      finish();
     });
+  }
+
+  // DTLS close_notify (the server has ended the session already if the DELETE worked), then out.
+  void finish() {
+    if (session_) {
+      const Instant now = io::monotonic_now();
+      session_->close(now);
+      drain(now);
+    }
+    io_.stop();
   }
 
   void summarize() {
