@@ -61,6 +61,7 @@ def test_publish_to_a_stage_and_view_it(output_dir, processes):
     record = stage.stage(first["id"])
     assert record["publishes"] == 1 and record["deletes"] == 0, record
     assert record["videoPackets"] > 0 and record["keyframes"] >= 1, record
+    assert record["audioPackets"] > 0, record  # the Ogg Opus packets reach the stage
     assert record["whepUrl"] == f"/whep/{first['id']}", record
     # The other stage has never been published to.
     assert stage.stage(stages[1]["id"])["publishes"] == 0
