@@ -323,6 +323,10 @@ class Publisher {
     } else if (const auto* failed = std::get_if<engine::SessionFailed>(&event)) {
       std::fprintf(stderr, "publish: session failed: %s\n", failed->reason.c_str());
       stop(failed->reason);
+    } else if (std::holds_alternative<engine::SessionClosed>(event) && !stopping_) {
+      // The server ended the session (DTLS close_notify), e.g. a newer publisher replaced us.
+      std::fprintf(stderr, "publish: the server closed the session\n");
+      stop("closed by the server");
     }
   }
 

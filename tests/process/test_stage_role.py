@@ -133,3 +133,36 @@ def test_publish_usage_errors(output_dir):
     run = subprocess.run([str(harness.binary()), "publish", "--url", "http://127.0.0.1:1/whip",
                           "--size", "big"], capture_output=True, text=True, timeout=10)
     assert run.returncode == 2 and "--size" in run.stderr, run.stderr
+
+
+def test_a_second_publisher_replaces_the_first(output_dir, processes):
+    """One publisher per stage: a new WHIP POST with a fresh token replaces the live one once
+    it connects (the media server's make-before-break republish relies on it); viewers then
+    decode the new one, and the old publisher learns its session was closed."""
+    api, stage, stages = start_stack(output_dir, processes)
+    first = stages[0]
+    old_token, new_token = token_for(api, first), token_for(api, first)
+    old = harness.Publisher(output_dir, old_token["whipUrl"], token=old_token["token"],
+                            seconds=120, extra_args=PUBLISH_ARGS, name="old-publisher")
+    processes.append(old)
+    old.start()
+    wait_until(lambda: stage.stage(first["id"])["live"], 90, "the first publisher live",
+               interval=0.1, context=lambda: old.log_tail() + "\n" + stage.log_tail())
+
+    new = harness.Publisher(output_dir, new_token["whipUrl"], token=new_token["token"],
+                            seconds=120, extra_args=PUBLISH_ARGS, name="new-publisher")
+    processes.append(new)
+    new.start()
+    wait_until(lambda: stage.stage(first["id"])["publishes"] == 2, 30, "the second publish",
+               interval=0.1, context=lambda: new.log_tail() + "\n" + stage.log_tail())
+    # The replaced publisher is told (close_notify) and ends by itself, having connected.
+    wait_until(lambda: not old.running(), 30, "the replaced publisher to exit",
+               context=lambda: old.log_tail())
+    assert old.popen.returncode == 0, old.log_tail()
+    assert old.summary()["failure"] == "closed by the server", old.summary()
+
+    result = harness.view(output_dir, stage.whep_url(first["id"]), seconds=40, until_frames=30)
+    assert result["framesDecoded"] >= 30, result
+    assert stage.stage(first["id"])["live"]
+    code, _ = new.stop()
+    assert code == 0 and new.summary()["deleted"] is True, new.summary()
