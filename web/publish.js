@@ -198,11 +198,14 @@ async function teardown(sendDelete) {
   session = null;
   if (current) {
     clearInterval(current.statsTimer);
+    // DELETE before closing: a server may end the session itself on the DTLS close alert, and
+    // the DELETE would then find nothing.
+    const status = sendDelete && current.resource
+      ? await deleteResource(current.resource, current.token) : null;
     current.pc.close();
     current.stream.getTracks().forEach((track) => track.stop());
     current.stopSource();
-    if (sendDelete && current.resource) {
-      const status = await deleteResource(current.resource, current.token);
+    if (status !== null) {
       showNotice(status === 200 || status === 204 ? 'Stopped; the server ended the session.'
         : `Stopped; DELETE ${current.resource} answered ${status || 'nothing (unreachable)'}.`);
     }

@@ -75,10 +75,11 @@ async function connect(viewer) {
 
 function closePeer(viewer) {
   clearTimeout(viewer.retryTimer);
-  if (viewer.pc) viewer.pc.close();
-  viewer.pc = null;
+  // DELETE first (RFC 9725 §4.3 style); closing also ends the session on DTLS close.
   if (viewer.resource) deleteResource(viewer.resource);
   viewer.resource = null;
+  if (viewer.pc) viewer.pc.close();
+  viewer.pc = null;
 }
 
 function addViewer(stage) {
