@@ -122,6 +122,19 @@ MediaFileSource::MediaFileSource(std::vector<H264AccessUnit> video, std::vector<
   if (options_.fps <= 0) {
     options_.fps = 30;
   }
+  // Both files loop, each on its own length; if the audio is longer than the video (an Opus
+  // encoder adds its pre-skip), every loop would move the sound later against the picture.
+  // Cut the audio to the video's duration so both loop on one period and stay in sync.
+  const auto video_samples =
+      static_cast<std::uint64_t>(static_cast<double>(video_.size()) * kAudioClock / options_.fps);
+  std::uint64_t samples = 0;
+  for (std::size_t i = 0; i < audio_.size(); ++i) {
+    samples += audio_[i].samples;
+    if (samples > video_samples && i > 0) {
+      audio_.resize(i);
+      break;
+    }
+  }
 }
 
 Instant MediaFileSource::video_due(std::uint64_t frame) const {

@@ -8,7 +8,8 @@
 //   asks due(now) from any timer; late calls catch up in order, so a slow tick never drifts.
 // - The files loop seamlessly: the frame and sample counters never reset, so RTP timestamps and
 //   sequence numbers keep increasing across loops (a receiver sees one continuous stream; the
-//   first access unit of the file is an IDR, so the loop point decodes).
+//   first access unit of the file is an IDR, so the loop point decodes). Audio longer than the
+//   video is cut to the video's duration, so both loop on the same period and stay in sync.
 // - Time is an input (Instant for pacing, WallTime for sender reports) so the pacing and the
 //   SR arithmetic are unit-tested on a simulated clock.
 // - A history of sent video packets answers NACKs (RFC 4585 §6.2.1); a PLI (§6.3.1) jumps to the

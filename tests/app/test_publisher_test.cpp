@@ -111,6 +111,11 @@ TEST(MediaFileSourceTest, PacesByTimestampsAndLoopsSeamlessly) {
     EXPECT_EQ(sent.audio[i].timestamp - sent.audio[i - 1].timestamp, 960U);
     EXPECT_EQ(sent.audio[i].ssrc, 0x22222222U);
   }
+  // The 51-packet audio file is cut to the video's 1 s (50 packets): both loop together.
+  ASSERT_GE(sent.audio.size(), 101U);
+  EXPECT_EQ(sent.audio[50].payload, sent.audio[0].payload);
+  EXPECT_EQ(sent.audio[100].payload, sent.audio[0].payload);
+  EXPECT_NE(sent.audio[49].payload, sent.audio[0].payload);
   EXPECT_EQ(sent.video.front().timestamp, 0xFFFFF000U);
   EXPECT_EQ(sent.video.back().timestamp, 0xFFFFF000U + 29 * 9000);
   // Marker on exactly the last packet of each frame.
