@@ -2,6 +2,7 @@
 #include "app/relay_channel_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "io/clock.hpp"
@@ -14,6 +15,7 @@ namespace ivs::app {
 namespace {
 
 constexpr std::size_t kMaxOfferBytes = 64 * 1024;
+constexpr std::size_t kRecentlyEnded = 128;
 
 // We send neither TWCC nor REMB (sdp_negotiation.hpp, IngestPolicy): agreeing to them would
 // leave a browser publisher at its start bitrate.
@@ -43,6 +45,14 @@ engine::RelayTrackFormat track_format(const engine::NegotiatedTrack& track, std:
   return format;
 }
 
+// Sender reports carry NTP wall time and the relay reads no clock: give it one reference pair
+// (both clocks read now) from which it projects wall time for any later Instant.
+engine::RelayConfig with_clock_reference(engine::RelayConfig config) {
+  config.reference_instant = io::monotonic_now();
+  config.wall_at_reference = io::wall_now();
+  return config;
+}
+
 }  // namespace
 
 RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
@@ -50,7 +60,7 @@ RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
     : io_(io),
       plane_(plane),
       options_(std::move(options)),
-      relay_(options_.relay),
+      relay_(with_clock_reference(options_.relay)),
       relay_timer_(
           std::make_unique<io::EngineTimer>(io, [this](Instant now) { on_relay_timeout(now); })),
       housekeeping_(std::make_unique<boost::asio::steady_timer>(io)) {
@@ -207,7 +217,17 @@ AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp) {
 
 bool RelayChannel::end_session(std::string_view id, SessionRole role) {
   Session* session = find(id);
-  if (!session || session->role != role) {
+  if (!session) {
+    auto ended = std::find_if(recently_ended_.begin(), recently_ended_.end(),
+                              [&](const EndedSession& e) { return e.resource_id == id; });
+    if (ended == recently_ended_.end() || ended->role != role) {
+      return false;
+    }
+    recently_ended_.erase(ended);
+    deletes_ += role == SessionRole::publisher ? 1 : 0;
+    return true;
+  }
+  if (session->role != role) {
     return false;
   }
   if (role == SessionRole::publisher) {
@@ -258,6 +278,10 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
     plane_.close_session(now, id);
   } else {
     plane_.remove_session(id);
+    recently_ended_.push_back(EndedSession{session.resource_id, session.role});
+    if (recently_ended_.size() > kRecentlyEnded) {
+      recently_ended_.pop_front();
+    }
   }
   sessions_.erase(id);  // destroys `session` and its sink, after the relay let go of it
   relay_timer_->rearm(relay_.poll_timeout());

@@ -81,7 +81,8 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   AcceptOutcome accept_publisher(std::string_view offer_sdp);
   // WHEP: 409 + Retry-After 1 while no publisher is live, 503 beyond max_viewers.
   AcceptOutcome accept_viewer(std::string_view offer_sdp);
-  // WHIP/WHEP DELETE: true when `id` named a session of that role (it is closed).
+  // WHIP/WHEP DELETE: true when `id` names a session of that role (it is closed) or one of the
+  // last 128 that ended by themselves (a client closing its PeerConnection before the DELETE).
   bool end_session(std::string_view id, SessionRole role);
   // Shutdown: closes the publisher and every viewer (close_notify); egress legs stay attached
   // (their owners detach them).
@@ -148,6 +149,13 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
     std::uint64_t audio_bytes = 0;
   };
   std::deque<RateSample> samples_;
+  // Sessions that ended on their own (peer DTLS close, consent loss, timeout): a WHIP client
+  // often closes its PeerConnection before it sends the DELETE, which must still answer 200.
+  struct EndedSession {
+    std::string resource_id;
+    SessionRole role = SessionRole::publisher;
+  };
+  std::deque<EndedSession> recently_ended_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

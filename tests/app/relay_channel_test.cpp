@@ -172,6 +172,21 @@ TEST(RelayChannel, DeleteEndsThePublisherWithACloseNotify) {
   ASSERT_TRUE(run_until(f.io, [&] { return publisher.closed; }));
 }
 
+// Browsers close the PeerConnection before they send the DELETE: it must still succeed once.
+TEST(RelayChannel, DeleteAfterThePeerClosedStillSucceedsOnce) {
+  Fixture f;
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  const std::string id = f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  publisher.close();
+  ASSERT_TRUE(run_until(f.io, [&] { return f.plane->session_count() == 0; }));
+  EXPECT_FALSE(f.channel->publisher_live());
+  EXPECT_FALSE(f.channel->end_session(id, SessionRole::viewer));
+  EXPECT_TRUE(f.channel->end_session(id, SessionRole::publisher));
+  EXPECT_FALSE(f.channel->end_session(id, SessionRole::publisher));
+  EXPECT_EQ(f.channel->status().deletes, 1u);
+}
+
 TEST(RelayChannel, ASecondPublisherReplacesTheFirstOnceConnected) {
   Fixture f;
   TestPeer first(f.io, TestPeer::Mode::publisher, 1);
