@@ -2,17 +2,13 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <charconv>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
-#include "app/logging.hpp"
 #include "app/media_plane.hpp"
 #include "app/relay_channel.hpp"
 #include "app/whip_routes.hpp"
