@@ -7,12 +7,61 @@
 // keys, same packets, identical bytes and identical accept/reject decisions, including ROC
 // rollover, reordering, duplicates, stale packets and tampering.
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <random>
 
 #include "engine/srtp_openssl.hpp"
 #include "support/hex.hpp"
+
+// Allocation counters for SrtpOpensslAllocation: every operator new of this test binary, and
+// every allocation OpenSSL makes (its hooks must be installed before its first allocation, so
+// from a static initializer).
+std::atomic<std::size_t> g_new_calls{0};
+std::atomic<std::size_t> g_openssl_allocations{0};
+
+void* operator new(std::size_t size) {
+  ++g_new_calls;
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) {
+    return memory;
+  }
+  throw std::bad_alloc();
+}
+// GCC cannot see that operator new above is what allocated these, and warns about free().
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void operator delete(void* memory) noexcept {
+  std::free(memory);
+}
+void operator delete(void* memory, std::size_t) noexcept {
+  std::free(memory);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace {
+void* counting_malloc(std::size_t size, const char*, int) {
+  ++g_openssl_allocations;
+  return std::malloc(size);
+}
+void* counting_realloc(void* memory, std::size_t size, const char*, int) {
+  ++g_openssl_allocations;
+  return std::realloc(memory, size);
+}
+void counting_free(void* memory, const char*, int) {
+  std::free(memory);
+}
+const bool g_openssl_hooks =
+    CRYPTO_set_mem_functions(counting_malloc, counting_realloc, counting_free) == 1;
+}  // namespace
 
 namespace ivs::engine {
 namespace {
@@ -165,6 +214,47 @@ TEST(SrtpOpensslVectors, AesCmFromMasterKeyEqualsRfc3711SessionKeys) {
   const Outcome expected = run(*from_session_keys, true, Kind::kRtp, rfc7714_packet());
   ASSERT_EQ(expected.status, SrtpStatus::kOk);
   EXPECT_EQ(run(*from_master, true, Kind::kRtp, rfc7714_packet()), expected);
+}
+
+// DESIGN.md §4: no allocation per packet. After the first packet of each SSRC (which creates
+// its stream record), protect and unprotect of RTP and RTCP allocate nothing, in our code or
+// inside OpenSSL.
+TEST(SrtpOpensslAllocation, PacketsAfterTheFirstAllocateNothing) {
+  ASSERT_TRUE(g_openssl_hooks) << "OpenSSL allocated before the test could hook it";
+  for (SrtpProfile profile : {SrtpProfile::kAes128CmHmacSha1_80, SrtpProfile::kAeadAes128Gcm}) {
+    const std::size_t before_sessions = g_openssl_allocations;
+    auto sender = make(SrtpBackend::kOpenssl, profile, SrtpDirection::kOutbound);
+    auto receiver = make(SrtpBackend::kOpenssl, profile, SrtpDirection::kInbound);
+    // The hooks do see OpenSSL's allocations: keying the EVP contexts makes some.
+    EXPECT_GT(g_openssl_allocations - before_sessions, 0u);
+    Bytes plain(1200, 0x42);
+    plain[0] = 0x80;
+    plain[1] = 96;
+    write_u32(plain.data() + 8, 0x5555);
+    const Bytes report = hex("80c9000100005555");
+    Bytes buffer(1200 + kMaxSrtpOverhead);
+    std::size_t failures = 0;
+    std::size_t new_calls = 0;
+    std::size_t openssl_allocations = 0;
+    for (std::uint16_t sequence = 0; sequence < 1000; ++sequence) {
+      if (sequence == 1) {
+        new_calls = g_new_calls;
+        openssl_allocations = g_openssl_allocations;
+      }
+      std::memcpy(buffer.data(), plain.data(), plain.size());
+      write_u16(buffer.data() + 2, sequence);
+      std::size_t size = plain.size();
+      failures += sender->protect_rtp(buffer, size) == SrtpStatus::kOk ? 0 : 1;
+      failures += receiver->unprotect_rtp(buffer, size) == SrtpStatus::kOk ? 0 : 1;
+      std::memcpy(buffer.data(), report.data(), report.size());
+      size = report.size();
+      failures += sender->protect_rtcp(buffer, size) == SrtpStatus::kOk ? 0 : 1;
+      failures += receiver->unprotect_rtcp(buffer, size) == SrtpStatus::kOk ? 0 : 1;
+    }
+    EXPECT_EQ(failures, 0u);
+    EXPECT_EQ(g_new_calls - new_calls, 0u) << to_string(profile);
+    EXPECT_EQ(g_openssl_allocations - openssl_allocations, 0u) << to_string(profile);
+  }
 }
 
 TEST(SrtpReplayWindowTest, IndexEstimationFollowsRollover) {
