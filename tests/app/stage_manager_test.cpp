@@ -3,12 +3,15 @@
 // so retries happen within the test's deadline; nothing sleeps.
 #include "app/stage_manager.hpp"
 
+#include "app/static_destinations.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <chrono>
+#include <map>
 
 namespace ivs::app {
 namespace {
@@ -32,6 +35,7 @@ class RecordingEgress final : public EgressFactory {
     EgressTarget target;
     EgressCallbacks callbacks;
     bool close_called = false;
+    std::optional<EgressStats> stats;  // what the session reports while "publishing"
   };
   class Session final : public EgressSession {
    public:
@@ -40,6 +44,7 @@ class RecordingEgress final : public EgressFactory {
       record_.close_called = true;
       boost::asio::post(io_, std::move(done));
     }
+    std::optional<EgressStats> stats() const override { return record_.stats; }
 
    private:
     boost::asio::io_context& io_;
@@ -60,8 +65,7 @@ class RecordingEgress final : public EgressFactory {
 };
 
 struct Fixture {
-  Fixture() : egress(io), random(5) {
-    engine::StageReconcilerOptions options;
+  explicit Fixture(engine::StageReconcilerOptions options = {}) : egress(io), random(5) {
     options.backoff.min = std::chrono::milliseconds(10);
     options.backoff.max = std::chrono::milliseconds(50);
     manager = std::make_unique<StageManager>(
@@ -142,6 +146,66 @@ TEST(StageManager, ShutdownClosesEverySessionThenReportsDone) {
   }
   EXPECT_EQ(f.manager->open_sessions(), 0u);
   EXPECT_EQ(f.manager->connected_count(), 0u);
+}
+
+TEST(StageManager, RepublishSwitchesStatsToTheNewSessionThenClosesTheOld) {
+  engine::StageReconcilerOptions options;
+  options.max_session_age = std::chrono::milliseconds(30);
+  Fixture f(options);
+  f.manager->add("arn:a");
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  f.egress.records[0]->stats = EgressStats{};
+  f.egress.records[0]->stats->packets_sent = 1;
+  f.egress.records[0]->callbacks.on_connected(true, "");
+  ASSERT_EQ(f.manager->stats("arn:a")->packets_sent, 1u);
+
+  // The session age is reached: a second session opens with a fresh token.
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  EXPECT_EQ(f.egress.records[1]->target.token, "token-2");
+  EXPECT_FALSE(f.egress.records[0]->close_called) << "the old one keeps publishing";
+  EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 1u) << "the new one is not publishing yet";
+
+  f.egress.records[1]->stats = EgressStats{};
+  f.egress.records[1]->stats->packets_sent = 2;
+  f.egress.records[1]->callbacks.on_connected(true, "");
+  EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 2u);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records[0]->close_called; }));
+  EXPECT_FALSE(f.egress.records[1]->close_called);
+  EXPECT_EQ(f.state_of("arn:a"), engine::StageState::connected);
+  EXPECT_EQ(f.manager->connected_count(), 1u);
+}
+
+TEST(StaticDestinations, PublishesToEachConfiguredUrlWithItsToken) {
+  boost::asio::io_context io;
+  RecordingEgress egress(io);
+  engine::SeededRandom random(3);
+  engine::StageReconcilerOptions options;
+  options.backoff.min = std::chrono::milliseconds(10);
+  options.backoff.max = std::chrono::milliseconds(50);
+  StaticDestinations destinations(
+      io, {{"http://a.example/whip", "tok-a"}, {"http://b.example/whip", ""}}, egress, random,
+      options);
+  EXPECT_EQ(destinations.stage_ids(), (std::vector<std::string>{"static-1", "static-2"}));
+  EXPECT_EQ(destinations.url_of("static-2"), "http://b.example/whip");
+  destinations.start();
+  ASSERT_TRUE(run_until(io, [&] { return egress.records.size() == 2; }));
+  std::map<std::string, EgressTarget> by_id;
+  for (auto& record : egress.records) {
+    by_id[record->target.stage_arn] = record->target;
+  }
+  EXPECT_EQ(by_id["static-1"].whip_url, "http://a.example/whip");
+  EXPECT_EQ(by_id["static-1"].token, "tok-a");
+  EXPECT_EQ(by_id["static-2"].token, "");
+
+  // Same backoff and retry as API stages: a failure opens the destination again.
+  egress.records[0]->callbacks.on_failed("HTTP 500");
+  ASSERT_TRUE(run_until(io, [&] { return egress.records.size() == 3; }));
+  EXPECT_EQ(egress.records[2]->target.stage_arn, egress.records[0]->target.stage_arn);
+
+  bool done = false;
+  destinations.shutdown([&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  EXPECT_EQ(destinations.manager().open_sessions(), 0u);
 }
 
 }  // namespace
