@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <cstring>
 #include <functional>
 
 #include "io/clock.hpp"
@@ -288,6 +289,67 @@ TEST(RelayChannel, ExternalLegsAttachThroughEgressMediaSource) {
   run_until(
       f.io, [] { return false; }, std::chrono::seconds(0));
   EXPECT_EQ(sink.rtp.size(), before);
+}
+
+// Simulcast: every layer is accepted, only the first rid reaches the legs (by its rid header
+// extension, then by its SSRC once learnt).
+TEST(RelayChannel, SimulcastForwardsOnlyTheFirstRid) {
+  Fixture f;
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  std::string offer = publisher.offer();
+  const auto video = offer.find("m=video");
+  ASSERT_NE(video, std::string::npos);
+  const auto mid = offer.find("a=mid:", video);
+  const auto line_end = offer.find("\r\n", mid) + 2;
+  offer.insert(line_end,
+               "a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+               "a=rid:hi send\r\na=rid:lo send\r\na=simulcast:send hi;lo\r\n");
+  publisher.set_offer(offer);
+  const auto outcome = f.channel->accept_publisher(publisher.offer());
+  ASSERT_EQ(refusal_status(outcome), 201) << std::get<SessionRefused>(outcome).message;
+  const std::string& answer = std::get<SessionAccepted>(outcome).answer_sdp;
+  EXPECT_NE(answer.find("a=simulcast:recv hi;lo"), std::string::npos) << answer;
+  ASSERT_TRUE(publisher.accept(answer));
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+
+  RecordingSink sink;
+  engine::RelayEgressFormat format;
+  format.video.ssrc = 0x0badcafe;
+  format.video.payload_type = 96;
+  f.channel->attach(io::monotonic_now(), format, sink);
+  const Bytes sps = nal("base360.sps"), pps = nal("base360.pps"), idr = nal("base720_idr_head.nal");
+  std::uint16_t sequence = 1;
+  auto send_layer = [&](std::uint32_t ssrc, const char* rid, bool with_rid) {
+    const std::vector<ByteSpan> units{sps, pps, idr};
+    for (const Bytes& payload : proto::packetize_h264(units, 1000)) {
+      proto::RtpPacket packet;
+      packet.payload_type = publisher.video_payload_type;
+      packet.sequence_number = sequence++;
+      packet.timestamp = 1000;
+      packet.ssrc = ssrc;
+      if (with_rid) {
+        packet.extensions.push_back({9, Bytes(rid, rid + std::strlen(rid))});
+      }
+      packet.payload = payload;
+      publisher.send_rtp(*packet.serialize());
+    }
+  };
+  send_layer(0x1000, "lo", true);
+  send_layer(0x2000, "hi", true);
+  send_layer(0x2000, "hi", false);  // the SSRC is known now
+  send_layer(0x1000, "lo", false);
+  ASSERT_TRUE(run_until(f.io, [&] {
+    return f.channel->status().publisher.simulcast_dropped > 0 &&
+           f.channel->status().publisher.video_packets > 0;
+  }));
+  ASSERT_TRUE(run_until(f.io, [&] {
+    return f.channel->status().publisher.simulcast_dropped +
+               f.channel->status().publisher.video_packets >=
+           sequence - 1;
+  }));
+  const auto status = f.channel->status().publisher;
+  EXPECT_EQ(status.video_packets, status.simulcast_dropped);  // half of what was sent
+  EXPECT_EQ(status.width, 640);
 }
 
 // Every captured publisher offer gets a 201-worthy answer with our candidate; OBS puts its ICE

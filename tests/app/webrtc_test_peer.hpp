@@ -61,6 +61,11 @@ class TestPeer {
   static constexpr std::uint32_t kAudioSsrc = 0x22222222;
 
   const std::string& offer() const { return offer_sdp_; }
+  // Replaces the offer text (before accept), e.g. to add simulcast attributes.
+  void set_offer(std::string sdp) {
+    offer_sdp_ = std::move(sdp);
+    offer_ = *proto::parse_sdp(offer_sdp_);
+  }
 
   // Takes the server's answer and starts ICE; the error is the answer check's message.
   Status accept(const std::string& answer_sdp) {
