@@ -193,6 +193,7 @@ std::string status_json(const StatusSnapshot& snapshot) {
                                           : json::value(snapshot.last_sync_iso8601)},
                     {"publisher", publisher_json(snapshot.channel.publisher)},
                     {"viewers", snapshot.channel.viewers},
+                    {"egressMode", snapshot.egress_mode},
                     {"egress", json::object{{"mode", snapshot.egress_mode},
                                             {"note", snapshot.egress_note.empty()
                                                          ? json::value(nullptr)

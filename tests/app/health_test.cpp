@@ -121,5 +121,49 @@ TEST(Status, Iso8601) {
   EXPECT_EQ(iso8601_from_unix_micros(1761181323456789), "2025-10-23T01:02:03.456Z");
 }
 
+// relay-contracts.md: the publisher object, viewers, egressMode and per-stage media fields.
+TEST(Status, ShowsThePublisherViewersAndStageMedia) {
+  StatusSnapshot snapshot;
+  snapshot.health = sample();
+  snapshot.egress_mode = "whip";
+  snapshot.channel.viewers = 3;
+  PublisherStatus& p = snapshot.channel.publisher;
+  p.live = true;
+  p.since = WallTime{1767225600000000};
+  p.profile = "Constrained Baseline";
+  p.level = 31;
+  p.width = 1280;
+  p.height = 720;
+  p.video_bitrate_kbps = 2500.5;
+  p.nacks_sent = 4;
+  p.warnings = {"too big"};
+  StageStatusView publishing;
+  publishing.status.stage_arn = "arn:a";
+  publishing.media = EgressStats{.bitrate_kbps = 2400, .rtt_ms = 12.5, .nacks_received = 2};
+  StageStatusView idle;
+  idle.status.stage_arn = "arn:b";
+  snapshot.stages = {publishing, idle};
+
+  const auto doc = json::parse(status_json(snapshot)).as_object();
+  EXPECT_EQ(doc.at("egressMode").as_string(), "whip");
+  EXPECT_EQ(doc.at("viewers").to_number<int>(), 3);
+  const auto& publisher = doc.at("publisher");
+  EXPECT_TRUE(publisher.at("live").as_bool());
+  EXPECT_EQ(publisher.at("since").as_string(), "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(publisher.at("codec").as_string(), "H264");
+  EXPECT_EQ(publisher.at("profile").as_string(), "Constrained Baseline");
+  EXPECT_EQ(publisher.at("level").to_number<int>(), 31);
+  EXPECT_EQ(publisher.at("width").to_number<int>(), 1280);
+  EXPECT_DOUBLE_EQ(publisher.at("videoBitrateKbps").to_number<double>(), 2500.5);
+  EXPECT_EQ(publisher.at("nacksSent").to_number<int>(), 4);
+  EXPECT_EQ(publisher.at("warnings").as_array().size(), 1u);
+  const auto& stages = doc.at("stages").as_array();
+  EXPECT_DOUBLE_EQ(stages[0].at("bitrateKbps").to_number<double>(), 2400);
+  EXPECT_DOUBLE_EQ(stages[0].at("rttMs").to_number<double>(), 12.5);
+  EXPECT_TRUE(stages[0].at("fractionLost").is_null());
+  EXPECT_EQ(stages[0].at("nacksReceived").to_number<int>(), 2);
+  EXPECT_TRUE(stages[1].at("bitrateKbps").is_null());
+}
+
 }  // namespace
 }  // namespace ivs::app
