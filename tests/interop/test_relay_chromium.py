@@ -65,6 +65,7 @@ def chromium_result(output_dir, name, process, timeout):
 
 def test_chromium_publishes_and_chromium_viewers_decode_on_every_stage(output_dir, processes):
     setup = harness.RelaySetup(output_dir, processes, initial_stages=3)
+    setup.require_whip_egress()
     publisher = chromium(output_dir, "chromium-publisher", "publish", setup.media.whip_url(),
                          harness.INGEST_TOKEN, PUBLISH_SECONDS)
     try:

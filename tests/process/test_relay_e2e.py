@@ -27,6 +27,7 @@ def media():
 def relay(output_dir, processes, media, **kwargs):
     setup = harness.RelaySetup(output_dir, processes, initial_stages=3, **kwargs)
     assert len(setup.initial) == 3, setup.initial
+    setup.require_whip_egress()
     setup.start_publisher(media)
     wait_until(lambda: harness.publisher_live(setup.media), 20, "the publisher live on the "
                "media server", context=setup.context())

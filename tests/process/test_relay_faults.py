@@ -74,6 +74,7 @@ def test_stage_answering_500_or_never_is_retried_with_backoff(output_dir, proces
     try:
         setup = harness.RelaySetup(output_dir, processes, initial_stages=4, stage_faults=faults,
                                    whip_url_base=fake.whip_base)
+        setup.require_whip_egress()
         failing, hanging, knob_hang, healthy = setup.initial
         setup.start_publisher(media)
         setup.wait_connected([healthy], timeout=20)
@@ -133,6 +134,7 @@ def test_broken_answers_and_redirect_loops_are_per_stage_errors(output_dir, proc
     try:
         setup = harness.RelaySetup(output_dir, processes, initial_stages=len(modes) + 1,
                                    stage_faults=assign, whip_url_base=fake.whip_base)
+        setup.require_whip_egress()
         healthy = setup.initial[-1]
         setup.start_publisher(media)
         setup.wait_connected([healthy], timeout=20)
