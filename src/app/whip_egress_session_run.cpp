@@ -249,12 +249,25 @@ void WhipEgressSession::close(std::function<void()> done) {
     phase_ = Phase::kPosting;  // on_post_response finishes the close
     return;
   }
-  release_media();
+  // DELETE before the DTLS close_notify: an endpoint that ends the session on close_notify would
+  // otherwise answer the DELETE with 404. The leg stops at once; the transport closes after.
+  if (leg_) {
+    media_.detach(*leg_);
+    leg_.reset();
+  }
   if (resource_url_.empty()) {
+    release_media();
     post(std::move(done));
     return;
   }
-  send_delete(std::move(done));
+  send_delete([this, done = std::move(done)] {
+    release_media();
+    if (done) {
+      done();
+    }
+  });
+}
+send_delete(std::move(done));
 }
 
 void WhipEgressSession::send_delete(std::function<void()> done) {

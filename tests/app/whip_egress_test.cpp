@@ -1,0 +1,444 @@
+// WHIP egress against a local WHIP endpoint played by our own engine (negotiate_ingest + server
+// PeerSession behind a PeerSessionRouter on a loopback UDP port) and a local HTTP server: the
+// 201 path with media reaching the endpoint, 307 with the bearer token re-sent, the relative
+// Location, DELETE on close, and every failure path with its reason.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <map>
+
+#include "app/whip_egress.hpp"
+#include "app/whip_egress_link.hpp"
+#include "app/whip_egress_session.hpp"
+#include "engine/peer_session_router.hpp"
+#include "engine/sdp_negotiation.hpp"
+#include "io/clock.hpp"
+#include "io/engine_timer.hpp"
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+#include "io/udp_port.hpp"
+
+namespace ivs::app {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Records what the egress does with the relay side and lets the test push media into the leg.
+class FakeMediaSource final : public EgressMediaSource {
+ public:
+  engine::EgressId attach(Instant, const engine::RelayEgressFormat& format,
+                          engine::RelaySink& sink) override {
+    format_ = format;
+    sink_ = &sink;
+    ++attached;
+    return 7;
+  }
+  void detach(engine::EgressId id) override {
+    EXPECT_EQ(id, 7u);
+    sink_ = nullptr;
+    ++detached;
+  }
+  void feedback(Instant, engine::EgressId, std::span<const proto::RtcpPacket> packets) override {
+    feedback_packets += packets.size();
+  }
+  std::optional<engine::RelayEgressStats> stats(engine::EgressId) const override {
+    engine::RelayEgressStats stats;
+    stats.packets_sent = packets_pushed;
+    stats.bytes_sent = packets_pushed * 100;
+    stats.rtt_ms = 12.5;
+    return stats;
+  }
+  std::string h264_profile_level_id() const override { return "42c01f"; }
+
+  // One RTP packet on the leg's video SSRC and payload type.
+  void push_video() {
+    ASSERT_NE(sink_, nullptr);
+    Bytes packet(100, 0);
+    packet[0] = 0x80;
+    packet[1] = format_.video.payload_type;
+    write_u16(packet.data() + 2, static_cast<std::uint16_t>(packets_pushed));
+    write_u32(packet.data() + 4, static_cast<std::uint32_t>(packets_pushed * 3000));
+    write_u32(packet.data() + 8, format_.video.ssrc);
+    ++packets_pushed;
+    sink_->send_rtp(packet);
+  }
+
+  engine::RelayEgressFormat format_;
+  engine::RelaySink* sink_ = nullptr;
+  int attached = 0;
+  int detached = 0;
+  std::size_t feedback_packets = 0;
+  std::uint64_t packets_pushed = 0;
+};
+
+// The WHIP endpoint: HTTP routes for every scenario plus one ICE-lite/DTLS-server engine.
+class Endpoint {
+ public:
+  explicit Endpoint(asio::io_context& io)
+      : io_(io), timer_(io, [this](Instant now) { on_timeout(now); }) {
+    certificate_ = *engine::DtlsCertificate::generate(io::wall_now());
+    auto port = io::UdpPort::open(io_, io::UdpPortOptions{});
+    EXPECT_TRUE(port.ok());
+    port_ = std::move(port).value();
+    port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
+      router_.handle_packet(now, from, bytes);
+      drain();
+    });
+    io::HttpRouter routes;
+    routes.post("/whip", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      return on_offer(r);
+    });
+    routes.post("/redirect", [](const io::HttpRequest&, const io::RequestContext&) {
+      auto response = io::text_response(io::http::status::temporary_redirect, "", "text/plain");
+      response.set(io::http::field::location, "/whip");
+      return response;
+    });
+    routes.post("/loop", [](const io::HttpRequest&, const io::RequestContext&) {
+      auto response = io::text_response(io::http::status::temporary_redirect, "", "text/plain");
+      response.set(io::http::field::location, "/loop");
+      return response;
+    });
+    routes.post("/fail", [](const io::HttpRequest&, const io::RequestContext&) {
+      return io::text_response(io::http::status::internal_server_error,
+                               "stage exploded\nsecond line", "text/plain");
+    });
+    routes.post("/garbage", [](const io::HttpRequest&, const io::RequestContext&) {
+      auto response = io::text_response(io::http::status::created, "v=0\r\nthis is no answer\r\n",
+                                        "application/sdp");
+      response.set(io::http::field::location, "/whip/garbage");
+      return response;
+    });
+    routes.post("/deaf", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      return on_offer(r, /*register_session=*/false);
+    });
+    routes.del("/whip/{id}", [this](const io::HttpRequest& r, const io::RequestContext&) {
+      deletes.push_back(std::string(r.target()));
+      return io::text_response(io::http::status::ok, "", "text/plain");
+    });
+    io::HttpServer::Options http;
+    http.bind_address = "127.0.0.1";
+    server_ = std::make_unique<io::HttpServer>(io_, http, routes.as_handler());
+    EXPECT_TRUE(server_->start().ok());
+  }
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+
+  std::vector<std::string> authorizations;  // as seen by POST /whip
+  std::vector<std::string> offers;
+  std::vector<std::string> deletes;
+  std::string link_header;  // added to the 201 when set
+  bool connected = false;
+  std::uint64_t video_packets = 0;
+  std::optional<std::uint32_t> video_ssrc;
+
+ private:
+  io::HttpResponse on_offer(const io::HttpRequest& request, bool register_session = true) {
+    authorizations.push_back(std::string(request[io::http::field::authorization]));
+    offers.push_back(request.body());
+    engine::LocalTransport local;
+    local.ice = {random_.ice_chars(8), random_.ice_chars(24)};
+    local.fingerprint = {certificate_->fingerprint().algorithm, certificate_->fingerprint().digest};
+    local.host_addresses = {port_->local_address()};
+    local.session_id = 42;
+    auto answer = engine::negotiate_ingest(request.body(), local);
+    if (!answer) {
+      return io::text_response(io::http::status::bad_request, answer.error().message, "text/plain");
+    }
+    if (register_session) {
+      engine::PeerSessionConfig config;
+      config.certificate = certificate_;
+      config.remote_fingerprint = {answer->media.remote.fingerprint.algorithm,
+                                   answer->media.remote.fingerprint.digest};
+      config.media.video_payload_type = answer->media.video.payload_type;
+      if (answer->media.audio) {
+        config.media.audio_payload_type = answer->media.audio->payload_type;
+      }
+      EXPECT_TRUE(
+          router_.add_session(io::monotonic_now(), config, local.ice, answer->media.remote.ice)
+              .ok());
+      drain();
+    }
+    auto response = io::text_response(io::http::status::created, answer->sdp, "application/sdp");
+    response.set(io::http::field::location, "whip/resource-1");  // relative on purpose
+    response.set(io::http::field::etag, "\"etag-1\"");
+    if (!link_header.empty()) {
+      response.set(io::http::field::link, link_header);
+    }
+    return response;
+  }
+
+  void on_timeout(Instant now) {
+    router_.handle_timeout(now);
+    drain();
+  }
+
+  void drain() {
+    bool progressed = true;
+    while (progressed) {
+      progressed = false;
+      while (auto transmit = router_.poll_transmit()) {
+        port_->send(transmit->destination, transmit->payload);
+        progressed = true;
+      }
+      while (auto routed = router_.poll_event()) {
+        progressed = true;
+        if (std::holds_alternative<engine::SessionConnected>(routed->event)) {
+          connected = true;
+        } else if (auto* media = std::get_if<engine::SessionMediaPacket>(&routed->event)) {
+          if (media->kind == engine::MediaKind::kVideo) {
+            ++video_packets;
+            video_ssrc = read_u32(media->packet.data() + 8);
+          }
+        }
+      }
+    }
+    port_->flush();
+    timer_.rearm(router_.poll_timeout());
+  }
+
+  asio::io_context& io_;
+  engine::SecureRandom random_;
+  std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::unique_ptr<io::UdpPort> port_;
+  engine::PeerSessionRouter router_;
+  io::EngineTimer timer_;
+  std::unique_ptr<io::HttpServer> server_;
+};
+
+class WhipEgressTest : public ::testing::Test {
+ protected:
+  WhipEgressTest() : work_(asio::make_work_guard(io_)), endpoint_(io_) {
+    options_.bind_ip = "127.0.0.1";
+    options_.request_timeout = 2000ms;
+    options_.connect_timeout = 3000ms;
+  }
+
+  std::unique_ptr<WhipEgressSession> open(const std::string& path,
+                                          const std::string& token = "participant-token") {
+    EgressCallbacks callbacks;
+    callbacks.on_connected = [this](bool publishing, std::string) {
+      connected_ = true;
+      publishing_ = publishing;
+    };
+    callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
+    return std::make_unique<WhipEgressSession>(
+        io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
+        EgressTarget{"arn:stage/test", token, endpoint_.url(path)}, std::move(callbacks));
+  }
+
+  // Runs the loop until `done` holds or the deadline passes; false on timeout.
+  template <typename Predicate>
+  bool run_until(Predicate done, std::chrono::milliseconds limit = 8000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return false;
+      }
+      io_.run_one_for(20ms);
+    }
+    return true;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  Endpoint endpoint_;
+  FakeMediaSource media_;
+  WhipEgressOptions options_;
+  bool connected_ = false;
+  bool publishing_ = false;
+  std::optional<std::string> failure_;
+};
+
+TEST_F(WhipEgressTest, PublishesAfter201AndDeletesOnClose) {
+  auto session = open("/whip");
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; })) << "no outcome";
+  ASSERT_FALSE(failure_) << *failure_;
+  EXPECT_TRUE(publishing_);
+  EXPECT_TRUE(endpoint_.connected);
+  ASSERT_EQ(endpoint_.authorizations.size(), 1u);
+  EXPECT_EQ(endpoint_.authorizations[0], "Bearer participant-token");
+  // The offer: H.264 with the publisher's profile, Opus, sendonly, BUNDLE, rtcp-mux, a host
+  // candidate on loopback.
+  const std::string& offer = endpoint_.offers[0];
+  EXPECT_NE(offer.find("H264/90000"), std::string::npos);
+  EXPECT_NE(offer.find("profile-level-id=42c01f"), std::string::npos);
+  EXPECT_NE(offer.find("opus/48000/2"), std::string::npos);
+  EXPECT_NE(offer.find("a=sendonly"), std::string::npos);
+  EXPECT_NE(offer.find("a=group:BUNDLE"), std::string::npos);
+  EXPECT_NE(offer.find("a=rtcp-mux"), std::string::npos);
+  EXPECT_NE(offer.find("127.0.0.1"), std::string::npos);
+  EXPECT_NE(offer.find("typ host"), std::string::npos);
+  // The relative Location resolves against the URL that answered; the ETag is kept.
+  EXPECT_EQ(session->resource_url(), endpoint_.url("/whip/resource-1"));
+  EXPECT_EQ(session->etag(), "\"etag-1\"");
+  // The leg carries the negotiated format and our random SSRCs.
+  ASSERT_EQ(media_.attached, 1);
+  EXPECT_NE(media_.format_.video.ssrc, 0u);
+  ASSERT_TRUE(media_.format_.audio.has_value());
+  EXPECT_NE(media_.format_.audio->ssrc, media_.format_.video.ssrc);
+  EXPECT_FALSE(media_.format_.video.mid.empty());
+  EXPECT_NE(media_.format_.video.mid, media_.format_.audio->mid);
+  // Media pushed into the sink reaches the endpoint decrypted.
+  for (int i = 0; i < 20; ++i) {
+    media_.push_video();
+  }
+  ASSERT_TRUE(run_until([&] { return endpoint_.video_packets >= 20; }));
+  EXPECT_EQ(endpoint_.video_ssrc, media_.format_.video.ssrc);
+  auto stats = session->stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->packets_sent, 20u);
+  EXPECT_EQ(stats->rtt_ms, 12.5);
+
+  bool closed = false;
+  session->close([&] { closed = true; });
+  EXPECT_FALSE(closed) << "done must not run inside close()";
+  ASSERT_TRUE(run_until([&] { return closed; }));
+  EXPECT_EQ(media_.detached, 1);
+  ASSERT_EQ(endpoint_.deletes.size(), 1u);
+  EXPECT_EQ(endpoint_.deletes[0], "/whip/resource-1");
+  EXPECT_FALSE(failure_);
+}
+
+TEST_F(WhipEgressTest, Follows307WithTheTokenResent) {
+  auto session = open("/redirect");
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; }));
+  ASSERT_FALSE(failure_) << *failure_;
+  ASSERT_EQ(endpoint_.authorizations.size(), 1u);
+  EXPECT_EQ(endpoint_.authorizations[0], "Bearer participant-token");
+  // Resolved against the final URL (/whip), not the first one (/redirect).
+  EXPECT_EQ(session->resource_url(), endpoint_.url("/whip/resource-1"));
+}
+
+TEST_F(WhipEgressTest, HttpErrorFailsWithStatusAndFirstBodyLine) {
+  auto session = open("/fail");
+  ASSERT_TRUE(run_until([&] { return failure_.has_value(); }));
+  EXPECT_NE(failure_->find("HTTP 500: stage exploded"), std::string::npos) << *failure_;
+  EXPECT_EQ(failure_->find("second line"), std::string::npos) << *failure_;
+  EXPECT_FALSE(connected_);
+  EXPECT_EQ(media_.attached, 0);
+}
+
+TEST_F(WhipEgressTest, RedirectLoopFailsClearly) {
+  auto session = open("/loop");
+  ASSERT_TRUE(run_until([&] { return failure_.has_value(); }));
+  EXPECT_NE(failure_->find("redirect loop"), std::string::npos) << *failure_;
+}
+
+TEST_F(WhipEgressTest, MalformedAnswerFailsClearlyAndDeletesTheResource) {
+  auto session = open("/garbage");
+  ASSERT_TRUE(run_until([&] { return failure_.has_value(); }));
+  EXPECT_NE(failure_->find("WHIP answer"), std::string::npos) << *failure_;
+  ASSERT_TRUE(run_until([&] { return !endpoint_.deletes.empty(); }));
+  EXPECT_EQ(endpoint_.deletes[0], "/whip/garbage");
+}
+
+TEST_F(WhipEgressTest, EndpointThatNeverAnswersTimesOut) {
+  // Accepts the TCP connection and never says a word.
+  asio::ip::tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket held(io_);
+  acceptor.async_accept(held, [](auto) {});
+  options_.request_timeout = 500ms;
+  EgressCallbacks callbacks;
+  callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
+  auto session = std::make_unique<WhipEgressSession>(
+      io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
+      EgressTarget{
+          "arn:stage/test", "t",
+          "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/whip"},
+      std::move(callbacks));
+  ASSERT_TRUE(run_until([&] { return failure_.has_value(); }, 3000ms));
+  EXPECT_NE(failure_->find("timed out"), std::string::npos) << *failure_;
+}
+
+TEST_F(WhipEgressTest, NoIceAnswerFailsAfterConnectTimeout) {
+  options_.connect_timeout = 800ms;
+  auto session = open("/deaf");  // a valid answer, but nobody answers STUN
+  ASSERT_TRUE(run_until([&] { return failure_.has_value(); }, 4000ms));
+  EXPECT_NE(failure_->find("ICE/DTLS connect timed out after 800 ms"), std::string::npos)
+      << *failure_;
+  EXPECT_FALSE(connected_);
+  // The resource the endpoint created is released.
+  ASSERT_TRUE(run_until([&] { return !endpoint_.deletes.empty(); }));
+}
+
+TEST_F(WhipEgressTest, CloseWhilePostingDeletesOnceTheAnswerArrives) {
+  auto session = open("/whip");
+  bool closed = false;
+  // Run until the POST has reached the endpoint but before ICE could finish.
+  ASSERT_TRUE(run_until([&] { return !endpoint_.offers.empty(); }));
+  session->close([&] { closed = true; });
+  ASSERT_TRUE(run_until([&] { return closed; }));
+  EXPECT_FALSE(connected_);
+  EXPECT_FALSE(failure_);
+  EXPECT_EQ(endpoint_.deletes.size(), 1u);
+  EXPECT_EQ(media_.detached, media_.attached);
+}
+
+TEST_F(WhipEgressTest, StunLinkFromThe201IsUsed) {
+  endpoint_.link_header = "<stun:127.0.0.1:3478>; rel=\"ice-server\"";
+  auto session = open("/whip");
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; }));
+  ASSERT_FALSE(failure_) << *failure_;
+  ASSERT_TRUE(session->stun_server().has_value());
+  EXPECT_EQ(session->stun_server()->to_string(), "127.0.0.1:3478");
+}
+
+TEST_F(WhipEgressTest, FactoryModeIsWhip) {
+  auto factory = make_whip_egress_factory(io_, media_, options_);
+  EXPECT_EQ(factory->mode(), "whip");
+  EgressCallbacks callbacks;
+  callbacks.on_connected = [this](bool publishing, std::string) {
+    connected_ = true;
+    publishing_ = publishing;
+  };
+  callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
+  auto session = factory->open(EgressTarget{"arn", "tok", endpoint_.url("/whip")}, callbacks);
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; }));
+  ASSERT_FALSE(failure_) << *failure_;
+  EXPECT_TRUE(session->stats().has_value());
+}
+
+// ---- Link header parsing and URL resolution (pure) -----------------------------------------
+
+TEST(WhipLinkTest, ParsesStunAndTurnEntries) {
+  auto links = parse_ice_server_links(
+      "<stun:stun.example.net>; rel=\"ice-server\", <turn:turn.example.net:3479?transport=udp>; "
+      "rel=\"ice-server\"; username=\"user\"; credential=\"p,w\", <https://x/y>; rel=\"next\"");
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_EQ(links[0].scheme, "stun");
+  EXPECT_EQ(links[0].host, "stun.example.net");
+  EXPECT_EQ(links[0].port, 3478);
+  EXPECT_EQ(links[1].scheme, "turn");
+  EXPECT_EQ(links[1].port, 3479);
+  EXPECT_EQ(links[1].username, "user");
+  EXPECT_EQ(links[1].credential, "p,w");
+}
+
+TEST(WhipLinkTest, FirstStunSkipsTurnAndOtherRelations) {
+  auto stun = first_stun_server(
+      {"<turn:t.example>; rel=ice-server", "<stun:[2001:db8::1]:19302>; rel=\"ice-server\""});
+  ASSERT_TRUE(stun.has_value());
+  EXPECT_EQ(stun->host, "2001:db8::1");
+  EXPECT_EQ(stun->port, 19302);
+  EXPECT_FALSE(first_stun_server({"<stun:a.example>; rel=\"preconnect\""}).has_value());
+  EXPECT_FALSE(first_stun_server({"<stun:a.example:99999>; rel=\"ice-server\""}).has_value());
+  EXPECT_FALSE(first_stun_server({"garbage", "", "<stun:>; rel=ice-server"}).has_value());
+}
+
+TEST(WhipLinkTest, ResolvesLocations) {
+  const std::string base = "https://r1.whip.example/v1/whip?x=1";
+  EXPECT_EQ(resolve_url(base, "https://other/a"), "https://other/a");
+  EXPECT_EQ(resolve_url(base, "/v1/whip/abc"), "https://r1.whip.example/v1/whip/abc");
+  EXPECT_EQ(resolve_url(base, "abc"), "https://r1.whip.example/v1/abc");
+  EXPECT_EQ(resolve_url(base, "//cdn.example/z"), "https://cdn.example/z");
+  EXPECT_EQ(resolve_url("http://h:1", "res"), "http://h:1/res");
+}
+
+}  // namespace
+}  // namespace ivs::app
