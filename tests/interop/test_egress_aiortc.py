@@ -35,7 +35,7 @@ def test_aiortc_decodes_what_our_egress_publishes(tmp_path):
         pytest.skip("the WHIP egress is not wired into `media-server serve` yet")
     endpoint_port = free_port()
     output = tmp_path / "logs"
-    api = harness.ApiServer(output, extra_env={"API_INITIAL_STAGES": 0})
+    api = harness.ApiServer(output)  # no stages: the static destination is the only egress
     media = None
     endpoint = subprocess.Popen(
         ["/usr/bin/python3", str(INTEROP_DIR / "aiortc_whip_endpoint.py"), str(endpoint_port),
