@@ -6,7 +6,10 @@
 
 #include <csignal>
 
+#include "app/metrics.hpp"
 #include "app/tracking_only_egress.hpp"
+#include "app/web_routes.hpp"
+#include "app/whip_egress.hpp"
 #include "app/whip_routes.hpp"
 #include "io/clock.hpp"
 
@@ -129,6 +132,11 @@ void MediaServer::add_builtin_routes() {
   router_.get("/api/status", [this](const io::HttpRequest&, const io::RequestContext&) {
     return io::json_response(io::http::status::ok, status_json(status_snapshot()));
   });
+  router_.get("/metrics", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return io::text_response(io::http::status::ok, render_metrics(status_snapshot()),
+                             "text/plain; version=0.0.4; charset=utf-8");
+  });
+  add_media_server_pages(router_, io_, config_);
 }
 
 Status MediaServer::start() {
@@ -174,6 +182,13 @@ Status MediaServer::start() {
       },
       *egress_, random_);
   control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
+  if (!config_.whip_destinations.empty()) {
+    static_destinations_ = std::make_unique<StaticDestinations>(io_, config_.whip_destinations,
+                                                                *egress_, random_, reconcile);
+    spdlog::info("publishing to {} static WHIP destinations (WHIP_DESTINATIONS)",
+                 config_.whip_destinations.size());
+    static_destinations_->start();
+  }
   if (egress_->mode() == "tracking-only") {
     spdlog::warn("{}: stages are tracked, nothing is published to IVS yet", kTrackingOnlyNote);
   }
@@ -197,14 +212,32 @@ void MediaServer::stop(std::function<void()> done) {
     return;
   }
   control_->begin_stop();
-  spdlog::info("closing {} stage sessions", stages_->open_sessions());
-  stages_->shutdown([this, done = std::move(done)]() mutable {
+  stop_egress([this, done = std::move(done)]() mutable {
     control_->finish_stop([this, done = std::move(done)] {
       plane_->close();
       http_server_->stop();
       done();
     });
   });
+}
+
+// Closes the API-managed and the static stage sessions in parallel (each sends its WHIP
+// DELETE); `done` runs once both managers have finished.
+void MediaServer::stop_egress(std::function<void()> done) {
+  const std::size_t open =
+      stages_->open_sessions() +
+      (static_destinations_ ? static_destinations_->manager().open_sessions() : 0);
+  spdlog::info("closing {} stage sessions", open);
+  auto remaining = std::make_shared<int>(static_destinations_ ? 2 : 1);
+  auto one_done = [remaining, done = std::move(done)] {
+    if (--*remaining == 0) {
+      done();
+    }
+  };
+  stages_->shutdown(one_done);
+  if (static_destinations_) {
+    static_destinations_->shutdown(one_done);
+  }
 }
 
 std::uint16_t MediaServer::port() const {
@@ -219,6 +252,10 @@ HealthSnapshot MediaServer::health_snapshot() const {
   s.publisher_active = channel_ && channel_->publisher_live();
   s.connected_stages = stages_ ? stages_->connected_count() : 0;
   s.active_connections = stages_ ? stages_->open_sessions() : 0;
+  if (static_destinations_) {
+    s.connected_stages += static_destinations_->manager().connected_count();
+    s.active_connections += static_destinations_->manager().open_sessions();
+  }
   s.registered = control_ && control_->ready();
   s.shutting_down = stopping_;
   return s;
@@ -238,12 +275,19 @@ StatusSnapshot MediaServer::status_snapshot() const {
   if (control_ && control_->last_sync()) {
     out.last_sync_iso8601 = iso8601_from_unix_micros(control_->last_sync()->unix_micros);
   }
-  if (!stages_) {
-    return out;
+  if (stages_) {
+    add_stage_views(out, *stages_);
   }
+  if (static_destinations_) {
+    add_stage_views(out, static_destinations_->manager());
+  }
+  return out;
+}
+
+void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manager) const {
   const Instant now = io::monotonic_now();
   const WallTime wall = io::wall_now();
-  for (auto& status : stages_->snapshot()) {
+  for (auto& status : manager.snapshot()) {
     StageStatusView view;
     const auto ago = std::chrono::duration_cast<std::chrono::microseconds>(now - status.since);
     view.since_iso8601 = iso8601_from_unix_micros(wall.unix_micros - ago.count());
@@ -251,16 +295,23 @@ StatusSnapshot MediaServer::status_snapshot() const {
     if (status.next_event) {
       view.next_event_in_seconds = std::max(0.0, seconds_between(now, *status.next_event));
     }
-    view.media = stages_->stats(status.stage_arn);
+    view.media = manager.stats(status.stage_arn);
     view.status = std::move(status);
     out.stages.push_back(std::move(view));
   }
-  return out;
 }
 
 int run_media_server(const Config& config) {
   boost::asio::io_context io;
-  MediaServer server(io, config);
+  WhipEgressOptions egress;
+  egress.bind_ip = config.rtc_bind_ip;
+  if (!config.rtc_announced_ip.empty()) {
+    egress.announced_ip = config.rtc_announced_ip;
+  }
+  egress.request_timeout = config.api_request_timeout;
+  MediaServer server(io, config, [&io, egress](EgressMediaSource& media) {
+    return make_whip_egress_factory(io, media, egress);
+  });
   if (auto status = server.start(); !status) {
     spdlog::error("media server cannot start: {}", status.error().message);
     return 1;

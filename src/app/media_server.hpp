@@ -26,6 +26,7 @@
 #include "app/media_plane.hpp"
 #include "app/relay_channel.hpp"
 #include "app/stage_manager.hpp"
+#include "app/static_destinations.hpp"
 #include "engine/random.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
@@ -67,6 +68,8 @@ class MediaServer {
   void add_builtin_routes();
   Status start_media();
   void add_media_routes();
+  void add_stage_views(StatusSnapshot& out, const StageManager& manager) const;
+  void stop_egress(std::function<void()> done);
 
   boost::asio::io_context& io_;
   Config config_;
@@ -81,6 +84,7 @@ class MediaServer {
   std::unique_ptr<io::HttpServer> http_server_;
   std::unique_ptr<ApiClient> api_;
   std::unique_ptr<StageManager> stages_;
+  std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set
   std::unique_ptr<ControlPlane> control_;
   bool stopping_ = false;
 };
