@@ -267,8 +267,6 @@ void WhipEgressSession::close(std::function<void()> done) {
     }
   });
 }
-send_delete(std::move(done));
-}
 
 void WhipEgressSession::send_delete(std::function<void()> done) {
   if (resource_url_.empty()) {
