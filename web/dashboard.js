@@ -153,7 +153,9 @@ function makeRow(arn) {
 function renderStage(entry, stage) {
   const { cells } = entry;
   const named = admin.stages.find((s) => s.stageArn === stage.stageArn);
-  const label = named?.name ? `${named.name} (${stageId(stage.stageArn)})` : stageId(stage.stageArn);
+  const id = stageId(stage.stageArn);
+  // The reference API server names unnamed stages "stage-<id>": no need to show the id twice.
+  const label = named?.name ? (named.name.endsWith(id) ? named.name : `${named.name} (${id})`) : id;
   cells.name.textContent = label;
   cells.name.title = stage.stageArn;
   cells.stateBadge.textContent = stage.state;
