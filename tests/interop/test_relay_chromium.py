@@ -8,6 +8,8 @@ with three stages, stage role, media server. Runs inside scripts/netns-run (ctes
 """
 
 import json
+import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -45,10 +47,26 @@ def chromium(output_dir, name, *args):
     node = shutil.which("node")
     assert node, "node is not installed"
     log = open(output_dir / f"{name}.log", "wb")
+    # Its own process group, so the browser it launched goes with it (stop_group).
     process = subprocess.Popen([node, "chromium.mjs", *map(str, args)], cwd=INTEROP_DIR,
-                               stdout=subprocess.PIPE, stderr=log)
+                               stdout=subprocess.PIPE, stderr=log, start_new_session=True)
     log.close()
     return process
+
+
+def stop_group(process, timeout=15):
+    """SIGTERM to the process group this test created for chromium.mjs (node and Chromium),
+    SIGKILL if it is still there after `timeout` s."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+    except ProcessLookupError:
+        pass
 
 
 def chromium_result(output_dir, name, process, timeout):
@@ -90,7 +108,5 @@ def test_chromium_publishes_and_chromium_viewers_decode_on_every_stage(output_di
             assert video["framesDecoded"] >= MIN_FRAMES, video
             assert result["deleteStatus"] == 200, result
     finally:
-        if publisher.poll() is None:
-            publisher.terminate()
-        publisher.wait(30)
+        stop_group(publisher)
     assert setup.media.running()
