@@ -113,15 +113,14 @@ def setup():
 
 
 def require_pages(setup):
-    # Until the lead wires add_media_server_pages() into `serve`, /publish is a 404; say so
-    # instead of failing on a missing element (xfail, so the test turns green by itself).
+    # A clear message instead of a missing-element timeout when `serve` stops mounting the pages.
     if not setup.pages_wired:
-        pytest.xfail("serve does not serve the pages yet (add_media_server_pages not wired)")
+        pytest.fail("serve does not serve /publish: add_media_server_pages() is not wired")
 
 
 def require_egress(setup):
     if setup.egress_mode != "whip":
-        pytest.xfail(f"serve's egress is {setup.egress_mode!r}, not 'whip': stages get no media")
+        pytest.fail(f"serve's egress is {setup.egress_mode!r}, not 'whip': stages get no media")
 
 
 @pytest.fixture(scope="module")
