@@ -8,7 +8,8 @@
 //   node pages.mjs wrong-token <media-url> <token> <outdir>
 //       /publish with a wrong token: the page must show the error.
 //   node pages.mjs publish <media-url> <token> <outdir> [whip-url]
-//       /publish with the fake camera (to <media-url>/whip unless a WHIP URL is given); prints {"event":"connected",...} once frames flow, then
+//       /publish with the fake camera (to <media-url>/whip unless a WHIP URL is given;
+//       IVS_PAGES_SOURCE=pattern publishes the page's generated test pattern instead); prints {"event":"connected",...} once frames flow, then
 //       keeps publishing until stdin closes or SIGTERM, clicks Stop and prints {"event":"stopped"}.
 //   node pages.mjs stages <stage-url> <count> <outdir>
 //       the stage page until <count> tiles show framesDecoded rising.
@@ -42,7 +43,7 @@ async function openPublish(browser, mediaUrl, token, whipUrl = '') {
   await page.goto(new URL('/publish', mediaUrl).toString());
   if (whipUrl) await page.fill('#whip-url', whipUrl);
   await page.fill('#token', token);
-  await page.selectOption('#source', 'camera');
+  await page.selectOption('#source', process.env.IVS_PAGES_SOURCE ?? 'camera');
   await page.selectOption('#size', '640x360');
   await page.click('#start');
   return page;

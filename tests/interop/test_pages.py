@@ -51,11 +51,13 @@ def run_pages(*args, timeout=180):
 class BrowserPublisher:
     """`node pages.mjs publish`: /publish in Chromium, publishing until stdin is closed."""
 
-    def __init__(self, media_url, token):
+    def __init__(self, media_url, token, source="camera", outdir=OUTPUT_DIR):
+        outdir.mkdir(parents=True, exist_ok=True)
         self.popen = subprocess.Popen(
-            [node(), "pages.mjs", "publish", media_url, token, str(OUTPUT_DIR)], cwd=INTEROP_DIR,
+            [node(), "pages.mjs", "publish", media_url, token, str(outdir)], cwd=INTEROP_DIR,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(OUTPUT_DIR / "browser-publisher.log", "ab"), text=True)
+            stderr=open(outdir / "browser-publisher.log", "ab"), text=True,
+            env={**os.environ, "IVS_PAGES_SOURCE": source})
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -221,3 +223,25 @@ def test_stop_on_the_publish_page_ends_the_session(setup, browser_publisher):
     harness.wait_until(lambda: not harness.publisher_live(setup.media), 10,
                        "the media server to report no publisher after Stop",
                        context=setup.context())
+
+
+def test_publish_page_test_pattern_replaces_the_publisher(setup):
+    """The generated source (canvas clock + colour bars + oscillator tone), used when there is no
+    camera: it publishes H.264 at the chosen size and, under the default replace policy, takes
+    over from whoever published before."""
+    require_pages(setup)
+    publisher = BrowserPublisher(setup.media.url, harness.INGEST_TOKEN, source="pattern",
+                                 outdir=OUTPUT_DIR / "pattern")
+    try:
+        event = publisher.next_event(60)
+        assert event.get("event") == "connected", event
+        assert event["resolution"] == "640×360", event
+        assert event["codec"].startswith("H264"), event
+        harness.wait_until(
+            lambda: harness.media_server_publisher(setup.media.status()).get("width") == 640, 15,
+            "the media server to see the pattern's 640-pixel-wide video",
+            context=setup.context())
+        final = publisher.stop()
+        assert final.get("event") == "stopped" and "ended the session" in final["notice"], final
+    finally:
+        publisher.kill()
