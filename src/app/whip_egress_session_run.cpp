@@ -108,7 +108,9 @@ void WhipEgressSession::on_connected() {
   schedule_sample();
   post([this] {
     if (callbacks_.on_connected && !closing_ && !failed_) {
-      callbacks_.on_connected(true, "");
+      // A copy: the owner may destroy this session (and callbacks_) from inside the call.
+      auto on_connected = callbacks_.on_connected;
+      on_connected(true, "");
     }
   });
 }
@@ -229,7 +231,10 @@ void WhipEgressSession::fail(const std::string& reason) {
   }
   post([this, reason] {
     if (callbacks_.on_failed) {
-      callbacks_.on_failed(reason);
+      // A copy: the StageManager destroys the failed session (and callbacks_) from inside the
+      // call, and the callback still uses its captures after that.
+      auto on_failed = callbacks_.on_failed;
+      on_failed(reason);
     }
   });
 }

@@ -324,6 +324,24 @@ TEST_F(WhipEgressTest, HttpErrorFailsWithStatusAndFirstBodyLine) {
   EXPECT_EQ(media_.attached, 0);
 }
 
+TEST_F(WhipEgressTest, OwnerMayDestroyTheSessionInsideOnFailed) {
+  // What the StageManager does: erase the session, then keep using the callback's captures.
+  std::unique_ptr<WhipEgressSession> session;
+  std::string seen;
+  EgressCallbacks callbacks;
+  const std::string captured = "still alive after the session is gone";
+  callbacks.on_failed = [&session, &seen, captured](std::string reason) {
+    session.reset();
+    seen = captured + ": " + reason;
+  };
+  session = std::make_unique<WhipEgressSession>(
+      io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
+      EgressTarget{"arn:stage/test", "t", endpoint_.url("/fail")}, std::move(callbacks));
+  ASSERT_TRUE(run_until([&] { return !seen.empty(); }));
+  EXPECT_EQ(session, nullptr);
+  EXPECT_NE(seen.find("still alive after the session is gone: WHIP POST"), std::string::npos);
+}
+
 TEST_F(WhipEgressTest, RedirectLoopFailsClearly) {
   auto session = open("/loop");
   ASSERT_TRUE(run_until([&] { return failure_.has_value(); }));
