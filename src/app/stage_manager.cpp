@@ -148,7 +148,14 @@ void StageManager::execute(const engine::OpenEgress& command) {
     if (!guard()) {
       return;
     }
-    sessions_.erase(command.attempt);  // a failed session is finished; nothing to close
+    // A failed session is finished (nothing to close), but this callback runs inside the
+    // session's own code: destroying it here would free the object under its feet. It is
+    // destroyed on the next turn of the loop instead.
+    if (auto it = sessions_.find(command.attempt); it != sessions_.end()) {
+      std::shared_ptr<EgressSession> finished = std::move(it->second);
+      sessions_.erase(it);
+      boost::asio::post(io_, [finished] {});
+    }
     attempt_stage_.erase(command.attempt);
     feed(engine::EgressFailed{command.stage_arn, command.attempt, std::move(reason)});
   };

@@ -118,6 +118,62 @@ TEST(StageManager, FailedSessionIsRetriedWithAFreshToken) {
   EXPECT_EQ(f.token_requests, 2);
 }
 
+// Regression: the first WHIP egress crashed the media server whenever a stage endpoint refused
+// the connection. The session reported on_failed from its own code and then went on using its
+// members, but the StageManager destroyed the session inside that callback (use after free; the
+// process died silently in the control-plane process tests). The StageManager now defers the
+// destruction of a failed session to the next turn of the loop.
+TEST(StageManager, FailedSessionIsNotDestroyedInsideItsOwnCallback) {
+  struct SelfReportingEgress final : EgressFactory {
+    struct Session final : EgressSession {
+      Session(EgressCallbacks callbacks, bool& destroyed_in_callback)
+          : callbacks(std::move(callbacks)), destroyed_in_callback(destroyed_in_callback) {}
+      ~Session() override {
+        if (in_callback) {
+          destroyed_in_callback = true;
+        }
+      }
+      void fail() {
+        in_callback = true;
+        callbacks.on_failed("connect: Connection refused");
+        in_callback = false;  // the session's own code continues after the callback
+      }
+      void close(std::function<void()> done) override { done(); }
+      EgressCallbacks callbacks;
+      bool& destroyed_in_callback;
+      bool in_callback = false;
+    };
+    explicit SelfReportingEgress(boost::asio::io_context& io) : io(io) {}
+    std::unique_ptr<EgressSession> open(EgressTarget, EgressCallbacks callbacks) override {
+      auto session = std::make_unique<Session>(std::move(callbacks), destroyed_in_callback);
+      boost::asio::post(io, [raw = session.get()] { raw->fail(); });
+      ++opened;
+      return session;
+    }
+    std::string mode() const override { return "whip"; }
+    boost::asio::io_context& io;
+    bool destroyed_in_callback = false;
+    int opened = 0;
+  };
+  boost::asio::io_context io;
+  SelfReportingEgress egress(io);
+  engine::SeededRandom random(7);
+  engine::StageReconcilerOptions options;
+  options.backoff.min = std::chrono::milliseconds(10);
+  options.backoff.max = std::chrono::milliseconds(20);
+  StageManager manager(
+      io, options,
+      [&io](const std::string&, TokenCallback done) {
+        boost::asio::post(io, [done] {
+          done(TokenInfo{"t", "p", "http://127.0.0.1:9/whip", WhipUrlSource::response}, false);
+        });
+      },
+      egress, random);
+  manager.add("arn:a");
+  ASSERT_TRUE(run_until(io, [&] { return egress.opened >= 2; }));  // failed once, retried
+  EXPECT_FALSE(egress.destroyed_in_callback);
+}
+
 TEST(StageManager, RemovedStageIsClosedThroughTheInterface) {
   Fixture f;
   f.manager->sync({"arn:a", "arn:b"});
