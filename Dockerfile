@@ -37,7 +37,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates curl \
       libboost-json1.81.0 libboost-url1.81.0 \
-      libssl3 libsrtp2-1 libspdlog1.10 libfmt9 \
+      libssl3 libsrtp2-1 libnss3 libnspr4 libspdlog1.10 libfmt9 \
  && if [ "$WITH_FFMPEG" = true ]; then \
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg; \
     fi \
