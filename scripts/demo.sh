@@ -53,9 +53,10 @@ else
   echo "==> [1/3] skipping dependency installation (IVS_SKIP_SETUP=1)"
 fi
 echo "==> [2/3] building into $build_dir (scripts/build.sh)"
-IVS_BUILD_DIR="$build_dir" scripts/build.sh >"$build_dir.demo-build.log" 2>&1 || {
-  tail -n 40 "$build_dir.demo-build.log" >&2
-  echo "build failed; full log: $build_dir.demo-build.log" >&2
+mkdir -p "$build_dir"
+IVS_BUILD_DIR="$build_dir" scripts/build.sh >"$build_dir/demo-build.log" 2>&1 || {
+  tail -n 40 "$build_dir/demo-build.log" >&2
+  echo "build failed; full log: $build_dir/demo-build.log" >&2
   exit 1
 }
 mkdir -p "$log_dir"
