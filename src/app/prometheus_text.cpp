@@ -21,7 +21,8 @@ const char* type_name(PrometheusText::Type type) {
   return "untyped";
 }
 
-// Integers print without a fraction so counters read naturally; NaN and infinities use the format's spellings.
+// Integers print without a fraction so counters read naturally; NaN and infinities use the format's
+// spellings.
 std::string format_value(double value) {
   if (std::isnan(value)) {
     return "NaN";
