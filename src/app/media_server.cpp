@@ -175,6 +175,7 @@ Status MediaServer::start() {
   reconcile.max_concurrent_connects = config_.max_concurrent_connects;
   reconcile.attempt_timeout =
       std::max<Duration>(std::chrono::seconds(30), config_.api_request_timeout * 2);
+  reconcile.max_session_age = config_.stage_republish_interval;  // IVS ends sessions at 24 h
   stages_ = std::make_unique<StageManager>(
       io_, reconcile,
       [this](const std::string& arn, TokenCallback done) {
@@ -308,7 +309,9 @@ int run_media_server(const Config& config) {
   if (!config.rtc_announced_ip.empty()) {
     egress.announced_ip = config.rtc_announced_ip;
   }
-  egress.request_timeout = config.api_request_timeout;
+  // The WHIP POST keeps its own 10 s default rather than API_REQUEST_TIMEOUT: IVS answers
+  // through a 307 hop to a regional endpoint, and the attempt timeout (30 s) covers it plus
+  // the 15 s ICE/DTLS connect timeout.
   MediaServer server(io, config, [&io, egress](EgressMediaSource& media) {
     return make_whip_egress_factory(io, media, egress);
   });
