@@ -197,7 +197,7 @@ io::HttpResponse DashboardApi::forward(io::http::verb method, const std::string&
     request.content_type = "application/json";
   }
   std::weak_ptr<DashboardApi> weak = weak_from_this();
-  upstream_(std::move(request), [weak, id](Result<io::HttpClient::Response> outcome) {
+  upstream_(std::move(request), [weak, id](const Result<io::HttpClient::Response>& outcome) {
     if (auto self = weak.lock()) {
       self->finish(id, outcome);
     }
@@ -252,7 +252,7 @@ io::HttpResponse DashboardApi::request_outcome(const std::string& request_id) co
   return io::json_error(status::not_found, "unknown or forgotten request id");
 }
 
-void add_dashboard_api_routes(io::HttpRouter& router, std::shared_ptr<DashboardApi> api) {
+void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api) {
   router.get("/api/admin", [api](const io::HttpRequest& request, const io::RequestContext&) {
     return api->info(request);
   });

@@ -98,7 +98,7 @@ class DashboardApi : public std::enable_shared_from_this<DashboardApi> {
 };
 
 // Registers the routes above on `router`, the handlers sharing `api`.
-void add_dashboard_api_routes(io::HttpRouter& router, std::shared_ptr<DashboardApi> api);
+void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api);
 
 // "[A-Za-z0-9_-]{1,128}": what the reference API server uses for stage ids; anything else is
 // refused before it reaches a URL.

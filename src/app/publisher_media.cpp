@@ -30,6 +30,7 @@ struct SpawnResult {
 // to `log_path`, and waits for it.
 SpawnResult run_logged(const std::vector<std::string>& args, const std::string& log_path) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& arg : args) {
     argv.push_back(const_cast<char*>(arg.c_str()));
   }

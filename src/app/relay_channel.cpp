@@ -14,7 +14,7 @@ namespace ivs::app {
 
 namespace {
 
-constexpr std::size_t kMaxOfferBytes = 64 * 1024;
+constexpr std::size_t kMaxOfferBytes = std::size_t{64} * 1024;
 constexpr std::size_t kRecentlyEnded = 128;
 
 // We send neither TWCC nor REMB (sdp_negotiation.hpp, IngestPolicy): agreeing to them would

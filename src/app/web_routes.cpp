@@ -85,11 +85,12 @@ io::HttpResponse web_asset_response(const io::HttpRequest& request, std::string_
   return response;
 }
 
-void add_media_server_pages(io::HttpRouter& router, std::shared_ptr<DashboardApi> dashboard_api) {
+void add_media_server_pages(io::HttpRouter& router,
+                            const std::shared_ptr<DashboardApi>& dashboard_api) {
   router.get("/", page("dashboard.html"));
   router.get("/publish", page("publish.html"));
   router.get("/static/{file}", static_file);
-  add_dashboard_api_routes(router, std::move(dashboard_api));
+  add_dashboard_api_routes(router, dashboard_api);
 }
 
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,

@@ -36,7 +36,8 @@ io::HttpResponse web_asset_response(const io::HttpRequest& request, std::string_
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
                             const Config& config);
 // The same with a ready-made proxy (tests inject a fake upstream).
-void add_media_server_pages(io::HttpRouter& router, std::shared_ptr<DashboardApi> dashboard_api);
+void add_media_server_pages(io::HttpRouter& router,
+                            const std::shared_ptr<DashboardApi>& dashboard_api);
 
 // The stage role's page.
 void add_stage_pages(io::HttpRouter& router);

@@ -193,7 +193,7 @@ void WhipEgressSession::send_offer() {
   request.content_type = "application/sdp";
   request.timeout = options_.request_timeout;
   request.max_redirects = options_.max_redirects;
-  request.max_response_bytes = 256 * 1024;
+  request.max_response_bytes = std::size_t{256} * 1024;
   phase_ = Phase::kPosting;
   http_.request(std::move(request),
                 [this, alive = std::weak_ptr<bool>(alive_)](Result<io::HttpClient::Response> r) {
@@ -272,7 +272,8 @@ void WhipEgressSession::prepare_ice(const io::HttpClient::Response& response) {
   resolver->async_resolve(
       asio::ip::udp::v4(), stun->host, std::to_string(stun->port),
       [this, resolver, host = stun->host, alive = std::weak_ptr<bool>(alive_)](
-          const boost::system::error_code& error, asio::ip::udp::resolver::results_type results) {
+          const boost::system::error_code& error,
+          const asio::ip::udp::resolver::results_type& results) {
         auto flag = alive.lock();
         if (!flag || !*flag || closing_ || failed_) {
           return;

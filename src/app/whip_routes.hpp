@@ -40,7 +40,7 @@ struct WhipEndpoint {
   // nullopt: allowed; else the response to send (401, 403, 503 with a message). Applies to POST.
   std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
       authorize;
-  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024;
 };
 
 io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& request,

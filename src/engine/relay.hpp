@@ -82,7 +82,7 @@ struct RelayConfig {
   std::size_t video_history_packets = 1024;  // per leg, for NACK answers (≥ 1 s at 2.5 Mbit/s)
   std::size_t audio_history_packets = 128;
   std::size_t gop_cache_max_packets = 4096;  // beyond this the cache is dropped, not grown
-  std::size_t gop_cache_max_bytes = 6 * 1024 * 1024;
+  std::size_t gop_cache_max_bytes = std::size_t{6} * 1024 * 1024;
   std::uint32_t receiver_ssrc = 1;  // our SSRC in RR/NACK/PLI toward the publisher
   // The wall clock at one monotonic instant, so sender reports can carry NTP time (RFC 3550
   // §6.4.1) although the engine reads no clock: wall(now) = wall_at_reference + (now −

@@ -206,7 +206,7 @@ class StageReconciler {
   Stage* republishing(const std::string& arn, std::uint64_t attempt);
   bool on_republish(Instant now, const StageResult& result);
   void start_republish(Instant now, Stage& stage);
-  void fail_republish(Instant now, Stage& stage, std::string reason);
+  void fail_republish(Instant now, Stage& stage, const std::string& reason);
   void abandon_republish(Stage& stage);
   void promote_republish(Instant now, Stage& stage);
   void republish_timeouts(Instant now);

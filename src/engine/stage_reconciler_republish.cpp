@@ -75,7 +75,7 @@ void StageReconciler::start_republish(Instant now, Stage& stage) {
   commands_.push_back(FetchToken{stage.arn, stage.republish_attempt});
 }
 
-void StageReconciler::fail_republish(Instant now, Stage& stage, std::string reason) {
+void StageReconciler::fail_republish(Instant now, Stage& stage, const std::string& reason) {
   --connecting_;
   stage.republish_attempt = 0;
   const Duration delay = stage.republish_backoff.next_delay(random_);
