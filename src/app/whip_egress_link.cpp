@@ -1,27 +1,14 @@
 #include "app/whip_egress_link.hpp"
 
+#include "proto/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace ivs::app {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using proto::text::trim;
 
 std::string unquote(std::string_view value) {
   value = trim(value);
@@ -78,7 +65,7 @@ std::optional<IceServerLink> parse_ice_uri(std::string_view uri) {
     return std::nullopt;
   }
   IceServerLink link;
-  link.scheme = lower(uri.substr(0, colon));
+  link.scheme = proto::text::to_lower(uri.substr(0, colon));
   if (link.scheme != "stun" && link.scheme != "stuns" && link.scheme != "turn" &&
       link.scheme != "turns") {
     return std::nullopt;
@@ -145,11 +132,11 @@ std::optional<IceServerLink> parse_link(std::string_view entry) {
     if (equals == std::string_view::npos) {
       continue;
     }
-    const std::string name = lower(trim(param.substr(0, equals)));
+    const std::string name = proto::text::to_lower(trim(param.substr(0, equals)));
     const std::string value = unquote(param.substr(equals + 1));
     if (name == "rel") {
       // rel may list several space-separated relation types.
-      const std::string relations = " " + lower(value) + " ";
+      const std::string relations = " " + proto::text::to_lower(value) + " ";
       ice_server = relations.find(" ice-server ") != std::string::npos;
     } else if (name == "username") {
       username = value;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/text.hpp"
+
 namespace ivs::proto::sdp_text {
 
 // Splits on single spaces; runs of spaces and leading/trailing spaces yield no empty tokens,
@@ -17,10 +19,9 @@ std::vector<std::string_view> split_spaces(std::string_view text);
 // Splits on `separator`, keeping empty pieces (used for ';' and ',' lists).
 std::vector<std::string_view> split(std::string_view text, char separator);
 
-std::string_view trim(std::string_view text);
-
-bool iequals(std::string_view a, std::string_view b);
-std::string to_lower(std::string_view text);
+using text::iequals;
+using text::to_lower;
+using text::trim;
 
 // Decimal digits only (no sign, no spaces), at most `max`; nullopt otherwise.
 std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t max);

@@ -1,0 +1,17 @@
+// Small ASCII text helpers for the header and attribute grammars the codecs and the control
+// plane read (SDP RFC 8866 §9, HTTP RFC 9110 §5.6: tokens, optional whitespace, case-insensitive
+// names). One copy, so every parser trims and compares the same way.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ivs::proto::text {
+
+// Removes leading and trailing spaces and tabs (HTTP's OWS, SDP's padding).
+std::string_view trim(std::string_view text);
+// ASCII case-insensitive equality (header names, auth schemes, SDP tokens).
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view text);
+
+}  // namespace ivs::proto::text
