@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/forward_delay.hpp"
 #include "proto/time.hpp"
 
 namespace ivs::app {
@@ -41,6 +42,7 @@ struct ChannelStatus {
   std::uint64_t publishes = 0;  // accepted publisher offers
   std::uint64_t deletes = 0;    // publisher sessions ended by end_session (WHIP DELETE)
   std::uint64_t viewers_accepted = 0;
+  ForwardDelayHistogram forward_delay;  // ingest receipt → every leg's socket
 };
 
 }  // namespace ivs::app

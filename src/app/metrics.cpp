@@ -123,12 +123,20 @@ void render_stage_media(PrometheusText& out, const StatusSnapshot& snapshot) {
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.retransmitted); });
 }
 
+void render_forward_delay(PrometheusText& out, const ForwardDelayHistogram& delay) {
+  out.family("ivs_forward_delay_seconds", Type::kHistogram,
+             "Per ingest RTP packet: receipt on the ingest socket to the last leg's socket send");
+  out.histogram("ivs_forward_delay_seconds", ForwardDelayHistogram::kUpperBounds, delay.counts(),
+                delay.sum_seconds());
+}
+
 }  // namespace
 
 std::string render_metrics(const StatusSnapshot& snapshot) {
   PrometheusText out;
   render_process(out, snapshot);
   render_publisher(out, snapshot.channel);
+  render_forward_delay(out, snapshot.channel.forward_delay);
   render_stage_states(out, snapshot);
   render_stage_media(out, snapshot);
   out.family("ivs_stage_attempts_total", Type::kCounter, "Connection attempts made per stage");

@@ -36,7 +36,11 @@ std::string format_value(double value) {
     return buffer;
   }
   // The shortest text that reads back as the same double (0.005, not 0.0050000000000000001).
-  const auto written = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  // Fixed notation while it stays short, so bucket bounds read 0.00005 rather than 5e-05.
+  const bool fixed = std::fabs(value) >= 1e-9 && std::fabs(value) < 1e15;
+  const auto written =
+      fixed ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed)
+            : std::to_chars(buffer, buffer + sizeof(buffer), value);
   return std::string(buffer, written.ptr);
 }
 

@@ -63,7 +63,17 @@ RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
       relay_(with_clock_reference(options_.relay)),
       relay_timer_(
           std::make_unique<io::EngineTimer>(io, [this](Instant now) { on_relay_timeout(now); })),
-      housekeeping_(std::make_unique<boost::asio::steady_timer>(io)) {
+      housekeeping_(std::make_unique<boost::asio::steady_timer>(io)),
+      forward_delay_(
+          [this](std::function<void()> handler) {
+            boost::asio::post(io_,
+                              [alive = std::weak_ptr<bool>(alive_), handler = std::move(handler)] {
+                                if (auto still = alive.lock(); still && *still) {
+                                  handler();
+                                }
+                              });
+          },
+          [] { return io::monotonic_now(); }) {
   schedule_housekeeping();
 }
 
@@ -376,6 +386,8 @@ void RelayChannel::on_media(Instant now, Session& session, engine::SessionMediaP
   }
   relay_.handle_publisher_rtp(now, media.kind, media.packet);
   after_relay_input(now);
+  // `now` is the receive time of the datagram's batch (UdpPort reads the clock per recvmmsg).
+  forward_delay_.forwarded(now);
 }
 
 void RelayChannel::on_rtcp(Instant now, Session& session, engine::SessionRtcpPacket& rtcp) {

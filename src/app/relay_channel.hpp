@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "app/egress_media_source.hpp"
+#include "app/forward_delay.hpp"
 #include "app/media_plane.hpp"
 #include "app/media_status.hpp"
 #include "engine/relay.hpp"
@@ -157,6 +158,7 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   };
   std::deque<EndedSession> recently_ended_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ForwardDelayProbe forward_delay_;  // after alive_: its post guard captures it
 };
 
 }  // namespace ivs::app

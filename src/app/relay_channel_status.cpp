@@ -137,6 +137,7 @@ ChannelStatus RelayChannel::status() const {
   out.publishes = publishes_;
   out.deletes = deletes_;
   out.viewers_accepted = viewers_accepted_;
+  out.forward_delay = forward_delay_.histogram();
   PublisherStatus& p = out.publisher;
   p.live = publisher_.has_value();
   p.connecting = pending_publisher_.has_value();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -66,11 +67,40 @@ TEST(Metrics, EveryFamilyIsDeclaredOnceAndEverySampleBelongsToADeclaredFamily) {
       const std::string name = line.substr(7, line.find(' ', 7) - 7);
       EXPECT_TRUE(families.insert(name).second) << "family declared twice: " << name;
     } else if (!line.empty() && line[0] != '#') {
-      const std::string name = line.substr(0, line.find_first_of("{ "));
+      std::string name = line.substr(0, line.find_first_of("{ "));
+      // A histogram's samples carry the family name plus _bucket, _sum or _count.
+      for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+        const std::string base = name.substr(0, name.size() - std::min(name.size(), suffix.size()));
+        if (name.ends_with(suffix) && families.count(base)) {
+          name = base;
+        }
+      }
       EXPECT_TRUE(families.count(name)) << "sample before its family: " << line;
     }
   }
   EXPECT_GT(families.size(), 15u);
+}
+
+}  // namespace
+}  // namespace ivs::app
+
+namespace ivs::app {
+namespace {
+
+// The fan-out benchmark reads p50/p99 of the added forwarding delay from these buckets.
+TEST(Metrics, ForwardDelayIsACumulativeHistogram) {
+  StatusSnapshot snapshot = sample_snapshot();
+  snapshot.channel.forward_delay.observe(std::chrono::microseconds(80));
+  snapshot.channel.forward_delay.observe(std::chrono::microseconds(300));
+  snapshot.channel.forward_delay.observe(std::chrono::milliseconds(400));
+  const std::string text = render_metrics(snapshot);
+  EXPECT_NE(text.find("# TYPE ivs_forward_delay_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_bucket{le=\"0.00005\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_bucket{le=\"0.0001\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_bucket{le=\"0.0005\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_bucket{le=\"0.25\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_forward_delay_seconds_count 3\n"), std::string::npos);
 }
 
 }  // namespace
