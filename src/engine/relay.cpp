@@ -31,6 +31,13 @@ std::vector<std::string> describe_violations(const proto::IvsVideoCheck& check) 
   return violations;
 }
 
+// The ingest history name of a packet of `track` that arrived already (the GOP cache holds
+// packets within a few thousand sequence numbers of the newest, so unwrapping against the newest
+// is exact).
+IngestKey ingest_key(const RelaySourceTrack& track, std::uint16_t sequence_number) {
+  return {track.generation, static_cast<std::uint32_t>(track.stream.extend(sequence_number))};
+}
+
 }  // namespace
 
 void Relay::Impl::start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink) {
@@ -97,25 +104,29 @@ void Relay::Impl::handle_rtp(Instant now, MediaKind kind, ByteSpan packet) {
     }
     info = *inspected;
   }
-  if (!accept_packet(now, track, view)) {
+  const auto key = accept_packet(now, track, view);
+  if (!key) {
     return;
   }
   if (kind == MediaKind::kVideo) {
     ++stats.video_packets;
     stats.video_bytes += packet.size();
+    video_history.store(*key, packet);
     inspect_sps(view.payload(), info);
-    fan_out_video(now, view, has_payload, info);
+    fan_out_video(now, view, *key, has_payload, info);
   } else {
     ++stats.audio_packets;
     stats.audio_bytes += packet.size();
-    fan_out_audio(now, view);
+    audio_history.store(*key, packet);
+    fan_out_audio(now, view, *key);
   }
 }
 
-// Reception bookkeeping: SSRC changes, loss detection and NACKs. False drops the packet.
-bool Relay::Impl::accept_packet(Instant now, RelaySourceTrack& track, const proto::RtpView& view) {
+// Reception bookkeeping: SSRC changes, loss detection and NACKs. Nothing drops the packet.
+std::optional<IngestKey> Relay::Impl::accept_packet(Instant now, RelaySourceTrack& track,
+                                                    const proto::RtpView& view) {
   if (track.retired_ssrc == view.ssrc) {
-    return false;
+    return std::nullopt;
   }
   if (!track.stream.active() || track.stream.ssrc() != view.ssrc) {
     if (track.stream.active()) {
@@ -134,7 +145,7 @@ bool Relay::Impl::accept_packet(Instant now, RelaySourceTrack& track, const prot
   }
   const auto received = track.stream.on_packet(now, view.sequence_number, view.timestamp);
   if (received.arrival == RelayInboundStream::Arrival::kDuplicate) {
-    return false;
+    return std::nullopt;
   }
   if (received.arrival == RelayInboundStream::Arrival::kLate) {
     track.nacks.fill(received.extended);
@@ -146,7 +157,7 @@ bool Relay::Impl::accept_packet(Instant now, RelaySourceTrack& track, const prot
     keyframe_wanted_without_ssrc = false;
     request_keyframe(now);
   }
-  return true;
+  return IngestKey{track.generation, static_cast<std::uint32_t>(received.extended)};
 }
 
 void Relay::Impl::inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info) {
@@ -168,8 +179,8 @@ void Relay::Impl::inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& in
   events.push_back(RelaySpsChanged{*sps, std::move(violations)});
 }
 
-void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, bool cacheable,
-                                const proto::H264PayloadInfo& info) {
+void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, IngestKey key,
+                                bool cacheable, const proto::H264PayloadInfo& info) {
   bool new_keyframe = false;
   if (cacheable) {
     new_keyframe = gop.add(now, view, info) == GopCache::Added::kNewKeyframe;
@@ -188,11 +199,11 @@ void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, bool ca
       }
       continue;
     }
-    leg->count_sent(leg->video().send(now, view, now, leg->sink()));
+    leg->count_sent(leg->video().send(now, view, key, now, leg->sink()));
   }
 }
 
-void Relay::Impl::fan_out_audio(Instant now, const proto::RtpView& view) {
+void Relay::Impl::fan_out_audio(Instant now, const proto::RtpView& view, IngestKey key) {
   for (auto& leg : legs) {
     LegStream* stream = leg->audio();
     if (stream == nullptr) {
@@ -201,7 +212,7 @@ void Relay::Impl::fan_out_audio(Instant now, const proto::RtpView& view) {
     if (!stream->started(audio.generation)) {
       stream->start(audio.generation, view.sequence_number, view.timestamp, now);
     }
-    leg->count_sent(stream->send(now, view, now, leg->sink()));
+    leg->count_sent(stream->send(now, view, key, now, leg->sink()));
   }
 }
 
@@ -217,12 +228,14 @@ void Relay::Impl::start_leg_video(Instant now, RelayLeg& leg, const proto::RtpVi
     for (const auto& entry : entries) {
       auto view = proto::parse_rtp(entry.bytes);
       if (view) {
-        leg.count_sent(stream.send(now, *view, entry.arrival, leg.sink()));
+        leg.count_sent(stream.send(now, *view, ingest_key(video, view->sequence_number),
+                                   entry.arrival, leg.sink()));
       }
     }
   } else {
     stream.start(video.generation, current.sequence_number, current.timestamp, now);
-    leg.count_sent(stream.send(now, current, now, leg.sink()));
+    leg.count_sent(
+        stream.send(now, current, ingest_key(video, current.sequence_number), now, leg.sink()));
   }
   leg.set_video_waiting(false);
   if (!leg.stats().first_keyframe_sent_at) {
@@ -262,7 +275,8 @@ void Relay::handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket
 EgressId Relay::add_egress(Instant now, const RelayEgressFormat& format, RelaySink& sink) {
   Impl& impl = *impl_;
   const EgressId id = impl.next_egress_id++;
-  impl.legs.push_back(std::make_unique<RelayLeg>(id, impl.format, format, sink, impl.config, now));
+  impl.legs.push_back(std::make_unique<RelayLeg>(id, impl.format, format, sink, impl.config,
+                                                 impl.leg_shared(), now));
   RelayLeg& leg = *impl.legs.back();
   if (!impl.next_sender_report_at || leg.next_sender_report_at() < *impl.next_sender_report_at) {
     impl.next_sender_report_at = leg.next_sender_report_at();

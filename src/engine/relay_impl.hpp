@@ -15,6 +15,7 @@
 
 #include "engine/gop_cache.hpp"
 #include "engine/relay.hpp"
+#include "engine/relay_history.hpp"
 #include "engine/relay_leg.hpp"
 #include "engine/relay_source.hpp"
 #include "proto/h264_payload.hpp"
@@ -49,7 +50,15 @@ struct Relay::Impl {
   explicit Impl(RelayConfig relay_config)
       : config(relay_config),
         gop(relay_config.gop_cache_max_packets, relay_config.gop_cache_max_bytes),
-        keyframe_limiter(relay_config.upstream_keyframe_request_interval) {}
+        keyframe_limiter(relay_config.upstream_keyframe_request_interval),
+        video_history(relay_config.video_history_packets),
+        audio_history(relay_config.audio_history_packets) {
+    leg_scratch.reserve(kLegScratchBytes);
+  }
+
+  // Larger than any RTP packet in a 1500-byte MTU datagram, so the shared rewrite buffer does not
+  // reallocate once the relay runs.
+  static constexpr std::size_t kLegScratchBytes = 1500;
 
   RelayConfig config;
   bool live = false;
@@ -66,6 +75,13 @@ struct Relay::Impl {
   std::optional<Instant> next_receiver_report_at;
   RelaySourceStats stats;
   std::deque<RelayEvent> events;
+
+  // The last ingest packets per track, held once for every leg's NACK answers, and the buffer
+  // every leg rewrites a packet in (relay_history.hpp, relay_leg.hpp).
+  IngestHistory video_history;
+  IngestHistory audio_history;
+  Bytes leg_scratch;
+  LegShared leg_shared() { return {&video_history, &audio_history, &leg_scratch}; }
 
   std::vector<std::unique_ptr<RelayLeg>> legs;
   EgressId next_egress_id = 1;
@@ -90,11 +106,13 @@ struct Relay::Impl {
   void start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink);
   void stop_publisher();
   void handle_rtp(Instant now, MediaKind kind, ByteSpan packet);
-  bool accept_packet(Instant now, RelaySourceTrack& track, const proto::RtpView& view);
+  // Reception bookkeeping; the packet's name in the ingest history, or nothing to drop it.
+  std::optional<IngestKey> accept_packet(Instant now, RelaySourceTrack& track,
+                                         const proto::RtpView& view);
   void inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info);
-  void fan_out_video(Instant now, const proto::RtpView& view, bool cacheable,
+  void fan_out_video(Instant now, const proto::RtpView& view, IngestKey key, bool cacheable,
                      const proto::H264PayloadInfo& info);
-  void fan_out_audio(Instant now, const proto::RtpView& view);
+  void fan_out_audio(Instant now, const proto::RtpView& view, IngestKey key);
   void start_leg_video(Instant now, RelayLeg& leg, const proto::RtpView& current);
   void request_keyframe(Instant now);
   void send_keyframe_request(Instant now);

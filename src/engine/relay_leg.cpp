@@ -29,9 +29,6 @@ std::uint64_t mix(std::uint64_t value) {
   return value ^ (value >> 31);
 }
 
-// Larger than any RTP packet that fits a 1500-byte MTU datagram.
-constexpr std::size_t kSlotCapacity = 1500;
-
 std::int64_t to_micros(Duration duration) {
   return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
 }
@@ -78,8 +75,11 @@ LegStreamConfig make_leg_stream_config(const NegotiatedTrack& ingest, const Rela
   return config;
 }
 
-LegStream::LegStream(LegStreamConfig config)
-    : config_(std::move(config)), history_(config_.history_packets) {
+LegStream::LegStream(LegStreamConfig config, const IngestHistory& ingest, Bytes& scratch)
+    : config_(std::move(config)),
+      ingest_(&ingest),
+      scratch_(&scratch),
+      history_(config_.history_packets) {
   const std::uint64_t seed = mix(config_.ssrc);
   last_sequence_ = static_cast<std::uint16_t>(seed);
   last_timestamp_ = static_cast<std::uint32_t>(seed >> 32);
@@ -101,57 +101,46 @@ void LegStream::start(std::uint32_t generation, std::uint16_t first_sequence,
   started_ = true;
 }
 
-MutableByteSpan LegStream::copy_into_slot(const proto::RtpView& view,
-                                          std::uint16_t sequence_number) {
-  Bytes* buffer = &scratch_;
-  if (!history_.empty()) {
-    Slot& slot = history_[sequence_number % history_.size()];
-    slot.sequence_number = sequence_number;
-    slot.used = true;
-    buffer = &slot.bytes;
-  }
-  // assign() keeps the capacity. Reserving a full datagram on first use means a slot that first
-  // held a small packet does not reallocate when a larger one lands on it later.
-  if (buffer->capacity() < kSlotCapacity) {
-    buffer->reserve(std::max(kSlotCapacity, view.packet.size()));
-  }
-  buffer->assign(view.packet.begin(), view.packet.end());
-  return MutableByteSpan(*buffer);
-}
-
-void LegStream::rewrite_extensions(MutableByteSpan packet, const proto::RtpView& view,
-                                   Instant now) {
-  if (config_.ingest_mid_id != 0) {
-    MutableByteSpan mid = proto::mutable_rtp_extension(packet, view, config_.ingest_mid_id);
-    if (mid.size() == config_.mid.size()) {
-      std::copy(config_.mid.begin(), config_.mid.end(), mid.begin());
-    } else if (!mid.empty()) {
-      // A different length would change the packet size; the leg's SDP carries the mid anyway.
-      proto::drop_rtp_extension(packet, view, config_.ingest_mid_id);
-    }
-  }
-  if (config_.ingest_abs_send_time_id != 0) {
-    MutableByteSpan stamp =
-        proto::mutable_rtp_extension(packet, view, config_.ingest_abs_send_time_id);
-    if (stamp.size() == 3) {
-      write_u24(stamp.data(), abs_send_time(now));
-    }
-  }
-  proto::remap_rtp_extension_ids(packet, view, config_.extension_map);
-}
-
-std::size_t LegStream::send(Instant now, const proto::RtpView& view, Instant arrival,
-                            RelaySink& sink) {
-  const auto sequence = static_cast<std::uint16_t>(view.sequence_number + sequence_offset_);
-  const std::uint32_t timestamp = view.timestamp + timestamp_offset_;
-  MutableByteSpan packet = copy_into_slot(view, sequence);
-  proto::set_rtp_ssrc(packet, config_.ssrc);
-  proto::set_rtp_payload_type(packet, config_.payload_type);
+MutableByteSpan LegStream::rewrite(const proto::RtpView& view, const LegStreamConfig& config,
+                                   std::uint16_t sequence, std::uint32_t timestamp,
+                                   std::uint32_t stamp) const {
+  // assign() keeps the capacity: after the first packets the shared buffer never reallocates.
+  scratch_->assign(view.packet.begin(), view.packet.end());
+  MutableByteSpan packet(*scratch_);
+  proto::set_rtp_ssrc(packet, config.ssrc);
+  proto::set_rtp_payload_type(packet, config.payload_type);
   proto::set_rtp_sequence_number(packet, sequence);
   proto::set_rtp_timestamp(packet, timestamp);
-  if (view.has_rfc8285_extensions()) {
-    rewrite_extensions(packet, view, now);
+  if (!view.has_rfc8285_extensions()) {
+    return packet;
   }
+  if (config.ingest_mid_id != 0) {
+    MutableByteSpan mid = proto::mutable_rtp_extension(packet, view, config.ingest_mid_id);
+    if (mid.size() == config.mid.size()) {
+      std::copy(config.mid.begin(), config.mid.end(), mid.begin());
+    } else if (!mid.empty()) {
+      // A different length would change the packet size; the leg's SDP carries the mid anyway.
+      proto::drop_rtp_extension(packet, view, config.ingest_mid_id);
+    }
+  }
+  if (config.ingest_abs_send_time_id != 0) {
+    MutableByteSpan field =
+        proto::mutable_rtp_extension(packet, view, config.ingest_abs_send_time_id);
+    if (field.size() == 3) {
+      write_u24(field.data(), stamp);
+    }
+  }
+  proto::remap_rtp_extension_ids(packet, view, config.extension_map);
+  return packet;
+}
+
+std::size_t LegStream::send(Instant now, const proto::RtpView& view, IngestKey ingest,
+                            Instant arrival, RelaySink& sink) {
+  const auto sequence = static_cast<std::uint16_t>(view.sequence_number + sequence_offset_);
+  const std::uint32_t timestamp = view.timestamp + timestamp_offset_;
+  const std::uint32_t stamp = config_.ingest_abs_send_time_id != 0 ? abs_send_time(now) : 0;
+  MutableByteSpan packet = rewrite(view, config_, sequence, timestamp, stamp);
+  history_.record(sequence, ingest, timestamp, stamp, config_epoch_);
   if (!any_sent_ || proto::is_newer_sequence_number(sequence, last_sequence_)) {
     last_sequence_ = sequence;
   }
@@ -167,20 +156,35 @@ std::size_t LegStream::send(Instant now, const proto::RtpView& view, Instant arr
 }
 
 bool LegStream::resend(std::uint16_t sequence_number, RelaySink& sink) {
-  if (history_.empty()) {
+  const auto entry = history_.find(sequence_number);
+  if (!entry) {
     return false;
   }
-  const Slot& slot = history_[sequence_number % history_.size()];
-  if (!slot.used || slot.sequence_number != sequence_number) {
-    return false;
+  const LegStreamConfig* config = nullptr;
+  if (entry->config_epoch() == config_epoch_) {
+    config = &config_;
+  } else if (previous_config_ && entry->config_epoch() == ((config_epoch_ - 1) & 0x7F)) {
+    config = &*previous_config_;
+  } else {
+    return false;  // sent two or more publisher switches ago
   }
-  sink.send_rtp(slot.bytes);
+  const ByteSpan original = ingest_->find(entry->ingest());
+  if (original.empty()) {
+    return false;  // the shared slot holds a newer ingest packet now
+  }
+  auto view = proto::parse_rtp(original);
+  if (!view) {
+    return false;  // cannot happen: only parsed packets are stored
+  }
+  sink.send_rtp(rewrite(*view, *config, sequence_number, entry->timestamp, entry->abs_send_time()));
   return true;
 }
 
 void LegStream::reconfigure(LegStreamConfig config) {
   config.history_packets = config_.history_packets;
+  previous_config_ = std::move(config_);
   config_ = std::move(config);
+  config_epoch_ = (config_epoch_ + 1) & 0x7F;
 }
 
 proto::RtcpSenderReport LegStream::sender_report(Instant now, std::uint64_t ntp_now) const {
@@ -194,16 +198,23 @@ proto::RtcpSenderReport LegStream::sender_report(Instant now, std::uint64_t ntp_
 }
 
 RelayLeg::RelayLeg(EgressId id, const RelaySourceFormat& source, const RelayEgressFormat& format,
-                   RelaySink& sink, const RelayConfig& config, Instant now)
+                   RelaySink& sink, const RelayConfig& config, LegShared shared, Instant now)
     : id_(id),
       sink_(&sink),
       format_(format),
-      video_(make_leg_stream_config(source.video, format.video, config.video_history_packets)),
+      shared_(shared),
+      video_(make_leg_stream_config(source.video, format.video, config.video_history_packets),
+             *shared.video, *shared.scratch),
       next_sender_report_at_(now + config.sender_report_interval) {
   if (format.audio && source.audio) {
     audio_.emplace(
-        make_leg_stream_config(*source.audio, *format.audio, config.audio_history_packets));
+        make_leg_stream_config(*source.audio, *format.audio, config.audio_history_packets),
+        *shared_.audio, *shared_.scratch);
   }
+}
+
+std::size_t RelayLeg::history_memory_bytes() const {
+  return video_.history_memory_bytes() + (audio_ ? audio_->history_memory_bytes() : 0);
 }
 
 void RelayLeg::bind_source(const RelaySourceFormat& source, const RelayConfig& config) {
@@ -215,7 +226,7 @@ void RelayLeg::bind_source(const RelaySourceFormat& source, const RelayConfig& c
     if (audio_) {
       audio_->reconfigure(std::move(audio_config));
     } else {
-      audio_.emplace(std::move(audio_config));
+      audio_.emplace(std::move(audio_config), *shared_.audio, *shared_.scratch);
     }
   }
 }

@@ -10,10 +10,16 @@
 // new ingest SSRC. Then the sequence continues at last + 1 and the timestamp at last + the
 // elapsed time in clock ticks (at least one), so a stage never sees a jump backwards.
 //
-// Why the history holds rewritten bytes: a NACKed packet must be resent byte-identical (SRTP is
-// configured to allow identical retransmits), and each slot's buffer keeps its capacity, so
-// after warm-up the per-packet work is one copy into a slot, a few in-place writes and the sink
-// call, with no allocation and no map lookup.
+// Why the history holds no bytes: a NACKed packet must be resent byte-identical (SRTP is
+// configured to allow identical retransmits), but the rewritten bytes differ from the ingest
+// bytes only by what this stream's configuration, offsets and send time put in. So the relay
+// keeps each ingest packet once (IngestHistory, relay_history.hpp) and a leg stream keeps 16
+// bytes per sent packet (LegHistory): the ingest packet's name, the outgoing sequence number and
+// timestamp, the abs-send-time value stamped and which configuration was in force (the current
+// one or the one before the last publisher switch). A resend rebuilds the same bytes; if the
+// ingest slot was overwritten meanwhile, the NACK is counted as missed. Per packet per leg the
+// work is one copy of the ingest packet into the relay's shared scratch buffer, a few in-place
+// writes, a 16-byte history store and the sink call: no allocation and no map lookup.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "engine/relay.hpp"
+#include "engine/relay_history.hpp"
 #include "proto/rtcp_compound.hpp"
 #include "proto/rtp_packet.hpp"
 #include "proto/rtp_rewrite.hpp"
@@ -46,9 +53,19 @@ struct LegStreamConfig {
 LegStreamConfig make_leg_stream_config(const NegotiatedTrack& ingest, const RelayTrackFormat& leg,
                                        std::size_t history_packets);
 
+// What every leg of one relay shares: the ingest histories and the buffer a packet is rewritten
+// in. One buffer serves all legs because the relay is single-threaded and a sink never calls
+// back into it (the bytes are only valid during send_rtp).
+struct LegShared {
+  const IngestHistory* video = nullptr;
+  const IngestHistory* audio = nullptr;
+  Bytes* scratch = nullptr;
+};
+
 class LegStream {
  public:
-  explicit LegStream(LegStreamConfig config);
+  // `ingest` and `scratch` must outlive the stream.
+  LegStream(LegStreamConfig config, const IngestHistory& ingest, Bytes& scratch);
 
   const LegStreamConfig& config() const { return config_; }
   // True when the stream has offsets for this source generation.
@@ -59,29 +76,36 @@ class LegStream {
              Instant first_arrival);
   void stop() { started_ = false; }
   // A new publisher may use other extension ids and clock rates; the numbering state and the
-  // history stay.
+  // history stay, and the configuration before the switch is kept so packets sent under it can
+  // still be resent as they were.
   void reconfigure(LegStreamConfig config);
 
-  // Rewrites a copy of the packet (parsed as `view`, which arrived at `arrival`), keeps it in
-  // the history and hands it to the sink. Returns the bytes sent.
-  std::size_t send(Instant now, const proto::RtpView& view, Instant arrival, RelaySink& sink);
-  // Resends a history packet byte-identical. False when it is no longer there.
+  // Rewrites a copy of the packet (parsed as `view`, which arrived at `arrival` and is kept in
+  // the ingest history under `ingest`), remembers how, and hands it to the sink. Returns the
+  // bytes sent.
+  std::size_t send(Instant now, const proto::RtpView& view, IngestKey ingest, Instant arrival,
+                   RelaySink& sink);
+  // Resends a packet byte-identical. False when it is no longer in this stream's history, its
+  // ingest slot was overwritten, or it was sent under a configuration no longer known.
   bool resend(std::uint16_t sequence_number, RelaySink& sink);
+  std::size_t history_memory_bytes() const { return history_.memory_bytes(); }
 
   bool has_sent() const { return any_sent_; }
   // RFC 3550 §6.4.1 with the RTP timestamp projected to now.
   proto::RtcpSenderReport sender_report(Instant now, std::uint64_t ntp_now) const;
 
  private:
-  struct Slot {
-    Bytes bytes;
-    std::uint16_t sequence_number = 0;
-    bool used = false;
-  };
-  MutableByteSpan copy_into_slot(const proto::RtpView& view, std::uint16_t sequence_number);
-  void rewrite_extensions(MutableByteSpan packet, const proto::RtpView& view, Instant now);
+  // Copies `view`'s packet into the scratch buffer and rewrites it; the result is a pure
+  // function of the arguments.
+  MutableByteSpan rewrite(const proto::RtpView& view, const LegStreamConfig& config,
+                          std::uint16_t sequence, std::uint32_t timestamp,
+                          std::uint32_t abs_send_time) const;
 
   LegStreamConfig config_;
+  std::optional<LegStreamConfig> previous_config_;  // before the last reconfigure()
+  std::uint8_t config_epoch_ = 0;                   // 7 bits, advanced by reconfigure()
+  const IngestHistory* ingest_;
+  Bytes* scratch_;
   bool started_ = false;
   std::uint32_t generation_ = 0;
   std::uint16_t sequence_offset_ = 0;
@@ -92,14 +116,13 @@ class LegStream {
   Instant last_timestamp_at_{};
   std::uint32_t packet_count_ = 0;
   std::uint32_t octet_count_ = 0;
-  std::vector<Slot> history_;
-  Bytes scratch_;  // used when the history is disabled
+  LegHistory history_;
 };
 
 class RelayLeg {
  public:
   RelayLeg(EgressId id, const RelaySourceFormat& source, const RelayEgressFormat& format,
-           RelaySink& sink, const RelayConfig& config, Instant now);
+           RelaySink& sink, const RelayConfig& config, LegShared shared, Instant now);
 
   EgressId id() const { return id_; }
   // Rebuilds the rewrite for a new publisher's format (called by start_publisher).
@@ -108,6 +131,8 @@ class RelayLeg {
   LegStream& video() { return video_; }
   LegStream* audio() { return audio_ ? &*audio_ : nullptr; }
   RelayEgressStats& stats() { return stats_; }
+  // The leg's NACK history in bytes (the per-leg part; the ingest copies are shared).
+  std::size_t history_memory_bytes() const;
   const RelayEgressStats& stats() const { return stats_; }
 
   // Video is held back until a keyframe (or the GOP cache) starts it.
@@ -135,6 +160,7 @@ class RelayLeg {
   EgressId id_;
   RelaySink* sink_;
   RelayEgressFormat format_;
+  LegShared shared_;
   LegStream video_;
   std::optional<LegStream> audio_;
   bool video_waiting_ = true;

@@ -51,6 +51,10 @@ class RelayInboundStream {
   std::uint32_t ssrc() const { return ssrc_; }
 
   Received on_packet(Instant now, std::uint16_t sequence_number, std::uint32_t timestamp);
+  // The extended sequence number of a packet near the newest one, without changing anything.
+  std::int64_t extend(std::uint16_t sequence_number) const {
+    return unwrapper_.peek(sequence_number);
+  }
   // A sender report from this stream's SSRC: remembered for LSR/DLSR.
   void on_sender_report(Instant now, std::uint64_t ntp_timestamp);
   // The §6.4.2 report block as of now; moves the interval counters for the next fraction.

@@ -76,6 +76,65 @@ TEST_F(RelayFeedbackTest, NackIsAnsweredByteIdenticalAndMissesAreCounted) {
   EXPECT_EQ(stats->retransmissions_missed, 1u);
 }
 
+// The leg keeps no bytes, only how it rewrote each packet; the ingest bytes are shared. So a
+// NACK for a packet sent before a publisher switch must be rebuilt with the configuration of
+// then (other ingest extension ids), the abs-send-time of then and the offsets of then, and a
+// packet whose shared ingest slot a newer packet took is a counted miss, never other bytes.
+TEST_F(RelayFeedbackTest, NackAcrossPublisherSwitchIsByteIdenticalOrCountedMissed) {
+  RelayConfig config;
+  config.video_history_packets = 16;
+  Relay small(config);
+  RelayEgressFormat leg_format = egress_format();
+  leg_format.video.extensions.abs_send_time = 10;  // restamped per send: must be remembered
+  small.start_publisher(at(0), ingest_format(), feedback);
+  const EgressId leg = small.add_egress(at(0), leg_format, leg_sink);
+
+  // Publisher A: ingest sequence numbers 100..111 (keyframe of 5 packets, 7 deltas).
+  TestPublisher a(0x1000, 100);
+  feed(small, at(0), a.keyframe());
+  for (int i = 1; i <= 7; ++i) {
+    feed(small, at(33 * i), a.delta());
+  }
+  // Publisher B negotiates other extension ids and starts at 1012: its 5 keyframe packets take
+  // the ingest slots (mod 16) of A's 100..104.
+  RelaySourceFormat b_format = ingest_format();
+  b_format.video.extensions.mid = 6;
+  b_format.video.extensions.abs_send_time = 7;
+  b_format.video.extensions.transport_cc = 8;
+  TestPublisher b(0x3000, 1012);
+  b.mid_id = 6;
+  b.abs_send_time_id = 7;
+  b.transport_cc_id = 8;
+  small.start_publisher(at(400), b_format, feedback);
+  feed(small, at(433), b.keyframe());
+
+  const auto sent = leg_sink.rtp;
+  const auto views = leg_sink.views();
+  ASSERT_EQ(sent.size(), 17u);
+  for (std::size_t i = 1; i < views.size(); ++i) {
+    ASSERT_EQ(views[i].sequence_number, static_cast<std::uint16_t>(views[0].sequence_number + i));
+  }
+  std::vector<std::uint16_t> asked;
+  for (const auto& view : views) {
+    asked.push_back(view.sequence_number);
+  }
+  leg_sink.clear();
+  const std::vector<proto::RtcpPacket> packets{
+      proto::RtcpNack::from_sequence_numbers(0x99, 0x51000001, asked)};
+  small.handle_egress_rtcp(at(1000), leg, packets);
+
+  // Leg history 16 of 17 sent: A's first is gone from the leg; A's 2nd..5th are still in the
+  // leg's history but their ingest slots hold B's packets now; A's 6th..12th and B's 5 answer.
+  ASSERT_EQ(leg_sink.rtp.size(), 12u);
+  for (std::size_t i = 0; i < 12; ++i) {
+    const std::size_t original = i < 7 ? 5 + i : 12 + (i - 7);
+    EXPECT_EQ(leg_sink.rtp[i], sent[original]) << "resend " << i << " is not byte-identical";
+  }
+  const auto stats = small.egress_stats(leg);
+  EXPECT_EQ(stats->packets_retransmitted, 12u);
+  EXPECT_EQ(stats->retransmissions_missed, 5u);
+}
+
 TEST_F(RelayFeedbackTest, PliFromManyLegsIsRateLimitedUpstream) {
   start();
   RecordingSink sinks[3];

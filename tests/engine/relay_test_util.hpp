@@ -155,6 +155,10 @@ class TestPublisher {
   std::uint32_t video_timestamp;
   std::uint16_t audio_sequence = 7;
   std::uint32_t audio_timestamp = 1000;
+  // The extension ids the video packets carry (a second publisher may negotiate others).
+  std::uint8_t abs_send_time_id = kIngestAbsSendTimeId;
+  std::uint8_t mid_id = kIngestMidId;
+  std::uint8_t transport_cc_id = kIngestTransportCcId;
 
  private:
   std::vector<Bytes> access_unit(const std::vector<Bytes>& payloads) {
@@ -166,9 +170,9 @@ class TestPublisher {
       packet.sequence_number = video_sequence++;
       packet.timestamp = video_timestamp;
       packet.ssrc = video_ssrc;
-      packet.extensions.push_back({kIngestAbsSendTimeId, {1, 2, 3}});
-      packet.extensions.push_back({kIngestMidId, {'1'}});
-      packet.extensions.push_back({kIngestTransportCcId, {0, 42}});
+      packet.extensions.push_back({abs_send_time_id, {1, 2, 3}});
+      packet.extensions.push_back({mid_id, {'1'}});
+      packet.extensions.push_back({transport_cc_id, {0, 42}});
       packet.payload = payloads[i];
       packets.push_back(*packet.serialize());
     }
