@@ -131,19 +131,25 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14, 15 of proc(5)
 
 
-def proc_runtime_seconds(pid: int) -> float:
-    """Time on CPU of every live thread, from /proc/<pid>/task/*/schedstat (nanoseconds, exact).
+def thread_runtimes(pid: int) -> dict:
+    """Thread id -> seconds on CPU, from /proc/<pid>/task/*/schedstat (nanoseconds, exact).
     /proc/<pid>/stat's utime + stime are sampled at CLK_TCK (100 Hz): 10 ms granularity, which
     is more than a one-stage run uses in a second. Threads that exited are not counted here, so
     the window also reports the /proc/<pid>/stat figure as a cross-check."""
-    total = 0
+    times = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
-                total += int(schedstat.read().split()[0])
+                times[task] = int(schedstat.read().split()[0]) / 1e9
         except (FileNotFoundError, ProcessLookupError):
             continue  # the thread ended between listdir and open
-    return total / 1e9
+    return times
+
+
+def hottest_thread(a: dict, b: dict, seconds: float) -> float:
+    """CPU s/s of the busiest thread between two thread_runtimes() readings: a thread at 1.0
+    is saturated whatever the process total says (serve's media path is one thread)."""
+    return max([(b[tid] - a.get(tid, 0.0)) / seconds for tid in b] or [0.0])
 
 
 def proc_rss_kib(pid: int) -> int:
@@ -391,9 +397,10 @@ def take_snapshot(sink: Sink, pids: dict, metrics_url: Optional[str], harness) -
     describe the same moment; the histogram last (it needs no tight timing)."""
     stats = sink.stats()
     moment = time.monotonic()
-    cpu = {name: proc_runtime_seconds(pid) for name, pid in pids.items()}
+    threads = {name: thread_runtimes(pid) for name, pid in pids.items()}
     ticks = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-    snap = {"t": moment, "cpu": cpu, "ticks": ticks, "packets": stats.get("packets", 0),
+    cpu = {name: sum(times.values()) for name, times in threads.items()}
+    snap = {"t": moment, "cpu": cpu, "threads": threads, "ticks": ticks, "packets": stats.get("packets", 0),
             "gaps": stats.get("gaps", 0), "hist": None, "ingest": None}
     if metrics_url:
         text = harness.http("GET", metrics_url, timeout=10).body.decode(errors="replace")
@@ -407,7 +414,8 @@ def sub_window(a: dict, b: dict, main: str) -> dict:
     packets = b["packets"] - a["packets"]
     gaps = b["gaps"] - a["gaps"]
     cpu = {name: (b["cpu"][name] - a["cpu"][name]) / seconds for name in a["cpu"]}
-    out = {"seconds": seconds, "pps": packets / seconds, "cpu": cpu,
+    hot = hottest_thread(a["threads"][main], b["threads"][main], seconds)
+    out = {"seconds": seconds, "pps": packets / seconds, "cpu": cpu, "hot": hot,
            "loss": gaps / (packets + gaps) if packets + gaps > 0 else 0.0,
            "ns_per_packet": cpu[main] * seconds / packets * 1e9 if packets else None}
     if a["ingest"] is not None and b["ingest"] is not None:
@@ -448,6 +456,7 @@ def measure_window(snapshot, window: float, windows: int, main: str) -> dict:
         "loss_max_subwindow": max(p["loss"] for p in parts),
         "cpu_s_per_s": {n: median_of([p["cpu"][n] for p in parts]) for n in cpu_names},
         "cpu_s_per_s_stat": ticks,
+        "hottest_thread_cpu_s_per_s": max(p["hot"] for p in parts),
         "cpu_per_packet_ns": median_of([p["ns_per_packet"] for p in parts]),
         "cpu_per_packet_spread_pct": spread_pct([p["ns_per_packet"] for p in parts]),
         "ingest_pps": median_of([p.get("ingest_pps") for p in parts]),
@@ -515,7 +524,10 @@ def verdict(row: dict) -> bool:
 
 
 def keeps_up(row: dict, per_stage_pps: Optional[float]) -> bool:
-    """Delivered packets keep pace with N times what one stage received at the smallest N."""
+    """Delivered packets keep pace with N times what one stage received at the smallest N, and
+    no thread of the measured process is saturated (in any sub-window)."""
+    if row["hottest_thread_cpu_s_per_s"] >= 0.97:
+        return False
     if not per_stage_pps:
         return True
     return row["delivered_pps"] >= 0.9 * per_stage_pps * row["n"]
@@ -573,7 +585,8 @@ def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list) -> tu
                 reason = f"loss >= {LOSS_LIMIT:.1%} or p99 >= {P99_LIMIT_MS} ms twice in a row"
                 break
             if not keeps_up(row, per_stage_pps):
-                reason = f"N={n}: delivered packets fell below 90 % of N x one stage's rate"
+                reason = (f"N={n}: the machine cannot keep up (delivered packets below 90 % "
+                          "of N x one stage's rate, or a serve thread at 100 % CPU)")
                 break
         return rows, reason, rig.media_files(), rss_idle
     finally:
@@ -695,7 +708,9 @@ COLUMNS = [  # (header, width, key, format)
     ("p50 ms", 7, "p50_ms", ".3f"), ("p99 ms", 7, "p99_ms", ".3f"),
     ("RSS/egr KiB", 11, "rss_per_egress_kib", ".1f"), ("join ms", 8, "join_ms_median", ".0f"),
     ("ns/pkt", 7, "cpu_per_packet_ns", ".0f"), ("±%", 4, "cpu_per_packet_spread_pct", ".0f"),
-    ("sink CPU", 8, "sink_cpu_s_per_s", ".3f"), ("Janus ns/pkt", 12, "janus_cpu_per_packet_ns", ".0f"),
+    ("hot thr", 7, "hottest_thread_cpu_s_per_s", ".3f"),
+    ("sink CPU", 8, "sink_cpu_s_per_s", ".3f"),
+    ("Janus ns/pkt", 12, "janus_cpu_per_packet_ns", ".0f"),
 ]
 
 
