@@ -13,8 +13,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 import harness
+
+sys.path.insert(0, str(harness.SOURCE_DIR / "bench"))
+import fanout_measure  # noqa: E402 - bench/ is not a package
 
 N = 20
 SUMMARY_KEYS = ("n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
@@ -62,3 +66,32 @@ def test_fanout_smoke_completes_with_media_on_every_stage(output_dir):
     assert len(row["join_ms"]) == 2, row  # both join stages delivered media
     if shutil.which("gnuplot"):
         assert (out / "latest.png").stat().st_size > 0
+
+
+METRICS = """# TYPE ivs_forward_delay_seconds histogram
+ivs_forward_delay_seconds_bucket{le="0.001"} %d
+ivs_forward_delay_seconds_bucket{le="0.002"} %d
+ivs_forward_delay_seconds_bucket{le="0.005"} %d
+ivs_forward_delay_seconds_bucket{le="+Inf"} %d
+ivs_publisher_packets_total 7
+"""
+
+
+def test_histogram_quantile_uses_the_window_deltas_and_interpolates():
+    """The latency columns: bucket deltas between two scrapes, linear inside the bucket."""
+    start = fanout_measure.parse_histogram(METRICS % (100, 100, 100, 100),
+                                           "ivs_forward_delay_seconds")
+    # In the window: 50 packets <= 1 ms, 30 in (1, 2] ms, 20 in (2, 5] ms.
+    end = fanout_measure.parse_histogram(METRICS % (150, 180, 200, 200),
+                                         "ivs_forward_delay_seconds")
+    quantile = fanout_measure.histogram_quantile
+    assert abs(quantile(start, end, 0.5) - 0.001) < 1e-12      # exactly the 50th packet
+    assert abs(quantile(start, end, 0.65) - 0.0015) < 1e-12    # half-way into (1, 2] ms
+    assert abs(quantile(start, end, 0.9) - 0.0035) < 1e-12     # half-way into (2, 5] ms
+    assert quantile(start, start, 0.99) is None                 # no packet in the window
+    assert fanout_measure.parse_histogram("ivs_uptime_seconds 3\n", "x") is None
+    assert fanout_measure.parse_sample(METRICS % (0, 0, 0, 0), "ivs_publisher_packets_total") == 7
+    # Beyond the last finite bound: the bound is reported (Prometheus does the same).
+    late = fanout_measure.parse_histogram(METRICS % (100, 100, 100, 300),
+                                          "ivs_forward_delay_seconds")
+    assert quantile(start, late, 0.99) == 0.005
