@@ -323,10 +323,26 @@ def measure_ours(rig: Rig, n: int, args, rss_idle: int) -> dict:
     return row
 
 
+def stop_reason(row: dict, breaches: int, per_stage_pps: Optional[float], args) -> str:
+    """Why the N list ends at this row ("" = go on)."""
+    n = row["n"]
+    if not row["complete"]:
+        return f"N={n}: only {row['live']} of {n} sessions received media"
+    if args.keep_going:
+        return ""
+    if breaches >= 2:
+        return f"N={n}: loss >= {LOSS_LIMIT:.1%} or p99 >= {P99_LIMIT_MS} ms twice in a row"
+    if not keeps_up(row, per_stage_pps):
+        return (f"N={n}: the machine cannot keep up (delivered packets below 90 % of N x one "
+                "stage's rate, or a serve thread at 100 % CPU)")
+    return ""
+
+
 def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list) -> tuple:
-    """Returns (rows, stop reason, rig media files, idle RSS)."""
+    """Returns (rows, stop reason, rig media files, idle RSS). A failure (a process exiting, an
+    API error) ends the list with the rows measured so far; the reason says what happened."""
     rig = Rig(harness, args, build_dir, work_dir / "ours")
-    rows, reason, breaches, per_stage_pps = [], "all N measured", 0, None
+    rows, reason, breaches, per_stage_pps, rss_idle = [], "all N measured", 0, None, None
     try:
         rig.start()
         time.sleep(2)
@@ -341,21 +357,15 @@ def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list) -> tu
             print_row(row, header=len(rows) == 1)
             per_stage_pps = per_stage_pps or (row["delivered_pps"] / n if row["complete"] else None)
             breaches = 0 if verdict(row) else breaches + 1
-            if not row["complete"]:
-                reason = f"only {row['live']} of {n} sessions received media"
+            reason = stop_reason(row, breaches, per_stage_pps, args) or reason
+            if reason != "all N measured":
                 break
-            if args.keep_going:
-                continue
-            if breaches >= 2:
-                reason = f"loss >= {LOSS_LIMIT:.1%} or p99 >= {P99_LIMIT_MS} ms twice in a row"
-                break
-            if not keeps_up(row, per_stage_pps):
-                reason = (f"N={n}: the machine cannot keep up (delivered packets below 90 % "
-                          "of N x one stage's rate, or a serve thread at 100 % CPU)")
-                break
-        return rows, reason, rig.media_files(), rss_idle
+    except Exception as error:  # noqa: BLE001 - keep what was measured, say why it ended
+        reason = f"failed after {len(rows)} N: {error!r}"[:2000]
+        log(reason)
     finally:
         rig.stop()
+    return rows, reason, rig.media_files(), rss_idle
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,6 +517,8 @@ def merge_janus(rows: list, janus: dict) -> None:
 
 def write_plot(out_dir: Path, rows: list, janus: dict, summary: dict) -> Optional[str]:
     """latest.png through bench/fanout.gp; returns a note when it could not."""
+    if not rows and not janus:
+        return "nothing measured: no PNG"
     if not shutil.which("gnuplot"):
         return "gnuplot not installed (Debian gnuplot-nox): no PNG"
     data = out_dir / "latest.dat"
