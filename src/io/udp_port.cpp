@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "io/anonymous_pages.hpp"
 #include "io/clock.hpp"
 #include "io/sockaddr.hpp"
 #include "io/udp_send_queue.hpp"
@@ -57,7 +58,10 @@ double UdpPortCounters::mean_send_batch() const {
 }
 
 // Everything that touches Asio or the kernel structures, kept out of the header. All buffers
-// are allocated here, once.
+// are allocated here, once. The receive buffers and the send ring are anonymous pages that
+// become resident only as they are used (anonymous_pages.hpp): recvmmsg writes only as many
+// buffers as datagrams arrived, so a port that receives little (an egress session's RTCP)
+// keeps little resident however large its batch.
 struct UdpPort::Impl {
   Impl(asio::io_context& io_context, const UdpPortOptions& port_options)
       : io(io_context),
@@ -85,7 +89,7 @@ struct UdpPort::Impl {
   asio::ip::udp::socket socket;
   UdpPortOptions options;
   UdpSendQueue send_queue;
-  Bytes receive_storage;
+  AnonymousPages receive_storage;
   std::vector<iovec> receive_iovecs;
   std::vector<sockaddr_storage> receive_names;
   std::vector<mmsghdr> receive_messages;

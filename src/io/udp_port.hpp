@@ -13,7 +13,9 @@
 // Receiving is driven by Asio readiness on the non-blocking native socket: async_wait(read),
 // then recvmmsg until EAGAIN (bounded per wake so a flood cannot starve the io_context's other
 // handlers; the rest is drained from a posted continuation). The Instant passed to the handler
-// is read once per recvmmsg batch. Nothing allocates per packet.
+// is read once per recvmmsg batch. Nothing allocates per packet. The receive buffers and the send
+// ring are mapped up front but only become resident as they are used, and the ring gives its
+// deep pages back after a burst (udp_send_queue.hpp), so capacity is a cap, not a cost per port.
 //
 // Sending copies into a fixed ring (udp_send_queue.hpp, drop-new when full) and flush() empties
 // it with sendmmsg. When the kernel buffer is full the rest stays queued and the port flushes

@@ -2,50 +2,54 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "io/sockaddr.hpp"
 
 namespace ivs::io {
 
 UdpSendQueue::UdpSendQueue(std::size_t capacity, std::size_t slot_bytes, bool ipv6_socket)
-    : slot_bytes_(slot_bytes),
+    : capacity_(std::max<std::size_t>(capacity, 1)),
+      slot_bytes_(slot_bytes),
       ipv6_socket_(ipv6_socket),
-      storage_(std::max<std::size_t>(capacity, 1) * slot_bytes),
-      slots_(std::max<std::size_t>(capacity, 1)) {
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    slots_[i].payload.iov_base = storage_.data() + i * slot_bytes_;
-  }
+      slot_pages_(capacity_ * sizeof(Slot)),
+      payload_pages_(capacity_ * slot_bytes) {
+  static_assert(std::is_trivially_copyable_v<Slot> && std::is_trivially_destructible_v<Slot>);
 }
 
 UdpSendQueue::PushResult UdpSendQueue::push(const SocketAddress& destination, ByteSpan bytes) {
   if (bytes.size() > slot_bytes_) {
     return PushResult::kTooLarge;
   }
-  if (size_ == slots_.size()) {
+  if (size_ == capacity_) {
     return PushResult::kFull;
   }
-  Slot& slot = slots_[(head_ + size_) % slots_.size()];
-  slot.destination_length = to_sockaddr(destination, ipv6_socket_, slot.destination);
-  if (slot.destination_length == 0) {
+  const std::size_t index = (head_ + size_) % capacity_;
+  Slot& target = slot(index);
+  target.destination_length = to_sockaddr(destination, ipv6_socket_, target.destination);
+  if (target.destination_length == 0) {
     return PushResult::kUnsupportedAddress;
   }
+  target.payload.iov_base = payload(index);
   if (!bytes.empty()) {
-    std::memcpy(slot.payload.iov_base, bytes.data(), bytes.size());
+    std::memcpy(target.payload.iov_base, bytes.data(), bytes.size());
   }
-  slot.payload.iov_len = bytes.size();
+  target.payload.iov_len = bytes.size();
   ++size_;
+  touched_ = std::max(touched_, index + 1);
+  window_depth_ = std::max(window_depth_, index + 1);
   return PushResult::kQueued;
 }
 
 std::size_t UdpSendQueue::fill(std::span<mmsghdr> messages) {
   const std::size_t count = std::min(size_, messages.size());
   for (std::size_t i = 0; i < count; ++i) {
-    Slot& slot = slots_[(head_ + i) % slots_.size()];
+    Slot& queued = slot((head_ + i) % capacity_);
     msghdr& header = messages[i].msg_hdr;
     header = msghdr{};
-    header.msg_name = &slot.destination;
-    header.msg_namelen = slot.destination_length;
-    header.msg_iov = &slot.payload;
+    header.msg_name = &queued.destination;
+    header.msg_namelen = queued.destination_length;
+    header.msg_iov = &queued.payload;
     header.msg_iovlen = 1;
     messages[i].msg_len = 0;
   }
@@ -56,11 +60,29 @@ std::size_t UdpSendQueue::pop(std::size_t count) {
   count = std::min(count, size_);
   std::size_t bytes = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    bytes += slots_[(head_ + i) % slots_.size()].payload.iov_len;
+    bytes += slot((head_ + i) % capacity_).payload.iov_len;
   }
-  head_ = (head_ + count) % slots_.size();
+  head_ = (head_ + count) % capacity_;
   size_ -= count;
+  if (size_ == 0 && count > 0) {
+    on_drained();
+  }
   return bytes;
+}
+
+void UdpSendQueue::on_drained() {
+  // Start over at slot 0, so steady traffic keeps reusing the same few resident pages.
+  head_ = 0;
+  if (++window_drains_ < kReleaseWindow) {
+    return;
+  }
+  if (touched_ > window_depth_ + kReleaseSlack) {
+    slot_pages_.release_from(window_depth_ * sizeof(Slot));
+    payload_pages_.release_from(window_depth_ * slot_bytes_);
+    touched_ = window_depth_;
+  }
+  window_drains_ = 0;
+  window_depth_ = 0;
 }
 
 }  // namespace ivs::io

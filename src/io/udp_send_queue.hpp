@@ -6,6 +6,15 @@
 // iovec pointing at them, all set up once; push() is two memcpys, and fill() only points the
 // mmsghdr array at slots that are already complete.
 //
+// Memory: the slots live in anonymous pages (anonymous_pages.hpp) that only become resident when
+// written. The ring restarts at slot 0 whenever it drains, so a port that is flushed every turn
+// touches only its first few slots; a burst (a GOP replayed to a new stage) touches more. Every
+// kReleaseWindow drains the queue compares how deep it was touched with the deepest it got in
+// that window, and gives the pages beyond back when the difference exceeds kReleaseSlack slots:
+// after a burst the ring shrinks to what steady traffic uses, while traffic whose depth merely
+// varies costs at most one madvise(2) per window, never one per flush. Capacity is then a cap on
+// a burst, not a cost per port.
+//
 // Overflow policy: drop-new. When the ring is full, push() refuses the datagram and the caller
 // counts it. The queued datagrams are older and already committed (a DTLS flight, the start of
 // a keyframe the receiver is assembling); dropping from the tail loses the same amount of data
@@ -21,6 +30,7 @@
 #include <span>
 #include <vector>
 
+#include "io/anonymous_pages.hpp"
 #include "proto/bytes.hpp"
 #include "proto/socket_address.hpp"
 
@@ -45,22 +55,36 @@ class UdpSendQueue {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  std::size_t capacity() const { return slots_.size(); }
+  std::size_t capacity() const { return capacity_; }
   std::size_t slot_bytes() const { return slot_bytes_; }
+  // Slots written since the pages were last given back (at most capacity()).
+  std::size_t touched_slots() const { return touched_; }
+
+  static constexpr std::size_t kReleaseWindow = 64;  // drains
+  static constexpr std::size_t kReleaseSlack = 8;    // slots
 
  private:
+  // Zero bytes are a valid empty slot, so the untouched pages of the mapping need no
+  // construction.
   struct Slot {
-    sockaddr_storage destination{};
-    socklen_t destination_length = 0;
-    iovec payload{};
+    sockaddr_storage destination;
+    socklen_t destination_length;
+    iovec payload;
   };
+  Slot& slot(std::size_t index) { return reinterpret_cast<Slot*>(slot_pages_.data())[index]; }
+  std::uint8_t* payload(std::size_t index) { return payload_pages_.data() + index * slot_bytes_; }
+  void on_drained();
 
+  std::size_t capacity_;
   std::size_t slot_bytes_;
   bool ipv6_socket_;
-  Bytes storage_;
-  std::vector<Slot> slots_;
+  AnonymousPages slot_pages_;
+  AnonymousPages payload_pages_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
+  std::size_t touched_ = 0;       // slots [0, touched_) may be resident
+  std::size_t window_depth_ = 0;  // the deepest slot written in this release window, + 1
+  std::size_t window_drains_ = 0;
 };
 
 }  // namespace ivs::io

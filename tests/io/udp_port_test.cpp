@@ -12,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace ivs::io {
@@ -247,6 +249,69 @@ TEST(UdpPort, FullQueueDropsTheNewDatagramAndCountsIt) {
     EXPECT_EQ(read_u32(at_receiver.received[i].bytes.data()), i);  // the oldest were kept
   }
   EXPECT_EQ(read_u32(at_receiver.received[8].bytes.data()), 100u);
+}
+
+// Resident anonymous memory of this process in KiB (RssAnon in /proc/self/status).
+std::int64_t resident_anonymous_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) {
+      return std::stoll(line.substr(8));
+    }
+  }
+  return -1;
+}
+
+// Issue 6: one port per egress session, so a port must not cost its capacity in resident memory.
+// The ring is sized for a burst (a GOP replayed to a new stage): opening it costs address space
+// only, a burst makes its slots resident, and once traffic is steady again the deep pages go
+// back.
+TEST(UdpPort, SendRingIsResidentOnlyAsDeepAsUsedAndShrinksAfterABurst) {
+  boost::asio::io_context io;
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(receiver);
+  std::size_t received = 0;
+  receiver->start([&](Instant, const SocketAddress&, ByteSpan) { ++received; });
+  const std::int64_t before = resident_anonymous_kib();
+  ASSERT_GT(before, 0);
+
+  UdpPortOptions options;
+  options.send_queue_capacity = 4096;  // 8 MiB of slots
+  options.receive_batch = 256;         // 512 KiB of receive buffers
+  auto sender = open_port(io, options);
+  ASSERT_TRUE(sender);
+  const std::int64_t opened = resident_anonymous_kib();
+  EXPECT_LT(opened - before, 512) << "opening made the rings resident";
+
+  // Steady traffic: a few datagrams per flush stay in the first slots.
+  for (int round = 0; round < 200; ++round) {
+    for (std::uint32_t i = 0; i < 8; ++i) {
+      ASSERT_TRUE(sender->send(receiver->local_address(), numbered(i, 1200)));
+    }
+    sender->flush();
+  }
+  EXPECT_LT(resident_anonymous_kib() - before, 512) << "steady traffic walked the whole ring";
+
+  // A burst of 3000 datagrams of 1200 bytes (~3.5 MiB resident while queued).
+  for (std::uint32_t i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(sender->send(receiver->local_address(), numbered(i, 1200)));
+  }
+  const std::int64_t during = resident_anonymous_kib();
+  EXPECT_GT(during - before, 3000);
+  sender->flush();
+  ASSERT_EQ(sender->queued(), 0u);
+  EXPECT_EQ(sender->counters().queue_full_drops, 0u);
+  // Steady traffic again: within two release windows the deep pages go back.
+  for (int round = 0; round < 130; ++round) {
+    for (std::uint32_t i = 0; i < 8; ++i) {
+      ASSERT_TRUE(sender->send(receiver->local_address(), numbered(i, 1200)));
+    }
+    sender->flush();
+  }
+  const std::int64_t after = resident_anonymous_kib();
+  EXPECT_LT(after - before, 512) << "during the burst " << during - before << " KiB";
+  ASSERT_TRUE(run_until(io, [&] { return received > 0; }));
 }
 
 // Loopback never makes sendmmsg say EAGAIN (the skb is orphaned at once), so the kernel's push
