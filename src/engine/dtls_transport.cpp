@@ -182,6 +182,10 @@ void DtlsTransport::drive_handshake(Instant now) {
 // whose last flight we have not acknowledged, a repeated Finished (OpenSSL re-sends ours).
 // DTLS application data is not used by WebRTC media and is ignored.
 void DtlsTransport::read_records() {
+  // The record buffers were released while idle (release_record_buffers); reading sets up its
+  // own, but a reply written from inside SSL_read (a re-sent flight, an alert) needs the write
+  // buffer too.
+  SSL_alloc_buffers(ssl_);
   std::uint8_t buffer[2048];
   for (;;) {
     ERR_clear_error();
@@ -193,6 +197,7 @@ void DtlsTransport::read_records() {
     const int error = SSL_get_error(ssl_, result);
     collect_output();
     if (error == SSL_ERROR_WANT_READ) {
+      release_record_buffers();
       return;
     }
     if (error == SSL_ERROR_ZERO_RETURN) {
@@ -234,7 +239,16 @@ void DtlsTransport::on_handshake_done() {
   }
   state_ = DtlsState::kConnected;
   retransmit_at_.reset();
+  release_record_buffers();
   events_.push_back(DtlsConnected{std::move(*keys)});
+}
+
+// After the handshake a session's DTLS carries nothing but the odd alert or repeated Finished,
+// so its record buffers (~33 KB: one read, one write) are given back whenever they are empty and
+// OpenSSL allocates them again on demand. SSL_MODE_RELEASE_BUFFERS does not do this for DTLS in
+// OpenSSL 3.0 (measured: bench/egress_memory_bench.cpp); there is one session per egress stage.
+void DtlsTransport::release_record_buffers() {
+  SSL_free_buffers(ssl_);  // refuses (returns 0) while a record is pending: nothing lost
 }
 
 void DtlsTransport::handle_timeout(Instant now) {
@@ -271,6 +285,8 @@ void DtlsTransport::close(Instant) {
     return;
   }
   ERR_clear_error();
+  // A DTLS alert write does not set up a released write buffer itself (OpenSSL 3.0: it crashed).
+  SSL_alloc_buffers(ssl_);
   SSL_shutdown(ssl_);  // queues close_notify; during a handshake OpenSSL sends nothing
   ERR_clear_error();
   collect_output();

@@ -117,6 +117,7 @@ class DtlsTransport {
   Status init();
   void drive_handshake(Instant now);
   void read_records();
+  void release_record_buffers();
   void on_handshake_done();
   void fail(std::string reason);
   void collect_output();
