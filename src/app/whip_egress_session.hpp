@@ -76,6 +76,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   // engine::RelaySink: called synchronously from the relay; must not call back into it.
   void send_rtp(ByteSpan packet) override;
   void send_rtcp(ByteSpan packet) override;
+  void send_protected(ByteSpan packet, bool rtcp);
 
   boost::asio::io_context& io_;
   EgressMediaSource& media_;
@@ -98,6 +99,9 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   bool failed_ = false;
   bool closing_ = false;
   bool flush_posted_ = false;
+  // Where send_rtp/send_rtcp protect each packet before the port copies it into its ring: one
+  // buffer for the session's life instead of an allocation per packet.
+  Bytes protect_buffer_ = Bytes(2048 + engine::kMaxSrtpOverhead);
   std::function<void()> close_done_;  // set while close() waits for the POST to finish
   std::string resource_url_;
   std::string etag_;

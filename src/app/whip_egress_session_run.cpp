@@ -118,20 +118,26 @@ void WhipEgressSession::on_connected() {
 // ---- relay sink ---------------------------------------------------------------------------
 
 void WhipEgressSession::send_rtp(ByteSpan packet) {
-  if (phase_ != Phase::kConnected || !peer_) {
-    return;
-  }
-  peer_->send_rtp(packet);
-  drain_transmits();
-  schedule_flush();
+  send_protected(packet, false);
 }
 
 void WhipEgressSession::send_rtcp(ByteSpan packet) {
-  if (phase_ != Phase::kConnected || !peer_) {
+  send_protected(packet, true);
+}
+
+// The relay calls this once per packet per stage, so it neither queues a Transmit in the peer
+// session nor allocates: protect into the session's buffer, copy into the port's send ring.
+void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
+  if (phase_ != Phase::kConnected || !peer_ || !port_ || !port_->is_open()) {
     return;
   }
-  peer_->send_rtcp(packet);
-  drain_transmits();
+  const auto destination = peer_->remote_address();
+  const auto size = rtcp ? peer_->protect_rtcp_into(packet, protect_buffer_)
+                         : peer_->protect_rtp_into(packet, protect_buffer_);
+  if (!size || !destination) {
+    return;  // counted by the peer session (not ready, too large, protect failure)
+  }
+  port_->send(*destination, ByteSpan(protect_buffer_.data(), *size));
   schedule_flush();
 }
 
@@ -142,7 +148,12 @@ void WhipEgressSession::schedule_flush() {
     return;
   }
   flush_posted_ = true;
-  post([this] {
+  // Not post(std::function): this runs once per session per loop turn, and a small lambda lets
+  // Asio reuse its handler memory instead of allocating a std::function each time.
+  asio::post(io_, [alive = std::weak_ptr<bool>(alive_), this] {
+    if (auto flag = alive.lock(); !flag || !*flag) {
+      return;
+    }
     flush_posted_ = false;
     if (port_ && port_->is_open()) {
       port_->flush();

@@ -341,23 +341,44 @@ bool PeerSession::send_rtcp(ByteSpan packet) {
 }
 
 bool PeerSession::protect_and_send(ByteSpan packet, bool rtcp) {
-  if (state_ != PeerSessionState::kConnected || !outbound_ || !remote_) {
-    ++counters_.send_dropped_not_ready;
-    return false;
-  }
   Bytes datagram(packet.size() + kMaxSrtpOverhead);
-  std::copy(packet.begin(), packet.end(), datagram.begin());
-  std::size_t size = packet.size();
-  const SrtpStatus status =
-      rtcp ? outbound_->protect_rtcp(datagram, size) : outbound_->protect_rtp(datagram, size);
-  if (status != SrtpStatus::kOk) {
-    ++counters_.send_protect_failures;
+  const auto size = protect_into(packet, datagram, rtcp);
+  if (!size) {
     return false;
   }
-  datagram.resize(size);
-  ++(rtcp ? counters_.rtcp_sent : counters_.rtp_sent);
+  datagram.resize(*size);
   transmits_.push_back(Transmit{*remote_, std::move(datagram)});
   return true;
+}
+
+std::optional<std::size_t> PeerSession::protect_rtp_into(ByteSpan packet, MutableByteSpan out) {
+  return protect_into(packet, out, false);
+}
+
+std::optional<std::size_t> PeerSession::protect_rtcp_into(ByteSpan packet, MutableByteSpan out) {
+  return protect_into(packet, out, true);
+}
+
+std::optional<std::size_t> PeerSession::protect_into(ByteSpan packet, MutableByteSpan out,
+                                                     bool rtcp) {
+  if (state_ != PeerSessionState::kConnected || !outbound_ || !remote_) {
+    ++counters_.send_dropped_not_ready;
+    return std::nullopt;
+  }
+  if (out.size() < packet.size()) {
+    ++counters_.send_protect_failures;
+    return std::nullopt;
+  }
+  std::copy(packet.begin(), packet.end(), out.begin());
+  std::size_t size = packet.size();
+  const SrtpStatus status =
+      rtcp ? outbound_->protect_rtcp(out, size) : outbound_->protect_rtp(out, size);
+  if (status != SrtpStatus::kOk) {
+    ++counters_.send_protect_failures;
+    return std::nullopt;
+  }
+  ++(rtcp ? counters_.rtcp_sent : counters_.rtp_sent);
+  return size;
 }
 
 void PeerSession::close(Instant now) {

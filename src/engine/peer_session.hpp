@@ -138,6 +138,13 @@ class PeerSession {
   // protection fails; never throws.
   bool send_rtp(ByteSpan packet);
   bool send_rtcp(ByteSpan packet);
+  // The fan-out path's form of send_rtp/send_rtcp: protects a copy of `packet` into `out`
+  // (which needs packet.size() + kMaxSrtpOverhead bytes) and returns the datagram's size, to be
+  // sent to remote_address() by the caller. Nothing is queued and nothing allocates, which is
+  // what one packet to a thousand legs needs (bench/README.md, "send path"). nullopt (counted
+  // like send_rtp's failures) before Connected, when `out` is too small or protection fails.
+  std::optional<std::size_t> protect_rtp_into(ByteSpan packet, MutableByteSpan out);
+  std::optional<std::size_t> protect_rtcp_into(ByteSpan packet, MutableByteSpan out);
   // close_notify to the peer, then Closed.
   void close(Instant now);
 
@@ -161,6 +168,7 @@ class PeerSession {
   void count_decrypt_failure(SrtpStatus status);
   bool dtls_source_allowed(const SocketAddress& from) const;
   bool protect_and_send(ByteSpan packet, bool rtcp);
+  std::optional<std::size_t> protect_into(ByteSpan packet, MutableByteSpan out, bool rtcp);
 
   PeerSessionConfig config_;
   std::unique_ptr<DtlsTransport> dtls_;

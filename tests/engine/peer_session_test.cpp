@@ -360,3 +360,32 @@ TEST(PeerSessionTest, EgressAnswerRoleIsTheDtlsTransportRole) {
 
 }  // namespace
 }  // namespace ivs::engine
+
+namespace ivs::engine {
+namespace {
+
+// The fan-out send path (issue 6): protect into the caller's buffer, no queued Transmit. The
+// datagram must be exactly what send_rtp would have queued, so the peer decrypts it.
+TEST(PeerSessionTest, ProtectRtpIntoWritesADatagramThePeerDecrypts) {
+  Pair pair(7, DtlsRole::kClient);
+  Bytes out(2048 + kMaxSrtpOverhead);
+  EXPECT_FALSE(pair.client->protect_rtp_into(rtp_packet(96, 1, 0x1111), out));  // not connected
+  EXPECT_EQ(pair.client->counters().send_dropped_not_ready, 1u);
+  pair.run_for(std::chrono::seconds(5));
+  ASSERT_EQ(pair.client->state(), PeerSessionState::kConnected);
+  const Bytes packet = rtp_packet(96, 2, 0x1111);
+  const auto size = pair.client->protect_rtp_into(packet, out);
+  ASSERT_TRUE(size);
+  EXPECT_GT(*size, packet.size());             // the tag was added
+  EXPECT_FALSE(pair.client->poll_transmit());  // nothing queued
+  pair.router.handle_packet(pair.now, kClientHost, ByteSpan(out.data(), *size));
+  pair.flush();
+  ASSERT_EQ(Pair::count<SessionMediaPacket>(pair.server_events), 1);
+  EXPECT_EQ(std::get<SessionMediaPacket>(pair.server_events.back()).packet, packet);
+  Bytes tiny(4);
+  EXPECT_FALSE(pair.client->protect_rtp_into(packet, tiny));
+  EXPECT_EQ(pair.client->counters().send_protect_failures, 1u);
+}
+
+}  // namespace
+}  // namespace ivs::engine
