@@ -75,7 +75,7 @@ json::value optional_int(const std::optional<int>& value) {
 void add_media_fields(const std::optional<EgressStats>& media, json::object& stage) {
   if (!media) {
     for (const char* key : {"bitrateKbps", "rttMs", "fractionLost", "packetsLost", "nacksReceived",
-                            "plisReceived", "retransmitted"}) {
+                            "plisReceived", "retransmitted", "sendDrops"}) {
       stage[key] = nullptr;
     }
     return;
@@ -87,6 +87,7 @@ void add_media_fields(const std::optional<EgressStats>& media, json::object& sta
   stage["nacksReceived"] = media->nacks_received;
   stage["plisReceived"] = media->plis_received;
   stage["retransmitted"] = media->retransmitted;
+  stage["sendDrops"] = media->send_drops;
 }
 
 json::object publisher_json(const PublisherStatus& p) {

@@ -118,6 +118,9 @@ void render_stage_media(PrometheusText& out, const StatusSnapshot& snapshot) {
   stage_family(out, snapshot, "ivs_stage_keyframe_requests_received_total", Type::kCounter,
                "PLI/FIR from the stage",
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.plis_received); });
+  stage_family(out, snapshot, "ivs_stage_send_drops_total", Type::kCounter,
+               "Packets for the stage dropped before or by the kernel (send ring full, refused)",
+               [](const EgressStats& s) -> Sample { return static_cast<double>(s.send_drops); });
   stage_family(out, snapshot, "ivs_stage_retransmitted_total", Type::kCounter,
                "Packets resent to the stage from history",
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.retransmitted); });

@@ -99,10 +99,8 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   bool failed_ = false;
   bool closing_ = false;
   bool flush_posted_ = false;
-  // Where send_rtp/send_rtcp protect each packet before the port copies it into its ring: one
-  // buffer for the session's life instead of an allocation per packet.
-  Bytes protect_buffer_ = Bytes(2048 + engine::kMaxSrtpOverhead);
-  std::function<void()> close_done_;  // set while close() waits for the POST to finish
+  std::uint64_t send_slot_drops_ = 0;  // relay packets dropped because the send ring was full
+  std::function<void()> close_done_;   // set while close() waits for the POST to finish
   std::string resource_url_;
   std::string etag_;
   std::optional<SocketAddress> stun_server_;

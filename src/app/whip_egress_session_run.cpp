@@ -126,18 +126,24 @@ void WhipEgressSession::send_rtcp(ByteSpan packet) {
 }
 
 // The relay calls this once per packet per stage, so it neither queues a Transmit in the peer
-// session nor allocates: protect into the session's buffer, copy into the port's send ring.
+// session nor allocates nor copies twice: the packet is protected straight into the port's next
+// send slot (one copy, then in-place encryption) and committed there.
 void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
-  if (phase_ != Phase::kConnected || !peer_ || !port_ || !port_->is_open()) {
+  if (phase_ != Phase::kConnected || !peer_ || !port_) {
     return;
   }
   const auto destination = peer_->remote_address();
-  const auto size = rtcp ? peer_->protect_rtcp_into(packet, protect_buffer_)
-                         : peer_->protect_rtp_into(packet, protect_buffer_);
-  if (!size || !destination) {
+  const MutableByteSpan slot = port_->send_slot();
+  if (!destination || slot.empty()) {
+    ++send_slot_drops_;  // the port's ring is full (a burst beyond its capacity) or it closed
+    return;
+  }
+  const auto size =
+      rtcp ? peer_->protect_rtcp_into(packet, slot) : peer_->protect_rtp_into(packet, slot);
+  if (!size) {
     return;  // counted by the peer session (not ready, too large, protect failure)
   }
-  port_->send(*destination, ByteSpan(protect_buffer_.data(), *size));
+  port_->commit_send(*destination, *size);
   schedule_flush();
 }
 
@@ -196,6 +202,10 @@ std::optional<EgressStats> WhipEgressSession::stats() const {
   stats.nacks_received = relay->nacks_received;
   stats.plis_received = relay->plis_received + relay->firs_received;
   stats.retransmitted = relay->packets_retransmitted;
+  if (port_) {
+    const auto& port = port_->counters();
+    stats.send_drops = send_slot_drops_ + port.queue_full_drops + port.send_errors;
+  }
   if (!samples_.empty()) {
     const auto& [first_time, first_bytes] = samples_.front();
     const double seconds = std::chrono::duration<double>(io::monotonic_now() - first_time).count();

@@ -47,6 +47,24 @@ double ratio(std::uint64_t numerator, std::uint64_t denominator) {
   return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
 }
 
+// Counts a refused push by its reason; true when the datagram was queued.
+bool count_push(UdpSendQueue::PushResult result, UdpPortCounters& counters) {
+  switch (result) {
+    case UdpSendQueue::PushResult::kQueued:
+      return true;
+    case UdpSendQueue::PushResult::kFull:
+      ++counters.queue_full_drops;
+      return false;
+    case UdpSendQueue::PushResult::kTooLarge:
+      ++counters.oversize_drops;
+      return false;
+    case UdpSendQueue::PushResult::kUnsupportedAddress:
+      ++counters.unsupported_address_drops;
+      return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 double UdpPortCounters::mean_receive_batch() const {
@@ -334,20 +352,22 @@ bool UdpPort::send(const SocketAddress& destination, ByteSpan bytes) {
     ++counters_.send_errors;
     return false;
   }
-  switch (impl_->send_queue.push(destination, bytes)) {
-    case UdpSendQueue::PushResult::kQueued:
-      return true;
-    case UdpSendQueue::PushResult::kFull:
-      ++counters_.queue_full_drops;
-      return false;
-    case UdpSendQueue::PushResult::kTooLarge:
-      ++counters_.oversize_drops;
-      return false;
-    case UdpSendQueue::PushResult::kUnsupportedAddress:
-      ++counters_.unsupported_address_drops;
-      return false;
+  return count_push(impl_->send_queue.push(destination, bytes), counters_);
+}
+
+MutableByteSpan UdpPort::send_slot() {
+  if (!is_open()) {
+    return {};
   }
-  return false;
+  return impl_->send_queue.next_slot();
+}
+
+bool UdpPort::commit_send(const SocketAddress& destination, std::size_t size) {
+  if (!is_open()) {
+    ++counters_.send_errors;
+    return false;
+  }
+  return count_push(impl_->send_queue.commit(destination, size), counters_);
 }
 
 void UdpPort::flush() {

@@ -127,6 +127,11 @@ class UdpPort {
   // Queues one datagram (copied). False when it was dropped (queue full, too large, or an
   // address family the socket cannot reach); the drop is counted.
   bool send(const SocketAddress& destination, ByteSpan bytes);
+  // The zero-copy form of send (see UdpSendQueue::next_slot): write at most its size into
+  // send_slot() (empty when the queue is full or the port closed), then commit_send() the
+  // bytes written. Drops are counted as for send().
+  MutableByteSpan send_slot();
+  bool commit_send(const SocketAddress& destination, std::size_t size);
   // Hands queued datagrams to the kernel until the queue is empty or the kernel pushes back.
   void flush();
   std::size_t queued() const;

@@ -21,6 +21,27 @@ UdpSendQueue::PushResult UdpSendQueue::push(const SocketAddress& destination, By
   if (bytes.size() > slot_bytes_) {
     return PushResult::kTooLarge;
   }
+  const MutableByteSpan target = next_slot();
+  if (target.empty()) {
+    return PushResult::kFull;
+  }
+  if (!bytes.empty()) {
+    std::memcpy(target.data(), bytes.data(), bytes.size());
+  }
+  return commit(destination, bytes.size());
+}
+
+MutableByteSpan UdpSendQueue::next_slot() {
+  if (size_ == capacity_) {
+    return {};
+  }
+  return MutableByteSpan(payload((head_ + size_) % capacity_), slot_bytes_);
+}
+
+UdpSendQueue::PushResult UdpSendQueue::commit(const SocketAddress& destination, std::size_t size) {
+  if (size > slot_bytes_) {
+    return PushResult::kTooLarge;
+  }
   if (size_ == capacity_) {
     return PushResult::kFull;
   }
@@ -31,10 +52,7 @@ UdpSendQueue::PushResult UdpSendQueue::push(const SocketAddress& destination, By
     return PushResult::kUnsupportedAddress;
   }
   target.payload.iov_base = payload(index);
-  if (!bytes.empty()) {
-    std::memcpy(target.payload.iov_base, bytes.data(), bytes.size());
-  }
-  target.payload.iov_len = bytes.size();
+  target.payload.iov_len = size;
   ++size_;
   touched_ = std::max(touched_, index + 1);
   window_depth_ = std::max(window_depth_, index + 1);

@@ -46,6 +46,13 @@ class UdpSendQueue {
 
   PushResult push(const SocketAddress& destination, ByteSpan bytes);
 
+  // push() without the copy, for a caller that can write the datagram in place (the fan-out
+  // path encrypts straight into the slot): next_slot() is the writable payload of the slot the
+  // next datagram goes to (slot_bytes() long; empty when the ring is full), and commit() queues
+  // the first `size` bytes written there. Nothing is queued until commit().
+  MutableByteSpan next_slot();
+  PushResult commit(const SocketAddress& destination, std::size_t size);
+
   // Points messages[0..n) at the oldest n queued datagrams (n = min(size, messages.size()))
   // and returns n. The slots stay queued until pop().
   std::size_t fill(std::span<mmsghdr> messages);

@@ -28,6 +28,7 @@ StatusSnapshot sample_snapshot() {
   EgressStats media;
   media.packets_sent = 900;
   media.rtt_ms = 12.5;
+  media.send_drops = 3;
   connected.media = media;
   StageStatusView backoff;
   backoff.status.stage_arn = "arn:aws:ivs:us-east-1:123456789012:stage/zzzzzzzzzzzz";
@@ -39,6 +40,9 @@ StatusSnapshot sample_snapshot() {
 
 TEST(Metrics, PublisherStagesAndPerStageMediaArePresent) {
   const std::string text = render_metrics(sample_snapshot());
+  EXPECT_NE(text.find("ivs_stage_send_drops_total{stage=\"arn:aws:ivs:us-east-1:123456789012:stage/"
+                      "abcdefABCDEF\"} 3\n"),
+            std::string::npos);
   EXPECT_NE(text.find("ivs_publisher_live 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("ivs_publisher_bitrate_kbps{kind=\"video\"} 2500\n"), std::string::npos);
   EXPECT_NE(text.find("ivs_whep_viewers 2\n"), std::string::npos);

@@ -251,6 +251,38 @@ TEST(UdpPort, FullQueueDropsTheNewDatagramAndCountsIt) {
   EXPECT_EQ(read_u32(at_receiver.received[8].bytes.data()), 100u);
 }
 
+// The fan-out path writes (encrypts) straight into the next send slot: nothing is queued until
+// commit_send, a full ring hands out no slot, and a commit beyond the slot size is refused.
+TEST(UdpPort, SendSlotIsWrittenInPlaceAndQueuedOnlyOnCommit) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.send_queue_capacity = 2;
+  options.max_datagram_bytes = 256;
+  auto sender = open_port(io, options);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(sender && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    MutableByteSpan slot = sender->send_slot();
+    ASSERT_EQ(slot.size(), 256u);
+    write_u32(slot.data(), 7 + i);
+    EXPECT_EQ(sender->queued(), i);  // writing into the slot queues nothing
+    ASSERT_TRUE(sender->commit_send(receiver->local_address(), 4));
+  }
+  EXPECT_TRUE(sender->send_slot().empty());  // full
+  EXPECT_FALSE(sender->commit_send(receiver->local_address(), 4));
+  EXPECT_EQ(sender->counters().queue_full_drops, 1u);
+  sender->flush();
+  EXPECT_FALSE(sender->commit_send(receiver->local_address(), 257));
+  EXPECT_EQ(sender->counters().oversize_drops, 1u);
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 2; }));
+  EXPECT_EQ(read_u32(at_receiver.received[0].bytes.data()), 7u);
+  EXPECT_EQ(read_u32(at_receiver.received[1].bytes.data()), 8u);
+  EXPECT_EQ(at_receiver.received[1].bytes.size(), 4u);
+}
+
 // Resident anonymous memory of this process in KiB (RssAnon in /proc/self/status).
 std::int64_t resident_anonymous_kib() {
   std::ifstream status("/proc/self/status");
