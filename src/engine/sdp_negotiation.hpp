@@ -116,6 +116,11 @@ struct IngestPolicy {
   bool accept_transport_cc = true;
   bool accept_remb = true;
   bool accept_simulcast = true;
+  // Our DTLS role. A server answers a=setup:passive (the offerer connects); kClient answers
+  // a=setup:active, which RFC 8842 §5.2 allows against actpass, for an offerer that expects to
+  // be the DTLS server: the benchmark's sink answering a Janus streaming offer. The ICE side is
+  // ICE-lite either way.
+  DtlsRole dtls_role = DtlsRole::kServer;
 };
 
 // WHIP ingest: answers a publisher's offer (OBS, browser, GStreamer, aiortc, werift).

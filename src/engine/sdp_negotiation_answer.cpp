@@ -2,7 +2,7 @@
 // send). Both walk the offer's m-sections once, accept at most one video (H.264 pm=1, required)
 // and one audio (Opus, optional) section, reject every other section with port 0 while
 // mirroring its mid (RFC 8843 §7.3.3, JSEP §5.3.1), and answer as an ICE-lite, DTLS-passive
-// server on one BUNDLE transport.
+// server on one BUNDLE transport (DTLS-active when IngestPolicy::dtls_role asks for it).
 #include <algorithm>
 
 #include "engine/sdp_negotiation_detail.hpp"
@@ -224,7 +224,9 @@ SdpMedia accepted_section(Context& context, const SdpMedia& offered, const SdpCo
   answer.kind = offered.kind;
   answer.protocol = offered.protocol;
   answer.formats = {std::to_string(codec.payload_type)};
-  add_transport(answer, context.local, proto::SdpSetup::kPassive, context.candidates);
+  const bool active = context.policy.dtls_role == DtlsRole::kClient;
+  add_transport(answer, context.local,
+                active ? proto::SdpSetup::kActive : proto::SdpSetup::kPassive, context.candidates);
   answer.attributes.add("mid", track.mid);
   answer.attributes.add(std::string(proto::to_string(
       context.role == Role::kIngest ? SdpDirection::kRecvOnly : SdpDirection::kSendOnly)));
@@ -301,7 +303,16 @@ std::vector<std::string> bundle_order(const SessionDescription& offer,
   return ordered;
 }
 
-Status check_setup(const RemoteTransport& remote, Role role) {
+// RFC 8842 §5.2: the answer's role must complement the offer's. As DTLS server we need an
+// offer that connects (actpass or active); as DTLS client one that listens (actpass or passive).
+Status check_setup(const RemoteTransport& remote, Role role, DtlsRole ours) {
+  if (ours == DtlsRole::kClient) {
+    if (remote.setup == proto::SdpSetup::kActive || remote.setup == proto::SdpSetup::kHoldconn) {
+      return make_error(who(role) + " has a=setup:" + std::string(proto::to_string(*remote.setup)) +
+                        "; this answerer is DTLS active, so the offer must say actpass or passive");
+    }
+    return Ok{};
+  }
   if (remote.setup == proto::SdpSetup::kPassive || remote.setup == proto::SdpSetup::kHoldconn) {
     return make_error(who(role) + " has a=setup:" + std::string(proto::to_string(*remote.setup)) +
                       "; this server is DTLS passive, so the offer must say actpass or active");
@@ -332,7 +343,7 @@ Result<Answer> build_answer(Context& context) {
   if (!remote) {
     return remote.error();
   }
-  if (Status setup = check_setup(*remote, context.role); !setup) {
+  if (Status setup = check_setup(*remote, context.role, context.policy.dtls_role); !setup) {
     return setup.error();
   }
   answer.media.remote = std::move(*remote);

@@ -2,13 +2,20 @@
 // MANY WHIP sessions: POST /whip/{anything} on one HTTP port, ICE-lite + DTLS server through one
 // engine::PeerSessionRouter on one UDP port, and then only counts what arrives.
 //
+// Answer mode, for the Janus anchor (bench/janus_anchor.py): POST /answer with a server's SDP
+// OFFER (Janus's streaming plugin offers sendonly H.264 + Opus and a=setup:actpass) answers 201
+// with an ICE-lite answer whose a=setup:active makes the sink the DTLS client (RFC 8842 §5.2),
+// Location /session/<id>; DELETE /session/<id> ends it. Such a session is counted exactly like
+// a WHIP one (path "/answer"), so the same sink measures our server and Janus.
+//
 //   whip_sink [--port P] [--udp-port U] [--bind 127.0.0.1] [--seconds S] [--receive-buffer B]
 //
 // Prints {"http_port":..,"udp_port":..} on stdout once listening, and the final stats as one JSON
 // line on exit (after S seconds, or on SIGINT/SIGTERM). GET /stats answers the same JSON live:
 //   {"sessions","connected","packets","bytes","rtcpPackets","gaps","jumps","reordered",
-//    "firstMediaMs":{"count","median","p99"},"perSession":[{"id","path","connected","packets",
-//    "bytes","gaps","jumps","reordered","firstMediaMs","ssrcs"}]}
+//    "firstMediaMs":{"count","median","p99"},"ice":{...IceLite
+//    counters},"perSession":[{"id","path","connected","packets",
+//    "bytes","gaps","jumps","reordered","firstMediaMs","firstMediaWallMs","ssrcs"}]}
 //
 // Why it never decrypts: the sink must cost far less than the server it measures, and it needs
 // no keys for what it counts. Once a session's DTLS handshake is done and its remote address is
@@ -20,7 +27,9 @@
 //   jumps     = forward steps of more than one (each loss burst counts once)
 //   reordered = packets older than the highest already seen
 // "firstMediaMs" is POST -> first media packet of the session, the closest the sink can get to
-// "first keyframe" without decrypting.
+// "first keyframe" without decrypting. "firstMediaWallMs" is the same arrival as Unix epoch
+// milliseconds (system clock), so a driver can compare it with events stamped by other
+// processes (e.g. the server's stage_created); null until the first packet.
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -105,6 +114,7 @@ struct SinkSession {
   Instant created{};
   bool connected = false;
   std::optional<double> first_media_ms;
+  std::optional<double> first_media_wall_ms;  // Unix epoch ms
   std::uint64_t rtcp_packets = 0;
   std::vector<SsrcCounter> ssrcs;
 
@@ -192,6 +202,10 @@ class Sink {
     };
     routes.post("/whip", offer).post("/whip/{stage}", offer);
     routes.del("/whip/{stage}/{session}", remove);
+    routes.post("/answer", [this](const io::HttpRequest& request, const io::RequestContext&) {
+      return on_answer(request);
+    });
+    routes.del("/session/{session}", remove);
     routes.get("/stats", [this](const io::HttpRequest&, const io::RequestContext&) {
       return io::json_response(io::http::status::ok, json::serialize(stats(true)));
     });
@@ -222,11 +236,16 @@ class Sink {
     drain();
   }
 
-  void count_media(Instant now, SinkSession& session, ByteSpan bytes) {
+  static void note_first_media(Instant now, SinkSession& session) {
     if (!session.first_media_ms) {
       session.first_media_ms =
           std::chrono::duration<double, std::milli>(now - session.created).count();
+      session.first_media_wall_ms = static_cast<double>(io::wall_now().unix_micros) / 1000.0;
     }
+  }
+
+  void count_media(Instant now, SinkSession& session, ByteSpan bytes) {
+    note_first_media(now, session);
     // RFC 5761 §4: payload types 64..95 (with the marker bit: 192..223) are RTCP.
     if (bytes[1] >= 192 && bytes[1] <= 223) {
       ++session.rtcp_packets;
@@ -235,20 +254,27 @@ class Sink {
     session.counter(read_u32(bytes.data() + 8)).count(read_u16(bytes.data() + 2), bytes.size());
   }
 
-  io::HttpResponse on_offer(const io::HttpRequest& request) {
+  // One counted session for a remote offer. WHIP publishers get the server answer (DTLS
+  // passive); answer mode passes a policy with dtls_role = kClient and no feedback extensions
+  // (the sink sends no TWCC or REMB, so it must not agree to them).
+  struct Opened {
+    engine::IceSessionId id = 0;
+    std::string sdp;
+  };
+  Result<Opened> open_session(std::string_view offer, const std::string& path,
+                              const engine::IngestPolicy& policy) {
     engine::LocalTransport local;
     local.ice = {random_token(random_, 8), random_token(random_, 24)};
     local.fingerprint = proto::SdpFingerprint{certificate_->fingerprint().algorithm,
                                               certificate_->fingerprint().digest};
     local.host_addresses = {port_->local_address()};
     local.session_id = random_.next_u64() >> 2;
-    auto answer = engine::negotiate_ingest(request.body(), local);
+    auto answer = engine::negotiate_ingest(offer, local, policy);
     if (!answer) {
-      return io::text_response(io::http::status::bad_request, answer.error().message + "\n",
-                               "text/plain");
+      return answer.error();
     }
     engine::PeerSessionConfig config;
-    config.dtls_role = engine::DtlsRole::kServer;
+    config.dtls_role = policy.dtls_role;
     config.certificate = certificate_;
     config.remote_fingerprint = engine::DtlsFingerprint{answer->media.remote.fingerprint.algorithm,
                                                         answer->media.remote.fingerprint.digest};
@@ -261,19 +287,44 @@ class Sink {
     const Instant now = io::monotonic_now();
     auto id = router_.add_session(now, config, local.ice, answer->media.remote.ice);
     if (!id) {
-      return io::text_response(io::http::status::internal_server_error, id.error().message,
-                               "text/plain");
+      return id.error();
     }
-    std::string path(request.target());
     SinkSession& session = sessions_[*id];
     session.path = path;
     session.created = now;
     drain();
-    auto response = io::text_response(io::http::status::created, answer->sdp, "application/sdp");
+    return Opened{*id, std::move(answer->sdp)};
+  }
+
+  io::HttpResponse on_offer(const io::HttpRequest& request) {
+    std::string path(request.target());
+    auto opened = open_session(request.body(), path, {});
+    if (!opened) {
+      return io::text_response(io::http::status::bad_request, opened.error().message + "\n",
+                               "text/plain");
+    }
+    auto response = io::text_response(io::http::status::created, opened->sdp, "application/sdp");
     const std::string stage = path.size() > 6 ? path.substr(6) : "default";
-    response.set(io::http::field::location, "http://" +
-                                                std::string(request[io::http::field::host]) +
-                                                "/whip/" + stage + "/" + std::to_string(*id));
+    response.set(io::http::field::location,
+                 "http://" + std::string(request[io::http::field::host]) + "/whip/" + stage + "/" +
+                     std::to_string(opened->id));
+    return response;
+  }
+
+  // Answer mode: the remote (Janus) offered; we answer ICE-lite and DTLS active.
+  io::HttpResponse on_answer(const io::HttpRequest& request) {
+    engine::IngestPolicy policy;
+    policy.accept_transport_cc = false;
+    policy.accept_remb = false;
+    policy.accept_simulcast = false;
+    policy.dtls_role = engine::DtlsRole::kClient;
+    auto opened = open_session(request.body(), "/answer", policy);
+    if (!opened) {
+      return io::text_response(io::http::status::bad_request, opened.error().message + "\n",
+                               "text/plain");
+    }
+    auto response = io::text_response(io::http::status::created, opened->sdp, "application/sdp");
+    response.set(io::http::field::location, "/session/" + std::to_string(opened->id));
     return response;
   }
 
@@ -324,6 +375,7 @@ class Sink {
     } else if (const auto* media = std::get_if<engine::SessionMediaPacket>(&event)) {
       // Media that raced the handshake's last flight was decrypted by the session; count it.
       if (media->packet.size() >= 12) {
+        note_first_media(io::monotonic_now(), found->second);
         found->second.counter(read_u32(media->packet.data() + 8))
             .count(read_u16(media->packet.data() + 2), media->packet.size());
       }
@@ -370,8 +422,11 @@ class Sink {
             {"jumps", session_jumps},
             {"reordered", session_reordered},
             {"ssrcs", session.ssrcs.size()},
-            {"firstMediaMs", session.first_media_ms ? json::value(*session.first_media_ms)
-                                                    : json::value(nullptr)}});
+            {"firstMediaMs",
+             session.first_media_ms ? json::value(*session.first_media_ms) : json::value(nullptr)},
+            {"firstMediaWallMs", session.first_media_wall_ms
+                                     ? json::value(*session.first_media_wall_ms)
+                                     : json::value(nullptr)}});
       }
     }
     json::object out{{"sessions", sessions_.size()},
@@ -385,6 +440,21 @@ class Sink {
     out["firstMediaMs"] = json::object{{"count", first_media.size()},
                                        {"median", percentile(first_media, 0.5)},
                                        {"p99", percentile(first_media, 0.99)}};
+    // The shared ICE-lite responder's counters: why a peer that never connects was refused.
+    const engine::IceLiteCounters& ice = router_.ice().counters();
+    out["ice"] = json::object{{"bindingRequests", ice.binding_requests},
+                              {"nominations", ice.nominations},
+                              {"consentExpired", ice.consent_expired},
+                              {"badRequest", ice.rejected_bad_request},
+                              {"unknownUfrag", ice.rejected_unknown_ufrag},
+                              {"badIntegrity", ice.rejected_bad_integrity},
+                              {"unknownAttribute", ice.rejected_unknown_attribute},
+                              {"roleConflict", ice.rejected_role_conflict},
+                              {"badFingerprint", ice.dropped_bad_fingerprint},
+                              {"unknownAddress", ice.dropped_unknown_address},
+                              {"malformed", ice.dropped_malformed},
+                              {"unexpectedStun", ice.dropped_unexpected_stun},
+                              {"bindingIndications", ice.binding_indications}};
     if (per_session) {
       out["perSession"] = std::move(details);
     }
