@@ -79,7 +79,10 @@ struct RelayConfig {
   Duration upstream_keyframe_request_interval = std::chrono::milliseconds(500);  // PLI/FIR limit
   Duration sender_report_interval = std::chrono::seconds(1);
   Duration receiver_report_interval = std::chrono::seconds(1);
-  std::size_t video_history_packets = 1024;  // per leg, for NACK answers (≥ 1 s at 2.5 Mbit/s)
+  // NACK answers (relay_history.hpp): the last this many ingest packets per track are kept once
+  // (~1.5 KB each), and each leg stream remembers as many sent packets (16 bytes each). 1024
+  // video packets are > 2 s at 2.5 Mbit/s and hold a whole 2 s GOP replayed to a new leg.
+  std::size_t video_history_packets = 1024;
   std::size_t audio_history_packets = 128;
   std::size_t gop_cache_max_packets = 4096;  // beyond this the cache is dropped, not grown
   std::size_t gop_cache_max_bytes = std::size_t{6} * 1024 * 1024;
