@@ -156,6 +156,8 @@ Status WhipEgressSession::open_socket() {
   // posted flush: ~550 packets for a 2 s GOP at 2.5 Mbit/s (bench/egress_memory_bench.cpp).
   // Its pages are only resident while used and go back after the burst (io/udp_send_queue.hpp).
   udp.send_queue_capacity = 1024;
+  // A frame's packets to one stage leave as one GSO message (bench/README.md, "send path").
+  udp.segmentation_offload = true;
   auto port = io::UdpPort::open(io_, udp);
   if (!port) {
     return port.error();

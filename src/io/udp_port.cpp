@@ -18,6 +18,7 @@
 #include "io/anonymous_pages.hpp"
 #include "io/clock.hpp"
 #include "io/sockaddr.hpp"
+#include "io/udp_port_impl.hpp"
 #include "io/udp_send_queue.hpp"
 
 namespace ivs::io {
@@ -47,24 +48,6 @@ double ratio(std::uint64_t numerator, std::uint64_t denominator) {
   return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
 }
 
-// Counts a refused push by its reason; true when the datagram was queued.
-bool count_push(UdpSendQueue::PushResult result, UdpPortCounters& counters) {
-  switch (result) {
-    case UdpSendQueue::PushResult::kQueued:
-      return true;
-    case UdpSendQueue::PushResult::kFull:
-      ++counters.queue_full_drops;
-      return false;
-    case UdpSendQueue::PushResult::kTooLarge:
-      ++counters.oversize_drops;
-      return false;
-    case UdpSendQueue::PushResult::kUnsupportedAddress:
-      ++counters.unsupported_address_drops;
-      return false;
-  }
-  return false;
-}
-
 }  // namespace
 
 double UdpPortCounters::mean_receive_batch() const {
@@ -80,44 +63,6 @@ double UdpPortCounters::mean_send_batch() const {
 // become resident only as they are used (anonymous_pages.hpp): recvmmsg writes only as many
 // buffers as datagrams arrived, so a port that receives little (an egress session's RTCP)
 // keeps little resident however large its batch.
-struct UdpPort::Impl {
-  Impl(asio::io_context& io_context, const UdpPortOptions& port_options)
-      : io(io_context),
-        socket(io_context),
-        options(port_options),
-        send_queue(port_options.send_queue_capacity, port_options.max_datagram_bytes,
-                   !port_options.bind_address.is_ipv4()),
-        receive_storage(port_options.receive_batch * port_options.max_datagram_bytes),
-        receive_iovecs(port_options.receive_batch),
-        receive_names(port_options.receive_batch),
-        receive_messages(port_options.receive_batch),
-        send_messages(std::max<std::size_t>(port_options.send_batch, 1)) {
-    for (std::size_t i = 0; i < receive_messages.size(); ++i) {
-      receive_iovecs[i].iov_base = receive_storage.data() + i * options.max_datagram_bytes;
-      receive_iovecs[i].iov_len = options.max_datagram_bytes;
-      receive_messages[i].msg_hdr.msg_iov = &receive_iovecs[i];
-      receive_messages[i].msg_hdr.msg_iovlen = 1;
-      receive_messages[i].msg_hdr.msg_name = &receive_names[i];
-    }
-  }
-
-  int fd() { return socket.native_handle(); }
-
-  asio::io_context& io;
-  asio::ip::udp::socket socket;
-  UdpPortOptions options;
-  UdpSendQueue send_queue;
-  AnonymousPages receive_storage;
-  std::vector<iovec> receive_iovecs;
-  std::vector<sockaddr_storage> receive_names;
-  std::vector<mmsghdr> receive_messages;
-  std::vector<mmsghdr> send_messages;
-  // Error-queue reads (ICMP reports): the offending datagram's head and the control message.
-  std::array<std::uint8_t, 64> error_payload{};
-  std::array<std::uint8_t, 512> error_control{};
-  sockaddr_storage error_name{};
-  UdpPort::SendmmsgFunction sendmmsg_for_test;
-};
 
 namespace {
 
@@ -345,94 +290,6 @@ void UdpPort::deliver_batch(std::size_t count) {
       return;  // the handler closed the port
     }
   }
-}
-
-bool UdpPort::send(const SocketAddress& destination, ByteSpan bytes) {
-  if (!is_open()) {
-    ++counters_.send_errors;
-    return false;
-  }
-  return count_push(impl_->send_queue.push(destination, bytes), counters_);
-}
-
-MutableByteSpan UdpPort::send_slot() {
-  if (!is_open()) {
-    return {};
-  }
-  return impl_->send_queue.next_slot();
-}
-
-bool UdpPort::commit_send(const SocketAddress& destination, std::size_t size) {
-  if (!is_open()) {
-    ++counters_.send_errors;
-    return false;
-  }
-  return count_push(impl_->send_queue.commit(destination, size), counters_);
-}
-
-void UdpPort::flush() {
-  auto& queue = impl_->send_queue;
-  // While a writability wait is pending the kernel buffer is full; that wait flushes.
-  if (!is_open() || writable_wait_pending_) {
-    return;
-  }
-  bool retried_head = false;
-  while (!queue.empty()) {
-    const std::size_t count = queue.fill(impl_->send_messages);
-    const int sent = impl_->sendmmsg_for_test
-                         ? impl_->sendmmsg_for_test(impl_->fd(), impl_->send_messages.data(),
-                                                    static_cast<unsigned>(count), MSG_DONTWAIT)
-                         : ::sendmmsg(impl_->fd(), impl_->send_messages.data(),
-                                      static_cast<unsigned>(count), MSG_DONTWAIT);
-    ++counters_.send_syscalls;
-    if (sent > 0) {
-      counters_.datagrams_sent += static_cast<std::uint64_t>(sent);
-      counters_.bytes_sent += queue.pop(static_cast<std::size_t>(sent));
-      counters_.send_batches.record(static_cast<std::size_t>(sent));
-      retried_head = false;
-      continue;
-    }
-    const int error = sent < 0 ? errno : EAGAIN;
-    if (error == EAGAIN || error == EWOULDBLOCK) {
-      ++counters_.send_would_block;
-      wait_writable();
-      return;
-    }
-    if (error == EINTR) {
-      continue;
-    }
-    if (is_icmp_report(error) && !retried_head) {
-      // Most likely the pending report of an earlier datagram's ICMP error, consumed by this
-      // call instead of sending: read it and try the same datagram once more.
-      drain_error_queue();
-      retried_head = true;
-      continue;
-    }
-    // The head datagram itself cannot be sent (no route, too large, ...): drop it, go on.
-    queue.pop(1);
-    ++counters_.send_errors;
-    retried_head = false;
-  }
-}
-
-void UdpPort::set_sendmmsg_for_test(SendmmsgFunction sendmmsg) {
-  impl_->sendmmsg_for_test = std::move(sendmmsg);
-}
-
-void UdpPort::wait_writable() {
-  writable_wait_pending_ = true;
-  impl_->socket.async_wait(asio::socket_base::wait_write,
-                           [weak = std::weak_ptr<UdpPort*>(self_)](const error_code& ec) {
-                             auto self = weak.lock();
-                             if (!self) {
-                               return;
-                             }
-                             UdpPort* port = *self;
-                             port->writable_wait_pending_ = false;
-                             if (ec != asio::error::operation_aborted) {
-                               port->flush();
-                             }
-                           });
 }
 
 bool UdpPort::is_icmp_report(int error) const {

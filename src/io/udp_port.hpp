@@ -72,6 +72,8 @@ struct UdpPortCounters {
   std::uint64_t send_syscalls = 0;              // every sendmmsg, including failed ones
   std::uint64_t send_would_block = 0;           // sendmmsg said EAGAIN: waited for writability
   std::uint64_t send_errors = 0;                // datagrams the kernel refused (dropped)
+  std::uint64_t segmented_messages = 0;         // GSO messages of more than one datagram sent
+  std::uint64_t segmentation_fallbacks = 0;     // GSO refused by the kernel: plain sends since
   std::uint64_t queue_full_drops = 0;           // send() while the ring was full (drop-new)
   std::uint64_t oversize_drops = 0;             // send() of more than max_datagram_bytes
   std::uint64_t unsupported_address_drops = 0;  // IPv6 destination on an IPv4 socket
@@ -89,6 +91,10 @@ struct UdpPortOptions {
   // An IPv6 socket bound to :: also receives IPv4 unless this is set (IPV6_V6ONLY).
   bool ipv6_only = false;
   bool reuse_address = true;  // SO_REUSEADDR
+  // UDP GSO (UDP_SEGMENT): flush() sends runs of equal-size datagrams to one destination as one
+  // message the kernel splits. For ports that send bursts to one peer (a WHIP egress session);
+  // falls back to plain sendmmsg by itself when the kernel or device refuses it.
+  bool segmentation_offload = false;
   // Requested kernel buffer sizes; the granted sizes (Linux doubles and caps the request) are
   // read back and reported. As root, SO_RCVBUFFORCE/SO_SNDBUFFORCE exceed net.core.*mem_max.
   int receive_buffer_bytes = 4 << 20;

@@ -57,6 +57,18 @@ class UdpSendQueue {
   // and returns n. The slots stay queued until pop().
   std::size_t fill(std::span<mmsghdr> messages);
 
+  // The UDP GSO form of fill (UDP_SEGMENT, Linux 4.18; see udp_segmentation.hpp): consecutive
+  // queued datagrams to the same destination whose sizes are equal, the last of a run possibly
+  // shorter, share one message of up to `max_segments` segments and 65,000 bytes. Each message's
+  // iovecs, control block and segment count go in `scratch`; returns the number of messages.
+  struct SegmentScratch {
+    std::vector<iovec> iovecs;            // all messages' segments, in queue order
+    std::vector<std::uint8_t> control;    // one CMSG_SPACE(uint16_t) block per message
+    std::vector<std::uint16_t> segments;  // datagrams per message
+  };
+  std::size_t fill_segmented(std::span<mmsghdr> messages, std::size_t max_segments,
+                             SegmentScratch& scratch);
+
   // Removes the oldest `count` datagrams and returns how many payload bytes they held.
   std::size_t pop(std::size_t count);
 
