@@ -425,7 +425,8 @@ def run_janus(harness, args, build_dir: Path, work_dir: Path, n_list: list,
             row = measure_janus(anchor, sink, n, args, harness)
             rows[n] = row
             log(f"Janus N={n}: {row['live']} live, {row['cpu_s_per_s']:.3f} CPU s/s, "
-                f"{row['delivered_pps']:.0f} pps, loss {row['loss']:.3%}, "
+                f"{row['delivered_pps']:.0f} pps ({row['delivered_mbit_s']:.1f} Mbit/s), "
+                f"loss {row['loss']:.3%}, "
                 f"{fmt(row['cpu_per_packet_ns'], '.0f')} ns/packet")
             per_stage_pps = per_stage_pps or (row["delivered_pps"] / n if row["complete"] else None)
             breaches = 0 if row["complete"] and row["loss"] < LOSS_LIMIT else breaches + 1
@@ -489,12 +490,18 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
                "rss_per_egress_kib": best["rss_per_egress_kib"] if best else None,
                "join_ms_median": best.get("join_ms_median") if best else None,
                "p99_forward_ms_at_n_max": best["p99_ms"] if passing else None,
-               "janus_cpu_per_packet_ns": None, "janus_at_n": None}
+               "janus_cpu_per_packet_ns": None, "janus_at_n": None,
+               "ratio_bytes_per_cpu_s_vs_janus": None}
     if best:
         janus_n, janus_row = janus_at(janus, best["n"])
         if janus_row:
             summary["janus_cpu_per_packet_ns"] = janus_row["cpu_per_packet_ns"]
             summary["janus_at_n"] = janus_n
+            # Janus's feed is ffmpeg's RTP packetization of the same files, not our publisher's:
+            # packet sizes differ, so the ratio per delivered byte is reported too.
+            if best["cpu_per_byte_ns"] and janus_row["cpu_per_byte_ns"]:
+                summary["ratio_bytes_per_cpu_s_vs_janus"] = (janus_row["cpu_per_byte_ns"] /
+                                                             best["cpu_per_byte_ns"])
     ours = summary["cpu_per_packet_ns"]
     summary["ratio_cpu_vs_floor"] = ours / floor_ns if ours and floor_ns else None
     janus_ns = summary["janus_cpu_per_packet_ns"]
@@ -511,6 +518,7 @@ def merge_janus(rows: list, janus: dict) -> None:
         if janus_row:
             row["janus_cpu_per_packet_ns"] = janus_row["cpu_per_packet_ns"]
             row["janus_cpu_s_per_s"] = janus_row["cpu_s_per_s"]
+            row["janus_cpu_per_byte_ns"] = janus_row["cpu_per_byte_ns"]
             row["janus_delivered_pps"] = janus_row["delivered_pps"]
             row["janus_loss"] = janus_row["loss"]
 
@@ -596,7 +604,8 @@ def main(argv: list) -> int:
     for row in rows:
         print_row(row, header=row is rows[0])
     keys = ["n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
-            "ratio_cpu_vs_floor", "ratio_packets_per_cpu_s_vs_janus", "rss_per_egress_kib",
+            "ratio_cpu_vs_floor", "ratio_packets_per_cpu_s_vs_janus",
+            "ratio_bytes_per_cpu_s_vs_janus", "rss_per_egress_kib",
             "join_ms_median", "p99_forward_ms_at_n_max"]
     print("\n" + "\n".join(f"{k}: {summary[k]}" for k in keys))
     print("notes: " + "; ".join(result["notes"]))

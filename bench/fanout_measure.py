@@ -189,6 +189,7 @@ def take_snapshot(sink: Sink, pids: dict, metrics_url: Optional[str], harness) -
     ticks = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
     cpu = {name: sum(times.values()) for name, times in threads.items()}
     snap = {"t": moment, "cpu": cpu, "threads": threads, "ticks": ticks, "packets": stats.get("packets", 0),
+            "bytes": stats.get("bytes", 0),
             "gaps": stats.get("gaps", 0), "hist": None, "ingest": None}
     if metrics_url:
         text = harness.http("GET", metrics_url, timeout=10).body.decode(errors="replace")
@@ -203,7 +204,10 @@ def sub_window(a: dict, b: dict, main: str) -> dict:
     gaps = b["gaps"] - a["gaps"]
     cpu = {name: (b["cpu"][name] - a["cpu"][name]) / seconds for name in a["cpu"]}
     hot = hottest_thread(a["threads"][main], b["threads"][main], seconds)
+    data = b["bytes"] - a["bytes"]
     out = {"seconds": seconds, "pps": packets / seconds, "cpu": cpu, "hot": hot,
+           "mbit_s": data * 8 / seconds / 1e6,
+           "ns_per_byte": cpu[main] * seconds / data * 1e9 if data else None,
            "loss": gaps / (packets + gaps) if packets + gaps > 0 else 0.0,
            "ns_per_packet": cpu[main] * seconds / packets * 1e9 if packets else None}
     if a["ingest"] is not None and b["ingest"] is not None:
@@ -247,6 +251,8 @@ def measure_window(snapshot, window: float, windows: int, main: str) -> dict:
         "hottest_thread_cpu_s_per_s": max(p["hot"] for p in parts),
         "cpu_per_packet_ns": median_of([p["ns_per_packet"] for p in parts]),
         "cpu_per_packet_spread_pct": spread_pct([p["ns_per_packet"] for p in parts]),
+        "delivered_mbit_s": median_of([p["mbit_s"] for p in parts]),
+        "cpu_per_byte_ns": median_of([p["ns_per_byte"] for p in parts]),
         "ingest_pps": median_of([p.get("ingest_pps") for p in parts]),
     }
     for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99)):
