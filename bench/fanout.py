@@ -430,8 +430,13 @@ def run_janus(harness, args, build_dir: Path, work_dir: Path, n_list: list,
                 f"{fmt(row['cpu_per_packet_ns'], '.0f')} ns/packet")
             per_stage_pps = per_stage_pps or (row["delivered_pps"] / n if row["complete"] else None)
             breaches = 0 if row["complete"] and row["loss"] < LOSS_LIMIT else breaches + 1
-            if not row["complete"] or breaches >= 2 or not keeps_up(row, per_stage_pps):
-                note = f"Janus stopped at N={n} (sessions, loss or throughput)"
+            if not row["complete"]:
+                note = f"Janus stopped at N={n}: only {row['live']} viewers received media"
+            elif breaches >= 2:
+                note = f"Janus stopped at N={n}: loss >= {LOSS_LIMIT:.1%} twice in a row"
+            elif not keeps_up(row, per_stage_pps):
+                note = f"Janus stopped at N={n}: the machine cannot keep up"
+            if note:
                 break
     except Exception as error:  # noqa: BLE001 - the anchor is optional; ours must still print
         note = f"Janus anchor failed: {error!r}"
