@@ -131,7 +131,8 @@ def machine_info() -> dict:
                 break
     except OSError:
         pass
-    commit = subprocess.run(["git", "-C", str(SOURCE_DIR), "rev-parse", "--short", "HEAD"],
+    # "-dirty": tracked files differed from the commit (the binaries may hold uncommitted work).
+    commit = subprocess.run(["git", "-C", str(SOURCE_DIR), "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
     return {"nproc": os.cpu_count(), "model": model, "kernel": platform.release(),
             "loadavg_start": list(os.getloadavg()),
