@@ -176,15 +176,12 @@ void UdpPort::start(ReceiveHandler on_receive, UnreachableHandler on_unreachable
 
 void UdpPort::close() {
   receiving_ = false;
+  open_ = false;
   if (impl_->socket.is_open()) {
     error_code ignored;
     impl_->socket.close(ignored);
   }
   impl_->send_queue.pop(impl_->send_queue.size());
-}
-
-bool UdpPort::is_open() const {
-  return impl_->socket.is_open();
 }
 
 std::size_t UdpPort::queued() const {

@@ -128,7 +128,8 @@ class UdpPort {
   void start(ReceiveHandler on_receive, UnreachableHandler on_unreachable = {});
   // Closes the socket; queued datagrams are discarded and no handler runs afterwards.
   void close();
-  bool is_open() const;
+  // Inline and cached: the fan-out path asks once per packet per stage.
+  bool is_open() const { return open_; }
 
   // Queues one datagram (copied). False when it was dropped (queue full, too large, or an
   // address family the socket cannot reach); the drop is counted.
@@ -173,6 +174,7 @@ class UdpPort {
   UnreachableHandler on_unreachable_;
   bool writable_wait_pending_ = false;
   bool receiving_ = false;
+  bool open_ = true;  // until close(); open() only returns bound sockets
   // Asio handlers hold a weak reference to this; once the port is gone they do nothing.
   std::shared_ptr<UdpPort*> self_;
 };
