@@ -235,6 +235,7 @@ io::UdpPortOptions egress_port_options(bool before) {
   udp.send_queue_capacity = before ? 512 : 1024;
   if (!before) {
     udp.receive_batch = 8;
+    udp.segmentation_offload = true;
   }
   return udp;
 }
