@@ -67,20 +67,20 @@ def default_media():
     return (str(video), str(audio)) if video.exists() and audio.exists() else None
 
 
-def generate_media(directory, seconds=10):
-    """The same media as src/app/publisher_media.cpp generates (testsrc2 1280x720 30 fps,
-    libx264 Baseline, no B-frames, IDR every second, one slice, 2500 kbit/s CBR-ish; 440 Hz
-    libopus 20 ms mono), without the drawn clock. Returns (video, audio) paths."""
+def generate_media(directory, seconds=10, size="1280x720", fps=30, kbps=2500):
+    """The same media as src/app/publisher_media.cpp generates (testsrc2, default 1280x720
+    30 fps, libx264 Baseline, no B-frames, IDR every second, one slice, 2500 kbit/s capped;
+    440 Hz libopus 20 ms mono), without the drawn clock. Returns (video, audio) paths."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     video, audio = directory / "video.h264", directory / "audio.ogg"
     common = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi"]
     subprocess.run(common + [
-        "-i", f"testsrc2=size=1280x720:rate=30:duration={seconds}", "-c:v", "libx264",
-        "-profile:v", "baseline", "-bf", "0", "-g", "30", "-keyint_min", "30",
+        "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}", "-c:v", "libx264",
+        "-profile:v", "baseline", "-bf", "0", "-g", str(fps), "-keyint_min", str(fps),
         "-sc_threshold", "0", "-preset", "veryfast", "-tune", "zerolatency",
-        "-x264-params", "sliced-threads=0", "-pix_fmt", "yuv420p", "-b:v", "2500k",
-        "-maxrate", "2500k", "-bufsize", "2500k", "-f", "h264", str(video)], check=True)
+        "-x264-params", "sliced-threads=0", "-pix_fmt", "yuv420p", "-b:v", f"{kbps}k",
+        "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-f", "h264", str(video)], check=True)
     subprocess.run(common + [
         "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}", "-c:a", "libopus",
         "-b:a", "64k", "-frame_duration", "20", "-ar", "48000", "-ac", "1", "-f", "ogg",
@@ -265,11 +265,22 @@ bench: {{
 """
 
 
-def feed_command(ffmpeg, video, audio, video_port, audio_port):
-    """Plain RTP from the files, paced in real time (-re) and looped forever. The raw H.264
-    needs its frame rate said (the demuxer assumes 25); 1200-byte packets like our relay's."""
+def remux_to_ts(ffmpeg, video_h264, out_ts, fps=30):
+    """ffmpeg cannot loop a raw .h264 (-stream_loop needs a seek, and the raw demuxer fails it
+    with EPERM: the feed silently stopped after one pass). MPEG-TS is seekable and keeps the
+    Annex-B stream as it is, SPS/PPS in band; the raw demuxer needs the frame rate said (it
+    assumes 25)."""
+    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                    "-framerate", str(fps), "-f", "h264", "-i", str(video_h264), "-c", "copy",
+                    "-f", "mpegts", str(out_ts)], check=True, capture_output=True)
+    return str(out_ts)
+
+
+def feed_command(ffmpeg, video_ts, audio, video_port, audio_port):
+    """Plain RTP from the files, paced in real time (-re) and looped forever, in 1200-byte
+    packets like our relay's."""
     return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-re", "-stream_loop", "-1", "-framerate", "30", "-f", "h264", "-i", video,
+            "-re", "-stream_loop", "-1", "-i", video_ts,
             "-re", "-stream_loop", "-1", "-i", audio,
             "-map", "0:v", "-c", "copy", "-payload_type", "96", "-pkt_size", "1200",
             "-f", "rtp", f"rtp://127.0.0.1:{video_port}?pkt_size=1200",
@@ -281,7 +292,7 @@ class JanusAnchor:
     """Janus + its RTP feed + N streaming viewers answered by a whip_sink (context manager)."""
 
     def __init__(self, work_dir, janus_bin="janus", video_h264=None, audio_ogg=None, log=None,
-                 event_loops=2, ffmpeg_bin="ffmpeg", start_timeout=20.0, ice_interface=None):
+                 event_loops=2, ffmpeg_bin="ffmpeg", start_timeout=20.0, ice_interface=None, fps=30):
         self.work_dir = pathlib.Path(work_dir)
         self.janus_bin = janus_bin
         if video_h264 is None or audio_ogg is None:
@@ -297,6 +308,7 @@ class JanusAnchor:
         self.ffmpeg_bin = ffmpeg_bin
         self.start_timeout = start_timeout
         self.ice_interface = ice_interface
+        self.fps = fps  # of the raw H.264 file, which carries no timing of its own
         self.janus = None
         self.feed = None
         self.http_port = None
@@ -325,6 +337,8 @@ class JanusAnchor:
         config_dir = self.work_dir / "janus-etc"
         config_dir.mkdir(parents=True, exist_ok=True)
         self.janus_log = self.work_dir / "janus.log"
+        self.video_ts = remux_to_ts(self.ffmpeg_bin, self.video_h264, self.work_dir / "video.ts",
+                                    self.fps)
         self.http_port = free_port()
         self.video_port = free_port(socket.SOCK_DGRAM)
         self.audio_port = free_port(socket.SOCK_DGRAM)
@@ -347,7 +361,7 @@ class JanusAnchor:
         self._wait_ready()
         feed_log = open(self.work_dir / "feed.log", "wb")
         self.feed = subprocess.Popen(
-            feed_command(self.ffmpeg_bin, self.video_h264, self.audio_ogg, self.video_port,
+            feed_command(self.ffmpeg_bin, self.video_ts, self.audio_ogg, self.video_port,
                          self.audio_port),
             stdin=subprocess.DEVNULL, stdout=feed_log, stderr=subprocess.STDOUT,
             start_new_session=True)

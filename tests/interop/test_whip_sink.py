@@ -2,11 +2,13 @@
 engine's whip-client: egress offer, full ICE, DTLS client, SRTP) push H.264 + Opus into ONE sink
 process at once; the sink terminates every session on one HTTP port and one UDP port and counts
 packets from the clear SRTP headers without keys. Asserts each session connected, media was
-counted for each, and no sequence gaps on loopback."""
+counted for each, and no sequence gaps on loopback. Each session's firstMediaWallMs (Unix epoch
+ms of its first packet) lies between the first POST and the stats read."""
 import json
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.request
 
 from webrtc_peer_support import (BUILD_DIR, finish_peer, make_h264, require_tools, start_peer)
@@ -35,6 +37,7 @@ def test_whip_sink_counts_every_session_without_gaps():
                             stderr=subprocess.PIPE, text=True)
     try:
         ports = first_json_line(sink)
+        before_ms = time.time() * 1000
         http_port = ports["http_port"]
         with tempfile.TemporaryDirectory() as directory:
             h264 = make_h264(directory, seconds=4)
@@ -44,6 +47,7 @@ def test_whip_sink_counts_every_session_without_gaps():
                        for i in range(CLIENTS)]
             summaries = [finish_peer(client) for client in clients]
         stats = read_stats(http_port)
+        after_ms = time.time() * 1000
     finally:
         sink.send_signal(signal.SIGTERM)
         final, sink_log = sink.communicate(timeout=30)
@@ -60,6 +64,10 @@ def test_whip_sink_counts_every_session_without_gaps():
     for session in stats["perSession"]:
         # Video and audio SSRCs, each counted.
         assert session["packets"] > 100 and session["ssrcs"] == 2, session
+        # The wall-clock stamp of the first packet: after the POSTs began, before the read.
+        assert before_ms <= session["firstMediaWallMs"] <= after_ms, (before_ms, session, after_ms)
+        # ... and consistent with the monotonic POST -> first media delay (10 ms slack).
+        assert session["firstMediaWallMs"] - session["firstMediaMs"] >= before_ms - 10, session
     # The exit summary (printed on SIGTERM) agrees with what /stats said.
     lines = [line for line in final.splitlines() if line.startswith("{")]
     assert json.loads(lines[-1])["packets"] >= stats["packets"]

@@ -13,9 +13,9 @@
 // Prints {"http_port":..,"udp_port":..} on stdout once listening, and the final stats as one JSON
 // line on exit (after S seconds, or on SIGINT/SIGTERM). GET /stats answers the same JSON live:
 //   {"sessions","connected","packets","bytes","rtcpPackets","gaps","jumps","reordered",
-//    "firstMediaMs":{"count","median","p99"},"ice":{...IceLite
-//    counters},"perSession":[{"id","path","connected","packets",
-//    "bytes","gaps","jumps","reordered","firstMediaMs","firstMediaWallMs","ssrcs"}]}
+//    "firstMediaMs":{"count","median","p99"},"ice":{the shared ICE-lite responder's counters},
+//    "perSession":[{"id","path","connected","packets","bytes","gaps","jumps","reordered",
+//                   "firstMediaMs","firstMediaWallMs","ssrcs","srtpProfile"}]}
 //
 // Why it never decrypts: the sink must cost far less than the server it measures, and it needs
 // no keys for what it counts. Once a session's DTLS handshake is done and its remote address is
@@ -115,6 +115,7 @@ struct SinkSession {
   bool connected = false;
   std::optional<double> first_media_ms;
   std::optional<double> first_media_wall_ms;  // Unix epoch ms
+  std::string srtp_profile;                   // as DTLS negotiated it; "" before
   std::uint64_t rtcp_packets = 0;
   std::vector<SsrcCounter> ssrcs;
 
@@ -371,6 +372,7 @@ class Sink {
     }
     if (const auto* connected = std::get_if<engine::SessionConnected>(&event)) {
       found->second.connected = true;
+      found->second.srtp_profile = std::string(engine::to_string(connected->profile));
       by_address_[connected->remote] = id;
     } else if (const auto* media = std::get_if<engine::SessionMediaPacket>(&event)) {
       // Media that raced the handshake's last flight was decrypted by the session; count it.
@@ -422,6 +424,7 @@ class Sink {
             {"jumps", session_jumps},
             {"reordered", session_reordered},
             {"ssrcs", session.ssrcs.size()},
+            {"srtpProfile", session.srtp_profile},
             {"firstMediaMs",
              session.first_media_ms ? json::value(*session.first_media_ms) : json::value(nullptr)},
             {"firstMediaWallMs", session.first_media_wall_ms
