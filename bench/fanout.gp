@@ -19,13 +19,17 @@ set xlabel "N egress sessions (stages)"
 set multiplot layout 1,2 title "Fan-out: one 720p30 H.264 + Opus WHIP ingest -> N WHIP egress (loopback)"
 
 set title "CPU per delivered packet"
-set ylabel "ns / packet"
-set yrange [0:*]
+set ylabel "ns / packet (log)"
+set logscale y
+set yrange [500:*]
+set offsets graph 0.02, graph 0.02, 0, 0
 plot datafile using 1:2 with linespoints lw 2 pt 7 title "media-server serve", \
      datafile using 1:4 with linespoints lw 2 pt 5 title "Janus", \
      floor with lines dt 2 lw 2 title sprintf("floor: SRTP protect + sendmmsg (%s)", title_extra)
 
 set title "CPU seconds per second"
+unset logscale y
+set offsets graph 0.02, graph 0.02, graph 0.08, 0
 set ylabel "CPU s/s (1.0 = one core)"
 set yrange [0:*]
 plot datafile using 1:3 with linespoints lw 2 pt 7 title "media-server serve", \

@@ -80,6 +80,8 @@ def parse_args(argv: list) -> argparse.Namespace:
                         choices=["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"],
                         help="the profile serve and the sink negotiate (both prefer GCM)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw latest.png from the --out directory's latest.json")
     parser.add_argument("--out", default=str(BENCH_DIR / "results"),
                         help="directory for latest.json / latest.png (default bench/results)")
     parser.add_argument("--work-dir", default=str(SOURCE_DIR / "test-output" / "bench"),
@@ -557,6 +559,12 @@ def write_plot(out_dir: Path, rows: list, janus: dict, summary: dict) -> Optiona
 
 def main(argv: list) -> int:
     args = parse_args(argv)
+    if args.replot:
+        result = json.loads((Path(args.out) / "latest.json").read_text())
+        janus = {row["n"]: row for row in result.get("janus_rows", [])}
+        note = write_plot(Path(args.out), result["rows"], janus, result)
+        print(note or f"wrote {Path(args.out) / 'latest.png'}")
+        return 1 if note else 0
     enter_namespace()
     # SIGTERM unwinds like Ctrl-C, so every started process is stopped by the finally blocks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
