@@ -195,6 +195,7 @@ def take_snapshot(sink: Sink, pids: dict, metrics_url: Optional[str], harness) -
         text = harness.http("GET", metrics_url, timeout=10).body.decode(errors="replace")
         snap["hist"] = parse_histogram(text, "ivs_forward_delay_seconds")
         snap["ingest"] = parse_sample(text, "ivs_publisher_packets_total")
+        snap["delay_sum"] = parse_sample(text, "ivs_forward_delay_seconds_sum")
     return snap
 
 
@@ -259,7 +260,10 @@ def measure_window(snapshot, window: float, windows: int, main: str) -> dict:
         value = histogram_quantile(snaps[0]["hist"], snaps[-1]["hist"], q)
         result[name] = None if value is None else value * 1000
     if snaps[0]["hist"] and snaps[-1]["hist"]:
-        result["forward_delay_samples"] = snaps[-1]["hist"][-1][1] - snaps[0]["hist"][-1][1]
+        samples = snaps[-1]["hist"][-1][1] - snaps[0]["hist"][-1][1]
+        result["forward_delay_samples"] = samples
+        if samples and snaps[0].get("delay_sum") is not None:
+            result["mean_ms"] = (snaps[-1]["delay_sum"] - snaps[0]["delay_sum"]) / samples * 1000
     return result
 
 
