@@ -76,9 +76,10 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--no-floor", action="store_true", help="skip srtp_bench")
     parser.add_argument("--floor-repetitions", type=int, default=5)
     parser.add_argument("--floor-min-time", default="0.3")
-    parser.add_argument("--floor-profile", default="AEAD_AES_128_GCM",
-                        choices=["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"],
-                        help="the profile serve and the sink negotiate (both prefer GCM)")
+    parser.add_argument("--floor-profile", default="auto",
+                        choices=["auto", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"],
+                        help="the floor's SRTP profile; auto = what serve and the sink "
+                             "negotiated (the sink's srtpProfile), else GCM")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw latest.png from the --out directory's latest.json")
@@ -140,6 +141,38 @@ def machine_info() -> dict:
             "loadavg_start": list(os.getloadavg()),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "commit": commit}
+
+
+def live_paths_of(stages: list) -> list:
+    """The sink session paths of these stages (STAGE_WHIP_URL_BASE/<stage id>)."""
+    return [f"/whip/{stage['id']}" for stage in stages]
+
+
+# The sink's srtpProfile (the DTLS-SRTP names, engine::to_string) -> srtp_bench's profile names.
+SINK_PROFILES = {"SRTP_AEAD_AES_128_GCM": "AEAD_AES_128_GCM",
+                 "SRTP_AES128_CM_SHA1_80": "AES_CM_128_HMAC_SHA1_80"}
+
+
+def srtp_profiles(stats: dict, paths: set) -> dict:
+    """Profile -> sessions of these paths, as DTLS negotiated them (the sink's srtpProfile)."""
+    counts: dict = {}
+    for session in stats.get("perSession", []):
+        name = session.get("srtpProfile")
+        if session.get("path") in paths and session.get("connected") and name:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def floor_profile(requested: str, rows: list) -> str:
+    """The floor to compare with: the profile most sessions negotiated, unless one is asked."""
+    if requested != "auto":
+        return requested
+    counts: dict = {}
+    for row in rows:
+        for name, count in row.get("srtp_profiles", {}).items():
+            counts[name] = counts.get(name, 0) + count
+    negotiated = max(counts, key=counts.get) if counts else ""
+    return SINK_PROFILES.get(negotiated, "AEAD_AES_128_GCM")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +258,7 @@ class Rig:
     def wait_stages_live(self, stages: list, timeout: float) -> int:
         """Waits until every stage has a connected sink session receiving media; returns how
         many do when it gives up at `timeout`."""
-        wanted = {f"/whip/{stage['id']}" for stage in stages}
+        wanted = set(live_paths_of(stages))
         deadline = time.monotonic() + timeout
         count = 0
         while True:
@@ -320,6 +353,7 @@ def measure_ours(rig: Rig, n: int, args, rss_idle: int) -> dict:
     row["rss_kib"] = proc_rss_kib(rig.media.popen.pid)
     row["rss_per_egress_kib"] = (row["rss_kib"] - rss_idle) / n
     row["threads"] = proc_threads(rig.media.popen.pid)
+    row["srtp_profiles"] = srtp_profiles(rig.sink.stats(), set(live_paths_of(rig.stages)))
     if args.join_stages > 0:
         row.update(measure_join(rig, n, args.join_stages))
         rig.wait_stages_live(rig.stages, timeout=30 + 0.15 * n)
@@ -599,7 +633,7 @@ def main(argv: list) -> int:
         notes.append(f"janus: {janus_note or 'measured'}")
     merge_janus(rows, janus)
 
-    summary = summarize(rows, janus, floor, args.floor_profile)
+    summary = summarize(rows, janus, floor, floor_profile(args.floor_profile, rows))
     result = dict(summary, machine=machine, rows=rows,
                   janus_rows=[janus[n] for n in sorted(janus)], notes=notes,
                   serve_rss_idle_kib=rss_idle,
