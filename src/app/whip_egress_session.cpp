@@ -20,6 +20,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// The largest UDP payload of a 1,500-byte-MTU path (1,472) plus slack: an ingest packet that
+// arrived over such a path still fits after the relay's rewrite and a 16-byte SRTP tag.
+constexpr std::size_t kEgressDatagramBytes = 1536;
+
 // Every up IPv4 interface address (non-loopback first, loopback last) with `port`: a socket
 // bound to 0.0.0.0 receives on all of them, so each is a host candidate (RFC 8445 §5.1.1.1).
 std::vector<SocketAddress> interface_addresses(std::uint16_t port) {
@@ -158,6 +162,9 @@ Status WhipEgressSession::open_socket() {
   udp.send_queue_capacity = 1024;
   // A frame's packets to one stage leave as one GSO message (bench/README.md, "send path").
   udp.segmentation_offload = true;
+  // Slots sized for what an egress carries, not the 2 KiB default: 1,024 of them are the cap
+  // of a GOP burst.
+  udp.max_datagram_bytes = kEgressDatagramBytes;
   auto port = io::UdpPort::open(io_, udp);
   if (!port) {
     return port.error();

@@ -11,6 +11,7 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto kSampleInterval = std::chrono::seconds(1);
 constexpr std::size_t kWindowSamples = 5;  // bitrate over the last ~5 s
+constexpr std::size_t kEagerFlushDatagrams = 16;
 }  // namespace
 
 // ---- engine loop --------------------------------------------------------------------------
@@ -144,6 +145,12 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
     return;  // counted by the peer session (not ready, too large, protect failure)
   }
   port_->commit_send(*destination, *size);
+  if (port_->queued() >= kEagerFlushDatagrams) {
+    // A keyframe, or a batch of frames read at once, is hundreds of packets per stage: send
+    // them in GSO runs as they are produced rather than all after the turn, so the first ones
+    // leave earlier and the ring stays shallow (resident memory per stage).
+    port_->flush();
+  }
   schedule_flush();
 }
 
