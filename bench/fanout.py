@@ -236,14 +236,19 @@ class Rig:
 
     # -- stages ------------------------------------------------------------------------------
 
+    def admin(self, method: str, path: str, body=None):
+        """An admin call with a generous timeout: at large N the API server is also answering
+        a burst of token requests."""
+        return self.h.http(method, self.api.url + path, self.h.api_headers(), body, timeout=20)
+
     def create_stage(self, name: str) -> dict:
-        answer = self.api.call("POST", "/api/stages", {"name": name})
+        answer = self.admin("POST", "/api/stages", {"name": name})
         if answer.status != 201:
             raise RuntimeError(f"POST /api/stages answered {answer.status}: {answer.body[:200]}")
         return answer.json()
 
     def delete_stage(self, stage: dict) -> None:
-        answer = self.api.call("DELETE", f"/api/stages/{stage['id']}")
+        answer = self.admin("DELETE", f"/api/stages/{stage['id']}")
         if answer.status != 200:
             raise RuntimeError(f"DELETE stage answered {answer.status}: {answer.body[:200]}")
 
@@ -335,28 +340,40 @@ def keeps_up(row: dict, per_stage_pps: Optional[float]) -> bool:
 
 
 def measure_ours(rig: Rig, n: int, args, rss_idle: int) -> dict:
-    """Grows to N, waits for every session to receive media, measures a window, times joins."""
+    """Grows to N, waits for every session to receive media, measures a window, times joins.
+    A window or join that fails (serve too busy to answer /metrics, the API timing out) leaves
+    a row marked incomplete with the error, so the table still shows how far it went."""
     rig.grow_to(n)
     started = time.monotonic()
     live = rig.wait_stages_live(rig.stages, timeout=30 + 0.15 * n)
     log(f"N={n}: {live}/{n} sessions live after {time.monotonic() - started:.1f} s")
     time.sleep(args.settle)
     pids = {"serve": rig.media.popen.pid, "sink": rig.sink.pid}
-    snapshot = lambda: take_snapshot(rig.sink, pids, rig.media.url + "/metrics", rig.h)
+    snapshot = lambda scrape: take_snapshot(rig.sink, pids, rig.media.url + "/metrics", rig.h,
+                                            scrape)
     row = {"n": n, "live": live, "complete": live == n,
            "connect_s": round(time.monotonic() - started - args.settle, 1)}
-    row.update(measure_window(snapshot, args.window, args.windows, "serve"))
+    try:
+        row.update(measure_window(snapshot, args.window, args.windows, "serve"))
+    except (OSError, RuntimeError, ValueError) as error:  # TimeoutError is an OSError
+        row.update(complete=False, error=f"window: {error!r}"[:500])
+        log(f"N={n}: {row['error']}")
+        return row
     row["sink_cpu_s_per_s"] = row["cpu_s_per_s"]["sink"]
     row["cpu_s_per_s"] = row["cpu_s_per_s"]["serve"]
-    (rig.work_dir / f"metrics-n{n}.txt").write_text(
-        rig.media.get("/metrics", timeout=10).body.decode(errors="replace"))
     row["rss_kib"] = proc_rss_kib(rig.media.popen.pid)
     row["rss_per_egress_kib"] = (row["rss_kib"] - rss_idle) / n
     row["threads"] = proc_threads(rig.media.popen.pid)
     row["srtp_profiles"] = srtp_profiles(rig.sink.stats(), set(live_paths_of(rig.stages)))
-    if args.join_stages > 0:
-        row.update(measure_join(rig, n, args.join_stages))
-        rig.wait_stages_live(rig.stages, timeout=30 + 0.15 * n)
+    try:
+        (rig.work_dir / f"metrics-n{n}.txt").write_text(
+            rig.media.get("/metrics", timeout=30).body.decode(errors="replace"))
+        if args.join_stages > 0:
+            row.update(measure_join(rig, n, args.join_stages))
+            rig.wait_stages_live(rig.stages, timeout=30 + 0.15 * n)
+    except (OSError, RuntimeError, ValueError) as error:
+        row["join_error"] = repr(error)[:500]
+        log(f"N={n}: join: {row['join_error']}")
     return row
 
 
@@ -364,7 +381,8 @@ def stop_reason(row: dict, breaches: int, per_stage_pps: Optional[float], args) 
     """Why the N list ends at this row ("" = go on)."""
     n = row["n"]
     if not row["complete"]:
-        return f"N={n}: only {row['live']} of {n} sessions received media"
+        return f"N={n}: " + (row.get("error") or
+                             f"only {row['live']} of {n} sessions received media")
     if args.keep_going:
         return ""
     if breaches >= 2:
@@ -437,7 +455,7 @@ def measure_janus(anchor, sink: Sink, n: int, args, harness) -> dict:
     time.sleep(args.settle)
     pids = {"janus": anchor.pid(), "sink": sink.pid}
     row = {"n": n, "live": live, "complete": live >= n, "error": error}
-    row.update(measure_window(lambda: take_snapshot(sink, pids, None, harness), args.window,
+    row.update(measure_window(lambda _: take_snapshot(sink, pids, None, harness), args.window,
                               args.windows, "janus"))
     row["sink_cpu_s_per_s"] = row["cpu_s_per_s"]["sink"]
     row["cpu_s_per_s"] = row["cpu_s_per_s"]["janus"]
@@ -526,10 +544,10 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
     floor_ns = floor.get(floor_profile)
     summary = {"n_max": passing[-1]["n"] if passing else 0,
                "at_n": best["n"] if best else None,
-               "cpu_per_packet_ns": best["cpu_per_packet_ns"] if best else None,
+               "cpu_per_packet_ns": best.get("cpu_per_packet_ns") if best else None,
                "floor_per_packet_ns": floor_ns, "floor_profile": floor_profile,
                "floor_per_packet_ns_by_profile": floor,
-               "rss_per_egress_kib": best["rss_per_egress_kib"] if best else None,
+               "rss_per_egress_kib": best.get("rss_per_egress_kib") if best else None,
                "join_ms_median": best.get("join_ms_median") if best else None,
                "p99_forward_ms_at_n_max": best["p99_ms"] if passing else None,
                "janus_cpu_per_packet_ns": None, "janus_at_n": None,
@@ -541,7 +559,7 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
             summary["janus_at_n"] = janus_n
             # Janus's feed is ffmpeg's RTP packetization of the same files, not our publisher's:
             # packet sizes differ, so the ratio per delivered byte is reported too.
-            if best["cpu_per_byte_ns"] and janus_row["cpu_per_byte_ns"]:
+            if best.get("cpu_per_byte_ns") and janus_row["cpu_per_byte_ns"]:
                 summary["ratio_bytes_per_cpu_s_vs_janus"] = (janus_row["cpu_per_byte_ns"] /
                                                              best["cpu_per_byte_ns"])
     ours = summary["cpu_per_packet_ns"]
@@ -551,6 +569,16 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
     summary["ratio_packets_per_cpu_s_vs_janus"] = janus_ns / ours if ours and janus_ns else None
     all_joins = [ms for row in rows for ms in row.get("join_ms", [])]
     summary["join_ms_median_all_n"] = median_of(all_joins)
+    # The same figures at the largest N where every session was live and measured, whatever
+    # the latency said: per-packet cost and memory at scale, past the p99 limit.
+    complete = [row for row in rows if row.get("complete") and row.get("cpu_per_packet_ns")]
+    if complete:
+        largest = complete[-1]
+        summary["largest_complete_n"] = largest["n"]
+        summary["cpu_per_packet_ns_at_largest_n"] = largest["cpu_per_packet_ns"]
+        summary["rss_per_egress_kib_at_largest_n"] = largest["rss_per_egress_kib"]
+        summary["ratio_cpu_vs_floor_at_largest_n"] = (largest["cpu_per_packet_ns"] / floor_ns
+                                                      if floor_ns else None)
     return summary
 
 
@@ -653,9 +681,10 @@ def main(argv: list) -> int:
         print_row(row, header=row is rows[0])
     keys = ["n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
             "ratio_cpu_vs_floor", "ratio_packets_per_cpu_s_vs_janus",
-            "ratio_bytes_per_cpu_s_vs_janus", "rss_per_egress_kib",
+            "ratio_bytes_per_cpu_s_vs_janus", "rss_per_egress_kib", "largest_complete_n",
+            "cpu_per_packet_ns_at_largest_n", "ratio_cpu_vs_floor_at_largest_n",
             "join_ms_median", "p99_forward_ms_at_n_max"]
-    print("\n" + "\n".join(f"{k}: {summary[k]}" for k in keys))
+    print("\n" + "\n".join(f"{k}: {summary.get(k)}" for k in keys))
     print("notes: " + "; ".join(result["notes"]))
     print(f"wrote {out_dir / 'latest.json'}")
     return 0 if rows else 1

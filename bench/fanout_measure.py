@@ -156,7 +156,7 @@ class Sink:
         return self.popen.pid
 
     def stats(self) -> dict:
-        answer = self.harness.http("GET", self.url + "/stats", timeout=10)
+        answer = self.harness.http("GET", self.url + "/stats", timeout=30)
         if answer.status != 200:
             raise RuntimeError(f"{self.name} /stats answered {answer.status}")
         return answer.json()
@@ -180,19 +180,23 @@ def live_paths(stats: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Measuring one window
 
-def take_snapshot(sink: Sink, pids: dict, metrics_url: Optional[str], harness) -> dict:
+def take_snapshot(sink: Sink, pids: dict, metrics_url: Optional[str], harness,
+                  scrape: bool = True) -> dict:
     """Sink counters first (the slowest call), then the CPU counters right after, so both
-    describe the same moment; the histogram last (it needs no tight timing)."""
+    describe the same moment; serve's /metrics last, and only when `scrape` (the window's first
+    and last snapshot): serve renders it on its media thread, so every scrape could delay the
+    packets it measures."""
     stats = sink.stats()
     moment = time.monotonic()
     threads = {name: thread_runtimes(pid) for name, pid in pids.items()}
     ticks = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
     cpu = {name: sum(times.values()) for name, times in threads.items()}
-    snap = {"t": moment, "cpu": cpu, "threads": threads, "ticks": ticks, "packets": stats.get("packets", 0),
-            "bytes": stats.get("bytes", 0),
-            "gaps": stats.get("gaps", 0), "hist": None, "ingest": None}
-    if metrics_url:
-        text = harness.http("GET", metrics_url, timeout=10).body.decode(errors="replace")
+    snap = {"t": moment, "cpu": cpu, "threads": threads, "ticks": ticks,
+            "packets": stats.get("packets", 0), "bytes": stats.get("bytes", 0),
+            "gaps": stats.get("gaps", 0), "hist": None, "ingest": None, "scrape_ms": None}
+    if metrics_url and scrape:
+        text = harness.http("GET", metrics_url, timeout=30).body.decode(errors="replace")
+        snap["scrape_ms"] = (time.monotonic() - moment) * 1000
         snap["hist"] = parse_histogram(text, "ivs_forward_delay_seconds")
         snap["ingest"] = parse_sample(text, "ivs_publisher_packets_total")
         snap["delay_sum"] = parse_sample(text, "ivs_forward_delay_seconds_sum")
@@ -232,11 +236,11 @@ def spread_pct(values: list) -> Optional[float]:
 def measure_window(snapshot, window: float, windows: int, main: str) -> dict:
     """`windows` consecutive sub-windows of window/windows seconds: medians of the rates, the
     spread of CPU per packet, and the latency quantiles over the whole window."""
-    snaps = [snapshot()]
+    snaps = [snapshot(True)]
     start = snaps[0]["t"]
     for i in range(1, windows + 1):
         time.sleep(max(0.0, start + window * i / windows - time.monotonic()))
-        snaps.append(snapshot())
+        snaps.append(snapshot(i == windows))
     parts = [sub_window(a, b, main) for a, b in zip(snaps, snaps[1:])]
     whole = sub_window(snaps[0], snaps[-1], main)
     cpu_names = list(snaps[0]["cpu"])
@@ -254,7 +258,8 @@ def measure_window(snapshot, window: float, windows: int, main: str) -> dict:
         "cpu_per_packet_spread_pct": spread_pct([p["ns_per_packet"] for p in parts]),
         "delivered_mbit_s": median_of([p["mbit_s"] for p in parts]),
         "cpu_per_byte_ns": median_of([p["ns_per_byte"] for p in parts]),
-        "ingest_pps": median_of([p.get("ingest_pps") for p in parts]),
+        "ingest_pps": whole.get("ingest_pps"),
+        "metrics_scrape_ms": max([x["scrape_ms"] for x in snaps if x["scrape_ms"]] or [None]),
     }
     for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99)):
         value = histogram_quantile(snaps[0]["hist"], snaps[-1]["hist"], q)
