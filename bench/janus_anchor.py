@@ -412,7 +412,11 @@ class JanusAnchor:
         added = []
         while len(self.viewers) < n:
             batch = min(BATCH, n - len(self.viewers))
-            added.extend(self._add_viewers(batch, sink_http_url.rstrip("/")))
+            up = len(self.viewers)
+            try:
+                added.extend(self._add_viewers(batch, sink_http_url.rstrip("/")))
+            except JanusError as error:
+                raise JanusError(f"{error} (growing to {n}: {up} viewers were up)") from None
         if added:
             self._wait_media(added, sink_http_url.rstrip("/"))
 
