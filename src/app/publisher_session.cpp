@@ -10,6 +10,7 @@
 
 #include "app/media_file_source.hpp"
 #include "app/publisher_media.hpp"
+#include "app/send_pacer.hpp"
 #include "app/test_publisher.hpp"
 #include "engine/dtls_certificate.hpp"
 #include "engine/peer_session.hpp"
@@ -43,43 +44,6 @@ std::string first_line(const std::string& text) {
   return text.substr(0, end);
 }
 
-struct LoadedMedia {
-  std::vector<H264AccessUnit> video;
-  std::vector<OpusPacket> audio;
-};
-
-Result<LoadedMedia> load_media(const PublisherOptions& options) {
-  MediaFiles files{options.video_path, options.audio_path};
-  if (files.video_path.empty()) {
-    GeneratedMediaParams params;
-    params.width = options.width;
-    params.height = options.height;
-    params.fps = options.fps;
-    params.video_kbps = options.bitrate_kbps;
-    auto generated = ensure_generated_media(params, [](const std::string& line) {
-      std::fprintf(stderr, "publish: %s\n", line.c_str());
-    });
-    if (!generated) {
-      return generated.error();
-    }
-    files = *generated;
-  }
-  LoadedMedia media;
-  auto video = load_h264_file(files.video_path);
-  if (!video) {
-    return video.error();
-  }
-  media.video = std::move(*video);
-  if (!files.audio_path.empty()) {
-    auto audio = load_ogg_opus_file(files.audio_path);
-    if (!audio) {
-      return audio.error();
-    }
-    media.audio = std::move(*audio);
-  }
-  return media;
-}
-
 class Publisher {
  public:
   Publisher(asio::io_context& io, PublisherOptions options, LoadedMedia media)
@@ -88,6 +52,7 @@ class Publisher {
         media_(std::move(media)),
         timer_(io, [this](Instant now) { on_timeout(now); }),
         pacer_(io),
+        send_pacer_(effective_pace_kbps(options_)),
         reports_(io),
         deadline_(io),
         signals_(io, SIGINT, SIGTERM),
@@ -354,12 +319,18 @@ class Publisher {
     }
     const Instant now = io::monotonic_now();
     if (session_->state() == engine::PeerSessionState::kConnected) {
-      for (const Bytes& packet : source_->due(now)) {
+      for (Bytes& packet : source_->due(now)) {
+        send_pacer_.push(std::move(packet));
+      }
+      for (const Bytes& packet : send_pacer_.pop_ready(now)) {
         session_->send_rtp(packet);
       }
       drain(now);
     }
-    const Instant next = source_->next_due().value_or(now + milliseconds(5));
+    Instant next = source_->next_due().value_or(now + milliseconds(5));
+    if (const auto wake = send_pacer_.next_wake(now)) {
+      next = std::min(next, *wake);
+    }
     pacer_.expires_at(std::max(next, now + microseconds(500)));
     pacer_.async_wait([this](const boost::system::error_code& error) {
       if (!error) {
@@ -459,6 +430,7 @@ class Publisher {
   std::optional<MediaFileSource> source_;
   io::EngineTimer timer_;
   asio::steady_timer pacer_;
+  SendPacer send_pacer_;
   asio::steady_timer reports_;
   asio::steady_timer deadline_;
   asio::signal_set signals_;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "app/publisher_media.hpp"
+
 namespace ivs::app {
 
 namespace {
@@ -54,6 +56,13 @@ Status apply_option(const std::string& name, const std::string& value, Publisher
     if (!parse_int(value, options.fps, 1, 60)) {
       return make_error("--fps wants 1..60 (IVS accepts 10..60); got \"" + value + "\"");
     }
+  } else if (name == "--pace-kbps") {
+    int pace = 0;
+    if (!parse_int(value, pace, 0, 100000)) {
+      return make_error("--pace-kbps wants kbit/s in 0..100000 (0: no pacing); got \"" + value +
+                        "\"");
+    }
+    options.pace_kbps = pace;
   } else if (name == "--bitrate") {
     if (!parse_int(value, options.bitrate_kbps, 50, 8500)) {
       return make_error("--bitrate wants kbps in 50..8500 (the IVS limit); got \"" + value + "\"");
@@ -66,16 +75,59 @@ Status apply_option(const std::string& name, const std::string& value, Publisher
 
 }  // namespace
 
+// libwebrtc paces at 2.5 × the target bitrate; only generated media has a known bitrate.
+int effective_pace_kbps(const PublisherOptions& options) {
+  if (options.pace_kbps) {
+    return *options.pace_kbps;
+  }
+  return options.video_path.empty() ? options.bitrate_kbps * 5 / 2 : 0;
+}
+
+Result<LoadedMedia> load_media(const PublisherOptions& options) {
+  MediaFiles files{options.video_path, options.audio_path};
+  if (files.video_path.empty()) {
+    GeneratedMediaParams params;
+    params.width = options.width;
+    params.height = options.height;
+    params.fps = options.fps;
+    params.video_kbps = options.bitrate_kbps;
+    auto generated = ensure_generated_media(params, [](const std::string& line) {
+      std::fprintf(stderr, "publish: %s\n", line.c_str());
+    });
+    if (!generated) {
+      return generated.error();
+    }
+    files = *generated;
+  }
+  LoadedMedia media;
+  auto video = load_h264_file(files.video_path);
+  if (!video) {
+    return video.error();
+  }
+  media.video = std::move(*video);
+  if (!files.audio_path.empty()) {
+    auto audio = load_ogg_opus_file(files.audio_path);
+    if (!audio) {
+      return audio.error();
+    }
+    media.audio = std::move(*audio);
+  }
+  return media;
+}
+
 std::string publisher_usage() {
   return "usage: media-server publish --url URL [--token T] [--video FILE.h264] "
          "[--audio FILE.ogg]\n"
          "                            [--seconds N] [--size 1280x720] [--fps 30] "
-         "[--bitrate 2500]\n\n"
+         "[--bitrate 2500]\n"
+         "                            [--pace-kbps K]\n\n"
          "Publishes H.264 + Opus over WHIP to URL until --seconds or SIGINT/SIGTERM, then sends\n"
          "the WHIP DELETE and prints one JSON summary line on stdout. Without --video the test\n"
          "stream is generated once with ffmpeg and cached under $XDG_CACHE_HOME/ivs-media-server\n"
          "(or ~/.cache/ivs-media-server). --video takes an Annex-B H.264 stream that starts with\n"
          "an IDR (Baseline, no B-frames for IVS); --audio an Ogg Opus file (48 kHz).\n"
+         "Packets are paced like a browser's (2.5 x --bitrate for generated media, off for\n"
+         "--video files unless --pace-kbps is given; --pace-kbps 0 sends frames as bursts).\n"
          "Exit status: 0 if it connected, 1 if not (or the POST was refused), 2 bad usage.\n";
 }
 

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/media_file_source.hpp"
 #include "proto/result.hpp"
 
 namespace ivs::app {
@@ -38,8 +39,23 @@ struct PublisherOptions {
   int height = 720;
   int fps = 30;
   int bitrate_kbps = 2500;
+  // Packet pacing rate (SendPacer). Unset: 2.5 × --bitrate for generated media (libwebrtc's
+  // pacing factor), off for a user's files (their bitrate is unknown); 0: off (line-rate bursts).
+  std::optional<int> pace_kbps;
   double connect_timeout_seconds = 15;
 };
+
+// The media a publisher sends: --video/--audio files, or the generated test stream (made once
+// with ffmpeg and cached).
+struct LoadedMedia {
+  std::vector<H264AccessUnit> video;
+  std::vector<OpusPacket> audio;
+};
+Result<LoadedMedia> load_media(const PublisherOptions& options);
+
+// The pacing rate in effect: --pace-kbps, else libwebrtc's 2.5 × --bitrate for generated media
+// (whose bitrate is known) and no pacing for a user's files.
+int effective_pace_kbps(const PublisherOptions& options);
 
 // Parses the arguments after the role name. Errors are one sentence for stderr.
 Result<PublisherOptions> parse_publisher_args(const std::vector<std::string>& args);
