@@ -4,8 +4,9 @@
 // instead of as one line-rate burst. Why the test publisher needs it: an unpaced 720p keyframe is
 // ~60 packets arriving within microseconds, and how long a relay takes to forward that burst to
 // N stages is N × burst × cost per packet — a property of the source more than of the relay.
-// Real publishers (browsers; OBS since its WHIP output gained pacing) pace, so the benchmark's
-// default source does too; `--pace-kbps 0` keeps the unpaced worst case measurable.
+// Real publishers pace (browsers; OBS's WHIP output enables libdatachannel's PacingHandler since
+// obs-studio PR #10966, 2024), so the benchmark's default source does too; `--pace-kbps 0` keeps
+// the unpaced worst case measurable.
 //
 // Sans-I/O: packets in with push(), the ones allowed out by `now` from pop_ready(now), and
 // next_wake(now) says when to ask again.
