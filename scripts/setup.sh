@@ -13,11 +13,14 @@ CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy shellcheck)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
 TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography python3-yaml
   chromium nodejs npm)
+# The fan-out benchmark: Janus is its anchor (bench/janus_anchor.py), gnuplot draws its plot.
+# (Not python3-matplotlib: it pulls libboost1.74-dev, which conflicts with Boost 1.81.)
+BENCH_PACKAGES=(janus gnuplot-nox)
 
 want=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
 case "${1:-all}" in
   build) ;;
-  all) want+=("${CHECK_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  all) want+=("${CHECK_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
   *) echo "usage: scripts/setup.sh [all|build]" >&2; exit 2 ;;
 esac
 
