@@ -515,7 +515,7 @@ COLUMNS = [  # (header, width, key, format)
     ("ns/pkt", 7, "cpu_per_packet_ns", ".0f"), ("±%", 4, "cpu_per_packet_spread_pct", ".0f"),
     ("hot thr", 7, "hottest_thread_cpu_s_per_s", ".3f"),
     ("sink CPU", 8, "sink_cpu_s_per_s", ".3f"),
-    ("Janus ns/pkt", 12, "janus_cpu_per_packet_ns", ".0f"),
+    ("Janus ns/pkt", 12, "janus_cpu_per_packet_ns", ".0f"), ("limits", 9, "limits", "s"),
 ]
 
 
@@ -523,8 +523,20 @@ def fmt(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def limits(row: dict) -> str:
+    """Which N_max condition the row breaks: "ok", or live / loss / p99 / cpu (a saturated
+    thread) joined by "+"."""
+    broken = [name for name, bad in (
+        ("live", not row.get("complete")),
+        ("loss", (row.get("loss") or 0) >= LOSS_LIMIT),
+        ("p99", (row.get("p99_ms") or 0) >= P99_LIMIT_MS),
+        ("cpu", (row.get("hottest_thread_cpu_s_per_s") or 0) >= 0.97)) if bad]
+    return "+".join(broken) or "ok"
+
+
 def print_row(row: dict, header: bool = False) -> None:
-    row = dict(row, loss_pct=row["loss"] * 100 if row.get("loss") is not None else None)
+    row = dict(row, loss_pct=row["loss"] * 100 if row.get("loss") is not None else None,
+               limits=limits(row))
     if header:
         print(" ".join(h.rjust(w) for h, w, _, _ in COLUMNS), flush=True)
     print(" ".join(fmt(row.get(k), f).rjust(w) for _, w, k, f in COLUMNS), flush=True)
@@ -533,7 +545,7 @@ def print_row(row: dict, header: bool = False) -> None:
 def janus_at(janus: dict, n: int) -> tuple:
     """Janus's row at N, else at the largest Janus N below it, else none."""
     candidates = [k for k in janus if k <= n and janus[k].get("complete")]
-    if n in janus:
+    if n in candidates:
         return n, janus[n]
     return (max(candidates), janus[max(candidates)]) if candidates else (None, None)
 
@@ -569,9 +581,12 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
     summary["ratio_packets_per_cpu_s_vs_janus"] = janus_ns / ours if ours and janus_ns else None
     all_joins = [ms for row in rows for ms in row.get("join_ms", [])]
     summary["join_ms_median_all_n"] = median_of(all_joins)
-    # The same figures at the largest N where every session was live and measured, whatever
-    # the latency said: per-packet cost and memory at scale, past the p99 limit.
+    # The same figures at the largest N where every session was live and serve kept up (no
+    # saturated thread, packets delivered), whatever the latency said: per-packet cost and
+    # memory at scale, past the p99 limit. A saturated server's figures are not its cost.
     complete = [row for row in rows if row.get("complete") and row.get("cpu_per_packet_ns")]
+    per_stage_pps = complete[0]["delivered_pps"] / complete[0]["n"] if complete else None
+    complete = [row for row in complete if keeps_up(row, per_stage_pps)]
     if complete:
         largest = complete[-1]
         summary["largest_complete_n"] = largest["n"]
@@ -580,6 +595,12 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
         summary["ratio_cpu_vs_floor_at_largest_n"] = (largest["cpu_per_packet_ns"] / floor_ns
                                                       if floor_ns else None)
     return summary
+
+
+def complete_only(janus: dict) -> dict:
+    """Janus rows where every viewer received media (an incomplete row's figures describe
+    fewer viewers than its N)."""
+    return {n: row for n, row in janus.items() if row.get("complete")}
 
 
 def merge_janus(rows: list, janus: dict) -> None:
@@ -617,16 +638,47 @@ def write_plot(out_dir: Path, rows: list, janus: dict, summary: dict) -> Optiona
     return None if done.returncode == 0 else f"gnuplot failed: {done.stderr[-300:]}"
 
 
+SUMMARY_KEYS = ["n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
+                "ratio_cpu_vs_floor", "ratio_packets_per_cpu_s_vs_janus",
+                "ratio_bytes_per_cpu_s_vs_janus", "rss_per_egress_kib", "join_ms_median",
+                "p99_forward_ms_at_n_max", "largest_complete_n", "cpu_per_packet_ns_at_largest_n",
+                "ratio_cpu_vs_floor_at_largest_n"]
+
+
+def print_report(result: dict) -> None:
+    rows = result["rows"]
+    print()
+    for row in rows:
+        print_row(row, header=row is rows[0])
+    print("\n" + "\n".join(f"{key}: {result.get(key)}" for key in SUMMARY_KEYS))
+    print("notes: " + "; ".join(result["notes"]))
+
+
+def replot(out_dir: Path, requested_profile: str) -> int:
+    """--replot: the summary, the merged Janus columns, the table and latest.png derived again
+    from latest.json's measured rows, without running anything."""
+    result = json.loads((out_dir / "latest.json").read_text())
+    janus = {row["n"]: row for row in result.get("janus_rows", [])}
+    for row in result["rows"]:
+        for key in [k for k in row if k.startswith("janus_")]:
+            del row[key]
+    merge_janus(result["rows"], complete_only(janus))
+    result.update(summarize(result["rows"], janus, result["floor_per_packet_ns_by_profile"],
+                            floor_profile(requested_profile, result["rows"])))
+    janus = complete_only(janus)
+    note = write_plot(out_dir, result["rows"], janus, result)
+    (out_dir / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
+    print_report(result)
+    print(note or f"wrote {out_dir / 'latest.png'}")
+    return 1 if note else 0
+
+
 # ---------------------------------------------------------------------------------------------
 
 def main(argv: list) -> int:
     args = parse_args(argv)
     if args.replot:
-        result = json.loads((Path(args.out) / "latest.json").read_text())
-        janus = {row["n"]: row for row in result.get("janus_rows", [])}
-        note = write_plot(Path(args.out), result["rows"], janus, result)
-        print(note or f"wrote {Path(args.out) / 'latest.png'}")
-        return 1 if note else 0
+        return replot(Path(args.out), args.floor_profile)
     enter_namespace()
     # SIGTERM unwinds like Ctrl-C, so every started process is stopped by the finally blocks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -659,7 +711,7 @@ def main(argv: list) -> int:
         janus_n = parse_n_list(args.janus_n) if args.janus_n else [row["n"] for row in rows]
         janus, janus_note = run_janus(harness, args, build_dir, work_dir, janus_n, media)
         notes.append(f"janus: {janus_note or 'measured'}")
-    merge_janus(rows, janus)
+    merge_janus(rows, complete_only(janus))
 
     summary = summarize(rows, janus, floor, floor_profile(args.floor_profile, rows))
     result = dict(summary, machine=machine, rows=rows,
@@ -671,21 +723,12 @@ def main(argv: list) -> int:
                                            "H.264 + Opus", "build_dir": str(build_dir),
                               "loss_limit": LOSS_LIMIT, "p99_limit_ms": P99_LIMIT_MS})
     if not args.no_plot:
-        plot_note = write_plot(out_dir, rows, janus, summary)
+        plot_note = write_plot(out_dir, rows, complete_only(janus), summary)
         if plot_note:
             result["notes"].append(plot_note)
     (out_dir / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
 
-    print()
-    for row in rows:
-        print_row(row, header=row is rows[0])
-    keys = ["n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
-            "ratio_cpu_vs_floor", "ratio_packets_per_cpu_s_vs_janus",
-            "ratio_bytes_per_cpu_s_vs_janus", "rss_per_egress_kib", "largest_complete_n",
-            "cpu_per_packet_ns_at_largest_n", "ratio_cpu_vs_floor_at_largest_n",
-            "join_ms_median", "p99_forward_ms_at_n_max"]
-    print("\n" + "\n".join(f"{k}: {summary.get(k)}" for k in keys))
-    print("notes: " + "; ".join(result["notes"]))
+    print_report(result)
     print(f"wrote {out_dir / 'latest.json'}")
     return 0 if rows else 1
 
