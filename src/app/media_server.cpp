@@ -288,6 +288,7 @@ StatusSnapshot MediaServer::status_snapshot() const {
 void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manager) const {
   const Instant now = io::monotonic_now();
   const WallTime wall = io::wall_now();
+  const auto media = manager.stats_by_stage();
   for (auto& status : manager.snapshot()) {
     StageStatusView view;
     const auto ago = std::chrono::duration_cast<std::chrono::microseconds>(now - status.since);
@@ -296,7 +297,9 @@ void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manag
     if (status.next_event) {
       view.next_event_in_seconds = std::max(0.0, seconds_between(now, *status.next_event));
     }
-    view.media = manager.stats(status.stage_arn);
+    if (const auto found = media.find(status.stage_arn); found != media.end()) {
+      view.media = found->second;
+    }
     view.status = std::move(status);
     out.stages.push_back(std::move(view));
   }

@@ -65,6 +65,22 @@ std::optional<EgressStats> StageManager::stats(const std::string& stage_arn) con
   return std::nullopt;
 }
 
+std::unordered_map<std::string, EgressStats> StageManager::stats_by_stage() const {
+  std::unordered_map<std::string, EgressStats> out;
+  out.reserve(attempt_stage_.size());
+  // Newest attempt first, as in stats(): the first one that publishes wins its stage.
+  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
+    const auto stage = attempt_stage_.find(it->first);
+    if (stage == attempt_stage_.end() || !it->second || out.contains(stage->second)) {
+      continue;
+    }
+    if (auto stats = it->second->stats()) {
+      out.emplace(stage->second, *stats);
+    }
+  }
+  return out;
+}
+
 void StageManager::feed(const engine::StageResult& result) {
   reconciler_.handle_result(io::monotonic_now(), result);
   step();

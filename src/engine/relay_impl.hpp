@@ -8,6 +8,8 @@
 // timestamp before it sends, so continuity costs one integer compare per packet per leg.
 #pragma once
 
+#include <algorithm>
+
 #include <deque>
 #include <memory>
 #include <optional>
@@ -94,13 +96,13 @@ struct Relay::Impl {
         std::chrono::duration_cast<std::chrono::microseconds>(now - config.reference_instant);
     return to_ntp(WallTime{config.wall_at_reference.unix_micros + elapsed.count()});
   }
+  // Legs are appended with increasing ids and removed in place, so `legs` stays sorted by id:
+  // a binary search, since every leg's RTCP and every status snapshot looks legs up by id.
   RelayLeg* find_leg(EgressId id) const {
-    for (const auto& leg : legs) {
-      if (leg->id() == id) {
-        return leg.get();
-      }
-    }
-    return nullptr;
+    const auto found =
+        std::lower_bound(legs.begin(), legs.end(), id,
+                         [](const auto& leg, EgressId wanted) { return leg->id() < wanted; });
+    return found != legs.end() && (*found)->id() == id ? found->get() : nullptr;
   }
 
   void start_publisher(Instant now, const RelaySourceFormat& source, RelaySink& sink);

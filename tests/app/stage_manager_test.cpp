@@ -220,11 +220,15 @@ TEST(StageManager, RepublishSwitchesStatsToTheNewSessionThenClosesTheOld) {
   EXPECT_EQ(f.egress.records[1]->target.token, "token-2");
   EXPECT_FALSE(f.egress.records[0]->close_called) << "the old one keeps publishing";
   EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 1u) << "the new one is not publishing yet";
+  // The one-pass form the status snapshot uses agrees, newest publishing session first.
+  EXPECT_EQ(f.manager->stats_by_stage().at("arn:a").packets_sent, 1u);
 
   f.egress.records[1]->stats = EgressStats{};
   f.egress.records[1]->stats->packets_sent = 2;
   f.egress.records[1]->callbacks.on_connected(true, "");
   EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 2u);
+  EXPECT_EQ(f.manager->stats_by_stage().at("arn:a").packets_sent, 2u);
+  EXPECT_EQ(f.manager->stats_by_stage().size(), 1u);
   ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records[0]->close_called; }));
   EXPECT_FALSE(f.egress.records[1]->close_called);
   EXPECT_EQ(f.state_of("arn:a"), engine::StageState::connected);
