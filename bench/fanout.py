@@ -71,6 +71,9 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--size", default="1280x720", help="publisher video size")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--bitrate", type=int, default=2500, help="publisher video kbit/s")
+    parser.add_argument("--unpaced", action="store_true",
+                        help="the publisher sends each frame as one line-rate burst "
+                             "(--pace-kbps 0) instead of pacing at 2.5 x bitrate like a browser")
     parser.add_argument("--no-janus", action="store_true", help="skip the Janus anchor")
     parser.add_argument("--janus-n", default="", help="N values for Janus (default: ours)")
     parser.add_argument("--janus-bin", default="janus")
@@ -191,7 +194,8 @@ class Rig:
         self.media.start().wait_live(timeout=20)
         self.publisher = h.Publisher(
             self.work_dir, self.media.whip_url(), seconds=6 * 3600, fps=self.args.fps,
-            extra_args=("--size", self.args.size, "--bitrate", str(self.args.bitrate)))
+            extra_args=("--size", self.args.size, "--bitrate", str(self.args.bitrate),
+                        *(("--pace-kbps", "0") if self.args.unpaced else ())))
         self.processes.append(self.publisher)
         self.publisher.start()
         # The first run generates the 720p test media with ffmpeg (cached afterwards).
@@ -519,7 +523,9 @@ def main(argv: list) -> int:
                   parameters={"n": n_list, "window_s": args.window, "windows": args.windows,
                               "settle_s": args.settle, "join_stages": args.join_stages,
                               "publisher": f"{args.size} {args.fps} fps {args.bitrate} kbit/s "
-                                           "H.264 + Opus", "build_dir": str(build_dir),
+                                           "H.264 + Opus, " + ("unpaced" if args.unpaced else
+                                           f"paced at {args.bitrate * 5 // 2} kbit/s"),
+                              "sink_scheduling": "SCHED_BATCH", "build_dir": str(build_dir),
                               "loss_limit": LOSS_LIMIT, "p99_limit_ms": P99_LIMIT_MS})
     if not args.no_plot:
         plot_note = write_plot(out_dir, rows, complete_only(janus), summary)

@@ -124,7 +124,12 @@ class Sink:
 
     def __init__(self, harness, binary: Path, output_dir: Path, name: str = "whip_sink"):
         self.harness = harness
-        self.args = [str(binary), "--port", "0", "--udp-port", "0", "--bind", "127.0.0.1"]
+        # SCHED_BATCH: the sink stands in for remote hosts, so its wake-ups must not preempt the
+        # server under test on the same cores (with the default policy each sendmmsg from serve
+        # woke the sink, which then preempted serve: 16k context switches/s at 200 stages, ~8 %
+        # of serve's CPU spent switching; bench/README.md). Janus's sink gets the same.
+        self.args = ["chrt", "--batch", "0", str(binary), "--port", "0", "--udp-port", "0",
+                     "--bind", "127.0.0.1"]
         self.log_path = output_dir / f"{name}.log"
         self.name = name
         self.popen: Optional[subprocess.Popen] = None
