@@ -10,6 +10,7 @@ import os
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -20,6 +21,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------------
 # /proc readings
+
+def log(message: str) -> None:
+    print(f"[fanout {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
 
 def proc_cpu_seconds(pid: int) -> float:
     """utime + stime of the whole process (all threads), in seconds."""
