@@ -124,6 +124,11 @@ std::int64_t resident_anonymous_kib() {
 // only, a burst makes its slots resident, and once traffic is steady again the deep pages go
 // back.
 TEST(UdpPort, SendRingIsResidentOnlyAsDeepAsUsedAndShrinksAfterABurst) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the process's resident memory is mostly ASan's (shadow pages, the
+  // freed-memory quarantine), so RssAnon says nothing about the ring: CI's ASan run failed here.
+  GTEST_SKIP() << "resident memory is not measurable under AddressSanitizer";
+#endif
   boost::asio::io_context io;
   auto receiver = open_port(io, kLoopback4);
   ASSERT_TRUE(receiver);
