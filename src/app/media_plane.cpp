@@ -38,8 +38,8 @@ std::string random_hex(engine::RandomSource& random, std::size_t bytes) {
   return out;
 }
 
-MediaPlane::MediaPlane(boost::asio::io_context& io, MediaPlaneOptions options)
-    : io_(io), options_(std::move(options)), router_(options_.ice) {}
+MediaPlane::MediaPlane(MediaPlaneOptions options)
+    : options_(std::move(options)), router_(options_.ice) {}
 
 MediaPlane::~MediaPlane() {
   close();
@@ -51,7 +51,7 @@ Result<std::unique_ptr<MediaPlane>> MediaPlane::start(boost::asio::io_context& i
   if (!bind || !bind->is_ipv4()) {
     return Error{"RTC_BIND_IP=" + options.bind_ip + " is not an IPv4 address"};
   }
-  std::unique_ptr<MediaPlane> plane(new MediaPlane(io, std::move(options)));
+  std::unique_ptr<MediaPlane> plane(new MediaPlane(std::move(options)));
   auto certificate = engine::DtlsCertificate::generate(io::wall_now());
   if (!certificate) {
     return Error{"DTLS certificate: " + certificate.error().message};

@@ -116,12 +116,11 @@ class MediaPlane {
   const engine::PeerSessionRouter& router() const { return router_; }
 
  private:
-  MediaPlane(boost::asio::io_context& io, MediaPlaneOptions options);
+  explicit MediaPlane(MediaPlaneOptions options);
   void on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes);
   void on_timeout(Instant now);
   void drain_once(Instant now, bool& progressed);
 
-  boost::asio::io_context& io_;
   MediaPlaneOptions options_;
   engine::SecureRandom random_;
   std::shared_ptr<const engine::DtlsCertificate> certificate_;
