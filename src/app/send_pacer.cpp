@@ -34,15 +34,10 @@ std::vector<Bytes> SendPacer::pop_ready(Instant now) {
   }
   refill(now);
   // A packet may leave while the budget is positive, taking it below zero: the debt is paid
-  // before the next one, so the average rate holds without splitting packets.
-  // A source faster than the pacing rate (a user's file above it) must not queue without
-  // bound: past kMaxQueued packets the oldest go out regardless of the budget.
-  while (queue_.size() > kMaxQueued) {
-    budget_ -= static_cast<double>(queue_.front().size());
-    ready.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  while (!queue_.empty() && budget_ > 0) {
+  // before the next one, so the average rate holds without splitting packets. A source faster
+  // than the pacing rate (a user's file above it) must not queue without bound: past kMaxQueued
+  // packets the oldest go out regardless of the budget.
+  while (!queue_.empty() && (budget_ > 0 || queue_.size() > kMaxQueued)) {
     budget_ -= static_cast<double>(queue_.front().size());
     ready.push_back(std::move(queue_.front()));
     queue_.pop_front();

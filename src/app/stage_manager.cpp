@@ -51,24 +51,16 @@ std::size_t StageManager::connected_count() const {
 }
 
 std::optional<EgressStats> StageManager::stats(const std::string& stage_arn) const {
-  // Newest attempt first: during a make-before-break republish the new session is shown as soon
-  // as it publishes, and the old one until then.
-  for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
-    const auto stage = attempt_stage_.find(it->first);
-    if (stage == attempt_stage_.end() || stage->second != stage_arn || !it->second) {
-      continue;
-    }
-    if (auto stats = it->second->stats()) {
-      return stats;
-    }
-  }
-  return std::nullopt;
+  const auto all = stats_by_stage();
+  const auto found = all.find(stage_arn);
+  return found == all.end() ? std::nullopt : std::optional<EgressStats>(found->second);
 }
 
 std::unordered_map<std::string, EgressStats> StageManager::stats_by_stage() const {
   std::unordered_map<std::string, EgressStats> out;
   out.reserve(attempt_stage_.size());
-  // Newest attempt first, as in stats(): the first one that publishes wins its stage.
+  // Newest attempt first: during a make-before-break republish the new session is shown as
+  // soon as it publishes, and the old one until then.
   for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
     const auto stage = attempt_stage_.find(it->first);
     if (stage == attempt_stage_.end() || !it->second || out.contains(stage->second)) {

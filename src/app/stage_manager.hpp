@@ -51,7 +51,7 @@ class StageManager {
   // republish); nothing while it is not publishing.
   std::optional<EgressStats> stats(const std::string& stage_arn) const;
   // The same for every stage in one pass over the sessions: what a status snapshot of a
-  // thousand stages needs (stats() per stage is linear in the sessions, quadratic in total).
+  // thousand stages needs (a stats() call per stage would be quadratic in total).
   std::unordered_map<std::string, EgressStats> stats_by_stage() const;
   std::size_t open_sessions() const { return sessions_.size() + closing_.size(); }
   std::string egress_mode() const { return egress_.mode(); }

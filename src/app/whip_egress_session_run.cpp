@@ -133,7 +133,7 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
   if (phase_ != Phase::kConnected || !peer_ || !port_) {
     return;
   }
-  const auto destination = peer_->remote_address();
+  const auto& destination = peer_->remote_address();  // a reference: this runs per packet
   const MutableByteSpan slot = port_->send_slot();
   if (!destination || slot.empty()) {
     ++send_slot_drops_;  // the port's ring is full (a burst beyond its capacity) or it closed

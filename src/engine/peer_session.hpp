@@ -149,7 +149,7 @@ class PeerSession {
   void close(Instant now);
 
   PeerSessionState state() const { return state_; }
-  std::optional<SocketAddress> remote_address() const { return remote_; }
+  const std::optional<SocketAddress>& remote_address() const { return remote_; }
   const PeerSessionCounters& counters() const { return counters_; }
   const DtlsTransport& dtls() const { return *dtls_; }
   const IceAgent* ice_agent() const { return agent_.get(); }
