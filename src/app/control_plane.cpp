@@ -93,31 +93,57 @@ void ControlPlane::schedule_heartbeat() {
   after(heartbeat_timer_, options_.heartbeat_interval, [this] { send_heartbeat(); });
 }
 
+void ControlPlane::publisher_changed() {
+  if (!registered_ || stopping_) {
+    return;  // registration sends its own heartbeat cycle; shutdown sends the last one
+  }
+  if (heartbeat_in_flight_) {
+    heartbeat_again_ = true;  // the one in flight may carry the old value
+    return;
+  }
+  heartbeat_timer_.cancel();
+  send_heartbeat();
+}
+
 void ControlPlane::send_heartbeat() {
   std::weak_ptr<bool> alive = alive_;
-  api_.heartbeat(false, stages_.connected_count(), [this, alive](HeartbeatOutcome outcome) {
-    if (!alive.lock() || !*alive.lock() || stopping_) {
-      return;
+  const bool publisher_active = options_.publisher_active();
+  heartbeat_in_flight_ = true;
+  api_.heartbeat(publisher_active, stages_.connected_count(),
+                 [this, alive, publisher_active](const HeartbeatOutcome& outcome) {
+                   if (alive.lock() && *alive.lock() && !stopping_) {
+                     on_heartbeat_answer(publisher_active, outcome);
+                   }
+                 });
+}
+
+void ControlPlane::on_heartbeat_answer(bool publisher_active, const HeartbeatOutcome& outcome) {
+  heartbeat_in_flight_ = false;
+  if (outcome.forgotten) {
+    spdlog::warn("heartbeat refused ({}); registering again", outcome.error);
+    registered_ = false;
+    heartbeat_again_ = false;
+    register_now();
+    return;  // on_registered() restarts the heartbeat
+  }
+  if (!outcome.ok) {
+    // Not ready while the API server is unreachable: tokens and stage lists would fail too.
+    api_reachable_ = false;
+    spdlog::warn("heartbeat failed: {}", outcome.error);
+  } else {
+    if (!api_reachable_) {
+      spdlog::info("API server reachable again");
     }
-    if (outcome.forgotten) {
-      spdlog::warn("heartbeat refused ({}); registering again", outcome.error);
-      registered_ = false;
-      register_now();
-      return;  // on_registered() restarts the heartbeat
-    }
-    if (!outcome.ok) {
-      // Not ready while the API server is unreachable: tokens and stage lists would fail too.
-      api_reachable_ = false;
-      spdlog::warn("heartbeat failed: {}", outcome.error);
-    } else {
-      if (!api_reachable_) {
-        spdlog::info("API server reachable again");
-      }
-      api_reachable_ = true;
-      spdlog::debug("heartbeat sent ({} connected stages)", stages_.connected_count());
-    }
-    schedule_heartbeat();
-  });
+    api_reachable_ = true;
+    spdlog::debug("heartbeat sent (publisherActive {}, {} connected stages)", publisher_active,
+                  stages_.connected_count());
+  }
+  if (heartbeat_again_) {
+    heartbeat_again_ = false;
+    send_heartbeat();
+    return;
+  }
+  schedule_heartbeat();
 }
 
 // ---- stage list ---------------------------------------------------------------------------
@@ -260,7 +286,8 @@ void ControlPlane::finish_stop(std::function<void()> done) {
     close_websocket();
     return;
   }
-  api_.heartbeat(false, 0, [close_websocket](HeartbeatOutcome outcome) {
+  // The publisher was closed before this (MediaServer::stop), so publisherActive is false.
+  api_.heartbeat(options_.publisher_active(), 0, [close_websocket](HeartbeatOutcome outcome) {
     if (outcome.ok) {
       spdlog::info("final heartbeat sent (connectedStages 0)");
     } else {

@@ -2,6 +2,8 @@
 //
 //   start ─► register (retry: backoff + jitter) ─► registered ─► heartbeat every HEARTBEAT_INTERVAL
 //                                                      │         (401/404 → register again)
+//                                                      │         and at once when the publisher
+//                                                      │         goes live or ends
 //                                                      ├─► GET stages ─► StageManager::sync
 //                                                      │   (again every STAGE_SYNC_INTERVAL
 //                                                      │    when ENABLE_AUTO_SYNC)
@@ -49,6 +51,9 @@ struct ControlPlaneOptions {
   engine::BackoffPolicy retry = control_plane_retry_policy();
   std::string websocket_url;
   HeaderList websocket_headers;
+  // Whether a publisher is live now: the heartbeat's publisherActive. The seed's API server
+  // reads it to know the broadcast is on, so it is asked at every heartbeat, never assumed.
+  std::function<bool()> publisher_active = [] { return false; };
 };
 
 class ControlPlane {
@@ -62,6 +67,9 @@ class ControlPlane {
   void start();
   void begin_stop();
   void finish_stop(std::function<void()> done);
+  // The publisher went live or ended: a heartbeat goes out now rather than up to
+  // HEARTBEAT_INTERVAL later, so the API server learns of the broadcast within a round trip.
+  void publisher_changed();
 
   bool registered() const { return registered_; }
   // Registered and the last heartbeat got through: what /health/ready reports.
@@ -76,6 +84,7 @@ class ControlPlane {
   void schedule_sync();
   void schedule_heartbeat();
   void send_heartbeat();
+  void on_heartbeat_answer(bool publisher_active, const HeartbeatOutcome& outcome);
   void connect_websocket();
   void on_websocket_message(std::string_view text);
   void on_websocket_closed(const std::string& reason);
@@ -104,6 +113,8 @@ class ControlPlane {
   bool registering_ = false;
   bool sync_in_flight_ = false;
   bool sync_again_ = false;
+  bool heartbeat_in_flight_ = false;
+  bool heartbeat_again_ = false;  // the publisher changed while a heartbeat was in flight
   bool stopping_ = false;
   std::optional<WallTime> last_sync_;
   std::shared_ptr<bool> alive_;

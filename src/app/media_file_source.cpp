@@ -181,7 +181,16 @@ std::optional<Instant> MediaFileSource::next_due() const {
 void MediaFileSource::send_video_frame(std::vector<Bytes>& out) {
   const H264AccessUnit& unit = video_[next_unit_];
   std::vector<ByteSpan> nals(unit.nal_units.begin(), unit.nal_units.end());
-  const auto payloads = proto::packetize_h264(nals, options_.max_payload);
+  std::vector<Bytes> payloads;
+  if (options_.aggregate_nal_units) {
+    payloads = proto::packetize_h264(nals, options_.max_payload);
+  } else {
+    for (const ByteSpan nal : nals) {
+      for (Bytes& payload : proto::packetize_h264(std::span(&nal, 1), options_.max_payload)) {
+        payloads.push_back(std::move(payload));
+      }
+    }
+  }
   const auto timestamp = static_cast<std::uint32_t>(
       options_.video_timestamp + static_cast<std::uint64_t>(std::llround(
                                      static_cast<double>(frames_) * kVideoClock / options_.fps)));

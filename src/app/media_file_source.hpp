@@ -62,6 +62,9 @@ class MediaFileSource {
     double fps = 30;
     std::size_t max_payload = 1200;
     std::size_t history_packets = 2048;
+    // false: every NAL unit in packets of its own, never a STAP-A, as OBS's libdatachannel
+    // packetizer sends SPS and PPS (DESIGN.md §3); true: libwebrtc's aggregation.
+    bool aggregate_nal_units = true;
   };
 
   struct Stats {

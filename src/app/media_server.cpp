@@ -98,6 +98,11 @@ Status MediaServer::start_media() {
   channel.refuse_second_publisher = config_.refuse_second_publisher;
   channel.max_viewers = config_.whep_max_viewers;
   channel.reject_video_over_ivs_limits = config_.reject_video_over_ivs_limits;
+  channel.on_publisher_live_changed = [this](bool /*live*/) {
+    if (control_) {
+      control_->publisher_changed();
+    }
+  };
   channel_ = std::make_unique<RelayChannel>(io_, *plane_, channel);
   std::string hosts;
   for (const auto& address : plane_->host_addresses()) {
@@ -164,12 +169,14 @@ Status MediaServer::start() {
   if (!ws_url) {
     return ws_url.error();
   }
-  ControlPlaneOptions control{.heartbeat_interval = config_.heartbeat_interval,
-                              .stage_sync_interval = config_.stage_sync_interval,
-                              .auto_sync = config_.enable_auto_sync,
-                              .retry = ControlPlaneOptions{}.retry,
-                              .websocket_url = *ws_url,
-                              .websocket_headers = auth_headers(ApiCall::websocket, api)};
+  ControlPlaneOptions control{
+      .heartbeat_interval = config_.heartbeat_interval,
+      .stage_sync_interval = config_.stage_sync_interval,
+      .auto_sync = config_.enable_auto_sync,
+      .retry = ControlPlaneOptions{}.retry,
+      .websocket_url = *ws_url,
+      .websocket_headers = auth_headers(ApiCall::websocket, api),
+      .publisher_active = [this] { return channel_ && channel_->publisher_live(); }};
   api_ = std::make_unique<ApiClient>(http_client_, api);
   engine::StageReconcilerOptions reconcile;
   reconcile.max_concurrent_connects = config_.max_concurrent_connects;
@@ -202,6 +209,11 @@ void MediaServer::stop(std::function<void()> done) {
     return;
   }
   stopping_ = true;  // /health/ready answers 503 from now on
+  if (control_) {
+    // Silenced first, so the publisher's end below rides on the final heartbeat instead of
+    // racing it with an extra one (ControlPlane::publisher_changed).
+    control_->begin_stop();
+  }
   if (channel_) {
     channel_->close_all();  // the publisher and viewers get a DTLS close_notify
   }
@@ -212,7 +224,6 @@ void MediaServer::stop(std::function<void()> done) {
     boost::asio::post(io_, std::move(done));
     return;
   }
-  control_->begin_stop();
   stop_egress([this, done = std::move(done)]() mutable {
     control_->finish_stop([this, done = std::move(done)] {
       plane_->close();

@@ -237,6 +237,7 @@ class Publisher {
     source.video_timestamp = random_.next_u32();
     source.audio_timestamp = random_.next_u32();
     source.fps = options_.fps;
+    source.aggregate_nal_units = !options_.like_obs;
     source_.emplace(std::move(media_.video), std::move(media_.audio), source);
     const Instant now = io::monotonic_now();
     session_->start(now);
@@ -307,7 +308,9 @@ class Publisher {
       } else if (std::holds_alternative<proto::RtcpPli>(packet) ||
                  std::holds_alternative<proto::RtcpFir>(packet)) {
         ++summary_.plis;
-        source_->request_keyframe();
+        if (!options_.like_obs) {
+          source_->request_keyframe();  // OBS ignores keyframe requests (DESIGN.md §3)
+        }
       }
     }
   }

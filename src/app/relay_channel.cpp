@@ -272,6 +272,9 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
       publisher_since_.reset();
       spdlog::info("[{}] publisher session {} ended: {}", options_.name,
                    session.resource_id.substr(0, 8), reason);
+      if (options_.on_publisher_live_changed) {
+        options_.on_publisher_live_changed(false);
+      }
     } else if (pending_publisher_ == id) {
       pending_publisher_.reset();
       spdlog::info("[{}] publisher session {} (never connected) ended: {}", options_.name,
@@ -344,6 +347,9 @@ void RelayChannel::on_connected(Instant now, Session& session) {
   // start_publisher replaces a live publisher's epoch (make-before-break); only then is the
   // old session, whose sink the relay held until now, closed.
   relay_.start_publisher(now, format, *session.sink);
+  if (!old && options_.on_publisher_live_changed) {
+    options_.on_publisher_live_changed(true);
+  }
   if (old) {
     if (Session* replaced = find(*old)) {
       spdlog::info("[{}] publisher session {} replaced by {}", options_.name,

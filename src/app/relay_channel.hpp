@@ -29,6 +29,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,9 @@ struct RelayChannelOptions {
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   Duration connect_timeout = std::chrono::seconds(15);
   engine::RelayConfig relay;
+  // Called with true when a publisher goes live (none was) and false when the live one ends
+  // without a successor: the serve role sends a heartbeat at once (ControlPlane).
+  std::function<void(bool live)> on_publisher_live_changed;
 };
 
 struct SessionAccepted {

@@ -63,6 +63,11 @@ Status apply_option(const std::string& name, const std::string& value, Publisher
                         "\"");
     }
     options.pace_kbps = pace;
+  } else if (name == "--like") {
+    if (value != "obs" && value != "browser") {
+      return make_error("--like wants obs or browser; got \"" + value + "\"");
+    }
+    options.like_obs = value == "obs";
   } else if (name == "--bitrate") {
     if (!parse_int(value, options.bitrate_kbps, 50, 8500)) {
       return make_error("--bitrate wants kbps in 50..8500 (the IVS limit); got \"" + value + "\"");
@@ -120,7 +125,7 @@ std::string publisher_usage() {
          "[--audio FILE.ogg]\n"
          "                            [--seconds N] [--size 1280x720] [--fps 30] "
          "[--bitrate 2500]\n"
-         "                            [--pace-kbps K]\n\n"
+         "                            [--pace-kbps K] [--like obs|browser]\n\n"
          "Publishes H.264 + Opus over WHIP to URL until --seconds or SIGINT/SIGTERM, then sends\n"
          "the WHIP DELETE and prints one JSON summary line on stdout. Without --video the test\n"
          "stream is generated once with ffmpeg and cached under $XDG_CACHE_HOME/ivs-media-server\n"
@@ -128,6 +133,8 @@ std::string publisher_usage() {
          "an IDR (Baseline, no B-frames for IVS); --audio an Ogg Opus file (48 kHz).\n"
          "Packets are paced like a browser's (2.5 x --bitrate for generated media, off for\n"
          "--video files unless --pace-kbps is given; --pace-kbps 0 sends frames as bursts).\n"
+         "--like obs sends SPS and PPS in packets of their own and ignores PLI/FIR, as OBS does;\n"
+         "the default (browser) aggregates them into STAP-A and answers a keyframe request.\n"
          "Exit status: 0 if it connected, 1 if not (or the POST was refused), 2 bad usage.\n";
 }
 

@@ -43,6 +43,10 @@ struct PublisherOptions {
   // pacing factor), off for a user's files (their bitrate is unknown); 0: off (line-rate bursts).
   std::optional<int> pace_kbps;
   double connect_timeout_seconds = 15;
+  // --like obs: SPS and PPS in packets of their own and PLI/FIR ignored (counted, not
+  // answered), as OBS's WHIP output does (DESIGN.md §3); the default answers a keyframe request
+  // by jumping to the file's next IDR and aggregates small NAL units like libwebrtc.
+  bool like_obs = false;
 };
 
 // The media a publisher sends: --video/--audio files, or the generated test stream (made once

@@ -185,9 +185,11 @@ void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, IngestK
   if (cacheable) {
     new_keyframe = gop.add(now, view, info) == GopCache::Added::kNewKeyframe;
     stats.gop_cache_packets = gop.packets();
+    keep_gop_fresh(now, info);
   }
   if (new_keyframe) {
     ++stats.keyframes;
+    keyframe_limiter.reset();  // a request held back by the rate limit is answered by this one
   }
   for (auto& leg : legs) {
     if (!leg->video_waiting() && !leg->video().started(video.generation)) {
@@ -213,6 +215,23 @@ void Relay::Impl::fan_out_audio(Instant now, const proto::RtpView& view, IngestK
       stream->start(audio.generation, view.sequence_number, view.timestamp, now);
     }
     leg->count_sent(stream->send(now, view, key, now, leg->sink()));
+  }
+}
+
+// Asks for a keyframe when a delta-frame packet finds the cache empty (no keyframe seen yet, or
+// an overflow emptied it), or when the cached GOP has grown older than gop_refresh_age, so what
+// a joining leg is sent stays short (RelayConfig::gop_refresh_age). Parameter sets and IDR
+// slices arriving while the cache is empty are the keyframe on its way, not a reason to ask.
+// The limiter turns the per-packet calls into at most one request per interval.
+void Relay::Impl::keep_gop_fresh(Instant now, const proto::H264PayloadInfo& info) {
+  if (!gop.valid()) {
+    if (!info.is_keyframe()) {
+      request_keyframe(now);
+    }
+    return;
+  }
+  if (now - gop.entries().front().arrival >= config.gop_refresh_age) {
+    request_keyframe(now);
   }
 }
 

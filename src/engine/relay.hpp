@@ -86,6 +86,12 @@ struct RelayConfig {
   std::size_t audio_history_packets = 128;
   std::size_t gop_cache_max_packets = 4096;  // beyond this the cache is dropped, not grown
   std::size_t gop_cache_max_bytes = std::size_t{6} * 1024 * 1024;
+  // A cached GOP older than this asks the publisher for a fresh keyframe (PLI/FIR, under the
+  // rate limit above), and so does a cache left empty by an overflow. Browsers, aiortc and
+  // GStreamer send keyframes only when asked, so without this their cached GOP grows from the
+  // start of the stream and a joining stage is sent every frame since; OBS ignores the request
+  // and keeps its own 1–2 s interval. 2 s is the longest IDR interval IVS accepts.
+  Duration gop_refresh_age = std::chrono::seconds(2);
   std::uint32_t receiver_ssrc = 1;  // our SSRC in RR/NACK/PLI toward the publisher
   // The wall clock at one monotonic instant, so sender reports can carry NTP time (RFC 3550
   // §6.4.1) although the engine reads no clock: wall(now) = wall_at_reference + (now −

@@ -115,6 +115,7 @@ struct Relay::Impl {
   void fan_out_video(Instant now, const proto::RtpView& view, IngestKey key, bool cacheable,
                      const proto::H264PayloadInfo& info);
   void fan_out_audio(Instant now, const proto::RtpView& view, IngestKey key);
+  void keep_gop_fresh(Instant now, const proto::H264PayloadInfo& info);
   void start_leg_video(Instant now, RelayLeg& leg, const proto::RtpView& current);
   void request_keyframe(Instant now);
   void send_keyframe_request(Instant now);
