@@ -335,7 +335,12 @@ void WhipEgressSession::create_peer_session() {
   }
   peer_ = std::move(*session);
   phase_ = Phase::kConnecting;
-  peer_->start(io::monotonic_now());
+  const Instant now = io::monotonic_now();
+  peer_->start(now);
+  for (const EarlyDatagram& early : early_datagrams_) {
+    peer_->handle_packet(now, early.from, early.bytes);
+  }
+  early_datagrams_.clear();
   drain();
 }
 

@@ -5,6 +5,7 @@
 
 #include "app/whip_egress_session.hpp"
 #include "io/clock.hpp"
+#include "proto/stun_message.hpp"
 
 namespace ivs::app {
 namespace {
@@ -17,6 +18,11 @@ constexpr std::size_t kEagerFlushDatagrams = 16;
 // ---- engine loop --------------------------------------------------------------------------
 
 void WhipEgressSession::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
+  if (!peer_ && phase_ != Phase::kDone && proto::looks_like_stun(bytes) &&
+      bytes.size() <= kMaxEarlyDatagramBytes && early_datagrams_.size() < kMaxEarlyDatagrams) {
+    early_datagrams_.push_back({from, Bytes(bytes.begin(), bytes.end())});
+    return;
+  }
   if (!peer_ || phase_ == Phase::kDone) {
     return;
   }

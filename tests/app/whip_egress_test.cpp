@@ -13,13 +13,16 @@
 #include "app/whip_egress.hpp"
 #include "app/whip_egress_link.hpp"
 #include "app/whip_egress_session.hpp"
+#include "engine/ice_candidate.hpp"
 #include "engine/peer_session_router.hpp"
+#include "engine/stun_integrity.hpp"
 #include "engine/sdp_negotiation.hpp"
 #include "io/clock.hpp"
 #include "io/engine_timer.hpp"
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
 #include "io/udp_port.hpp"
+#include "proto/stun_message.hpp"
 
 namespace ivs::app {
 namespace {
@@ -85,6 +88,10 @@ class Endpoint {
     EXPECT_TRUE(port.ok());
     port_ = std::move(port).value();
     port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
+      if (is_early_check_answer(bytes)) {
+        early_check_answered = true;
+        return;
+      }
       router_.handle_packet(now, from, bytes);
       drain();
     });
@@ -133,6 +140,10 @@ class Endpoint {
   std::vector<std::string> offers;
   std::vector<std::string> deletes;
   std::string link_header;  // added to the 201 when set
+  // Before answering, send a check to the offer's candidate, as a full-ICE endpoint that starts
+  // checking at once does (aiortc), and note whether the egress answered it.
+  bool send_early_check = false;
+  bool early_check_answered = false;
   bool connected = false;
   std::uint64_t video_packets = 0;
   std::optional<std::uint32_t> video_ssrc;
@@ -149,6 +160,9 @@ class Endpoint {
     auto answer = engine::negotiate_ingest(request.body(), local);
     if (!answer) {
       return io::text_response(io::http::status::bad_request, answer.error().message, "text/plain");
+    }
+    if (send_early_check) {
+      send_check_to_offerer(*answer, local.ice.ufrag);
     }
     if (register_session) {
       engine::PeerSessionConfig config;
@@ -177,6 +191,37 @@ class Endpoint {
     router_.handle_timeout(now);
     drain();
   }
+
+  void send_check_to_offerer(const engine::Answer& answer, const std::string& local_ufrag) {
+    std::optional<SocketAddress> destination;
+    for (const auto& candidate : answer.media.remote.candidates) {
+      if (auto converted = engine::from_sdp_candidate(candidate)) {
+        destination = converted->address;
+        break;
+      }
+    }
+    ASSERT_TRUE(destination.has_value()) << "the offer has no UDP candidate";
+    proto::StunBuilder builder(proto::kStunBindingMethod, proto::StunClass::kRequest,
+                               kEarlyCheckId);
+    builder.add_username(answer.media.remote.ice.ufrag + ":" + local_ufrag);
+    builder.add_priority(0x6e0001ffu);
+    builder.add_ice_controlled(42);
+    integrity_.sign_with_fingerprint(builder, as_bytes(answer.media.remote.ice.pwd));
+    port_->send(*destination, builder.bytes());
+    port_->flush();
+  }
+
+  static bool is_early_check_answer(ByteSpan bytes) {
+    if (!proto::looks_like_stun(bytes)) {
+      return false;
+    }
+    auto message = proto::StunMessage::parse(bytes);
+    return message && message->transaction_id() == kEarlyCheckId &&
+           message->message_class() == proto::StunClass::kSuccessResponse;
+  }
+
+  static constexpr proto::StunTransactionId kEarlyCheckId{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  engine::StunIntegrity integrity_;
 
   void drain() {
     bool progressed = true;
@@ -303,6 +348,21 @@ TEST_F(WhipEgressTest, PublishesAfter201AndDeletesOnClose) {
   ASSERT_EQ(endpoint_.deletes.size(), 1u);
   EXPECT_EQ(endpoint_.deletes[0], "/whip/resource-1");
   EXPECT_FALSE(failure_);
+}
+
+// The bug's story (issue 11): aiortc as a WHIP endpoint starts its connectivity checks as soon
+// as it has sent the 201, a few milliseconds before our HTTP client has read the answer. The
+// egress created its ICE agent only from the answer and dropped such a check, so the endpoint's
+// retransmission 500 ms later decided the connect time: a new stage decoded its first frame
+// ~600 ms after stage_created instead of ~150 ms. Checks that arrive early are now kept and
+// answered once the agent exists.
+TEST_F(WhipEgressTest, ACheckThatArrivesBeforeTheAnswerIsAnswered) {
+  endpoint_.send_early_check = true;
+  auto session = open("/whip");
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; })) << "no outcome";
+  ASSERT_FALSE(failure_) << *failure_;
+  EXPECT_TRUE(run_until([&] { return endpoint_.early_check_answered; }, 2000ms))
+      << "the check sent before the 201 was dropped";
 }
 
 TEST_F(WhipEgressTest, Follows307WithTheTokenResent) {
