@@ -12,7 +12,9 @@ BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
 CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy shellcheck)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
 TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography python3-yaml
-  chromium nodejs npm)
+  chromium nodejs npm
+  # A GStreamer WHIP publisher (webrtcbin + libnice; x264enc is in plugins-ugly) for the join test.
+  simple-whip-client gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 # The fan-out benchmark: Janus is its anchor (bench/janus_anchor.py), gnuplot draws its plot.
 # (Not python3-matplotlib: it pulls libboost1.74-dev, which conflicts with Boost 1.81.)
 BENCH_PACKAGES=(janus gnuplot-nox)

@@ -130,6 +130,53 @@ def aiortc_publisher(output_dir, url):
                             stdout=log, stderr=subprocess.STDOUT)
 
 
+GUPNP_STUB = """
+typedef unsigned long GType;
+void *gupnp_simple_igd_thread_new(void) { return 0; }
+GType gupnp_simple_igd_get_type(void) { return 0; }
+void gupnp_simple_igd_add_port(void *igd) { (void)igd; }
+void gupnp_simple_igd_remove_port_local(void *igd) { (void)igd; }
+"""
+GST_VIDEO = ("videotestsrc is-live=true pattern=ball ! "
+             "video/x-raw,width=640,height=360,framerate=30/1 ! videoconvert ! "
+             "x264enc tune=zerolatency speed-preset=veryfast bitrate=1000 ! "
+             "video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 pt=96 ! "
+             "application/x-rtp,media=video,encoding-name=H264,payload=96")
+GST_AUDIO = ("audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample ! opusenc ! "
+             "rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111")
+
+
+def add_second_loopback_address():
+    """An ifb link carrying 127.0.0.2 in the test's network namespace, for libnice, which skips
+    loopback interfaces and ignores 127.0.0.1 candidates."""
+    if subprocess.run(["ip", "link", "show", "ifb-whip"], capture_output=True).returncode != 0:
+        for command in (["ip", "link", "add", "ifb-whip", "type", "ifb"],
+                        ["ip", "addr", "add", "127.0.0.2/8", "dev", "ifb-whip"],
+                        ["ip", "link", "set", "ifb-whip", "up"]):
+            subprocess.run(command, check=True, timeout=10)
+
+
+def gstreamer_publisher(output_dir, url):
+    """Debian's simple-whip-client (GStreamer webrtcbin + libnice, x264enc), non-trickle.
+    As packaged it aborts at start: libnice's UPnP helper (libgupnp-igd) pulls in libsoup2 next
+    to the client's libsoup3, so a stub of that helper goes first on LD_LIBRARY_PATH; and libnice
+    skips loopback interfaces, so an ifb link carries 127.0.0.2 for its host candidate
+    (INTEROP.md). Both only exist inside the test's network namespace and output directory."""
+    client = shutil.which("whip-client")
+    assert client, "whip-client is not installed (scripts/setup.sh installs simple-whip-client)"
+    stub_dir = output_dir / "gupnp-stub"
+    stub_dir.mkdir(exist_ok=True)
+    (stub_dir / "stub.c").write_text(GUPNP_STUB)
+    subprocess.run(["cc", "-shared", "-fPIC", "-Wl,-soname,libgupnp-igd-1.0.so.4", "-o",
+                    str(stub_dir / "libgupnp-igd-1.0.so.4"), str(stub_dir / "stub.c")],
+                   check=True, timeout=60)
+    log = open(output_dir / "gstreamer-publisher.log", "wb")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(stub_dir))
+    return subprocess.Popen([client, "-u", url, "-t", harness.INGEST_TOKEN, "-n",
+                             "-A", GST_AUDIO, "-V", GST_VIDEO],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
 def measure_join(setup, endpoint, name, since="created"):
     """Creates a stage; returns (figures in ms, session record) once it decoded a frame."""
     created = time.time()
@@ -149,11 +196,11 @@ def measure_join(setup, endpoint, name, since="created"):
     return figures, record
 
 
-def run_join_scenario(output_dir, processes, start_publisher, kind):
+def run_join_scenario(output_dir, processes, start_publisher, kind, media_env=None):
     endpoint = Endpoint(output_dir)
     processes.append(endpoint)
     setup = harness.RelaySetup(output_dir, processes, initial_stages=0,
-                               whip_url_base=endpoint.url + "/whip")
+                               whip_url_base=endpoint.url + "/whip", media_env=media_env)
     setup.api.wait_for_log("connected to /ws", timeout=10)
     publisher = start_publisher(output_dir, setup.media.whip_url())
     processes.append(publisher)
@@ -181,6 +228,13 @@ def run_join_scenario(output_dir, processes, start_publisher, kind):
 
 def test_join_with_chromium_publisher(output_dir, processes):
     run_join_scenario(output_dir, processes, chromium_publisher, "chromium")
+
+
+def test_join_with_gstreamer_publisher(output_dir, processes):
+    add_second_loopback_address()
+    # The media server's host candidate on 127.0.0.2 too, the address libnice will pair with.
+    run_join_scenario(output_dir, processes, gstreamer_publisher, "gstreamer",
+                      media_env={"RTC_BIND_IP": "127.0.0.2", "RTC_ANNOUNCED_IP": "127.0.0.2"})
 
 
 def test_join_with_aiortc_publisher(output_dir, processes):
