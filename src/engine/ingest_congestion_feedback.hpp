@@ -29,8 +29,8 @@
 namespace ivs::engine {
 
 struct IngestCongestionConfig {
-  std::uint32_t sender_ssrc = 1;               // our SSRC toward the publisher (RR, NACK, PLI)
-  std::uint64_t max_bitrate_bps = 6'000'000;   // INGEST_MAX_BITRATE
+  std::uint32_t sender_ssrc = 1;              // our SSRC toward the publisher (RR, NACK, PLI)
+  std::uint64_t max_bitrate_bps = 6'000'000;  // INGEST_MAX_BITRATE
   Duration feedback_interval = std::chrono::milliseconds(50);
   Duration remb_interval = std::chrono::seconds(1);
 };

@@ -122,8 +122,7 @@ void TransportFeedbackGenerator::add_arrival(const Arrival& arrival) {
     // already, and reporting them again as lost would contradict the earlier feedback.
     const bool contiguous =
         open_ && open_->late &&
-        arrival.sequence ==
-            open_->base + static_cast<std::int64_t>(open_->feedback.packets.size());
+        arrival.sequence == open_->base + static_cast<std::int64_t>(open_->feedback.packets.size());
     if (!contiguous) {
       finish();
       start(arrival.sequence, true);
@@ -167,7 +166,8 @@ bool TransportFeedbackGenerator::try_append(Open& open, const Arrival& arrival) 
     delta = arrival.tick - reference * kTicksPerReference;
   }
   const auto status = proto::RtcpTransportFeedback::status_for_delta(static_cast<int>(delta));
-  const std::size_t delta_bytes = open.delta_bytes + (status == proto::TwccStatus::kSmallDelta ? 1 : 2);
+  const std::size_t delta_bytes =
+      open.delta_bytes + (status == proto::TwccStatus::kSmallDelta ? 1 : 2);
   const auto statuses = static_cast<std::size_t>(index + 1);
   if (size_bound(statuses, delta_bytes) > config_.max_packet_bytes) {
     // The bound is loose for long runs of losses; serialize to know for sure.

@@ -48,10 +48,25 @@ struct TransportFeedbackConfig {
 
 struct TransportFeedbackStats {
   std::uint64_t packets_recorded = 0;
-  std::uint64_t duplicates = 0;       // a sequence number seen twice before it was reported
-  std::uint64_t late_packets = 0;     // arrived after their number was reported lost
+  std::uint64_t duplicates = 0;    // a sequence number seen twice before it was reported
+  std::uint64_t late_packets = 0;  // arrived after their number was reported lost
   std::uint64_t pending_overflow = 0;
   std::uint64_t feedback_packets = 0;
+};
+
+// The generator's working records, outside the class so std::optional<> of them sees their
+// default member initializers (clang evaluates that inside an incomplete enclosing class).
+struct TransportFeedbackArrival {
+  std::int64_t sequence = 0;  // unwrapped
+  std::int64_t tick = 0;      // 250 µs ticks since the first arrival
+};
+struct TransportFeedbackInProgress {
+  proto::RtcpTransportFeedback feedback;
+  std::int64_t base = 0;  // unwrapped base sequence
+  std::int64_t last_tick = 0;
+  std::size_t delta_bytes = 0;
+  bool has_received = false;
+  bool late = false;  // reports packets below the first unreported number
 };
 
 class TransportFeedbackGenerator {
@@ -71,18 +86,8 @@ class TransportFeedbackGenerator {
   const TransportFeedbackStats& stats() const { return stats_; }
 
  private:
-  struct Arrival {
-    std::int64_t sequence = 0;  // unwrapped
-    std::int64_t tick = 0;      // 250 µs ticks since the first arrival
-  };
-  struct Open {
-    proto::RtcpTransportFeedback feedback;
-    std::int64_t base = 0;  // unwrapped base sequence
-    std::int64_t last_tick = 0;
-    std::size_t delta_bytes = 0;
-    bool has_received = false;
-    bool late = false;  // reports packets below next_to_report_
-  };
+  using Arrival = TransportFeedbackArrival;
+  using Open = TransportFeedbackInProgress;
 
   std::int64_t unwrap(std::uint16_t sequence);
   void build_feedback();

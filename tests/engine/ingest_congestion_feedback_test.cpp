@@ -42,9 +42,9 @@ Bytes rtp(std::uint32_t ssrc, std::uint16_t sequence, std::optional<std::uint16_
   packet.sequence_number = sequence;
   packet.ssrc = ssrc;
   if (transport) {
-    packet.extensions.push_back(
-        {kTransportCcId, {static_cast<std::uint8_t>(*transport >> 8),
-                          static_cast<std::uint8_t>(*transport & 0xFF)}});
+    packet.extensions.push_back({kTransportCcId,
+                                 {static_cast<std::uint8_t>(*transport >> 8),
+                                  static_cast<std::uint8_t>(*transport & 0xFF)}});
   }
   packet.payload = Bytes(100, 0xAB);
   return *packet.serialize();
@@ -71,8 +71,8 @@ void run_until(IngestCongestionFeedback& feedback, relay_test::RecordingSink& si
 }
 
 TEST(IngestCongestionFeedback, ChromiumLikeOfferGetsTransportFeedbackOverAudioAndVideoAndRemb) {
-  IngestCongestionFeedback feedback(media(true, true), {.sender_ssrc = 5,
-                                                        .max_bitrate_bps = 4'000'000});
+  IngestCongestionFeedback feedback(media(true, true),
+                                    {.sender_ssrc = 5, .max_bitrate_bps = 4'000'000});
   ASSERT_TRUE(feedback.active());
   relay_test::RecordingSink sink;
   // Video and audio interleaved, one transport-wide numbering across both.

@@ -223,8 +223,8 @@ TEST(TransportFeedback, AGapBeyondTheStatusCountStartsANewFeedback) {
 }
 
 TEST(TransportFeedback, CadenceIsTheIntervalWhileBusyAndEarlyForBursts) {
-  TransportFeedbackGenerator generator({.interval = std::chrono::milliseconds(50),
-                                        .early_send_packets = 20});
+  TransportFeedbackGenerator generator(
+      {.interval = std::chrono::milliseconds(50), .early_send_packets = 20});
   EXPECT_FALSE(generator.poll_timeout());
   generator.on_packet(at_ms(3), 0, 1);
   EXPECT_EQ(generator.poll_timeout(), at_ms(53));
