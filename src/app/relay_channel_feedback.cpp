@@ -18,7 +18,7 @@ std::unique_ptr<engine::IngestCongestionFeedback> RelayChannel::make_congestion_
   spdlog::info("[{}] publisher feedback: transport-cc {}, REMB cap {}", options_.name,
                stats.transport_feedback ? "on" : "off (not negotiated)",
                stats.remb ? std::to_string(config.max_bitrate_bps / 1000) + " kbit/s"
-                          : std::string("off (not negotiated)"));
+                          : std::string("off (only with transport-cc and goog-remb)"));
   return feedback;
 }
 

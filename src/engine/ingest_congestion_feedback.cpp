@@ -35,7 +35,9 @@ IngestCongestionFeedback::IngestCongestionFeedback(const NegotiatedMedia& media,
     transport_.emplace(transport);
   }
   const bool audio_remb = media.audio && media.audio->feedback.remb;
-  if (media.video.feedback.remb || audio_remb) {
+  // The cap only goes with transport-cc (see the header): a REMB-only sender would take it as
+  // its target.
+  if (transport_ && (media.video.feedback.remb || audio_remb)) {
     remb_.emplace(RembCapConfig{config.sender_ssrc, config.max_bitrate_bps, config.remb_interval});
   }
 }

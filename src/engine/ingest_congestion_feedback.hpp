@@ -7,10 +7,13 @@
 //   and `a=rtcp-fb:<pt> transport-cc` (Chromium, Firefox, aiortc do). Every decrypted packet
 //   whose m-section carries the extension is recorded, audio and video alike: the numbering is
 //   shared over the BUNDLE transport.
-// - REMB: some m-section agreed to `goog-remb`. Chromium offers it next to transport-cc; OBS
-//   offers goog-remb without transport-cc. OBS's WebRTC stack does not adapt its encoder to
-//   REMB, so the cap is harmless there, and it is the honest thing to tell any sender that does.
-// - Neither (GStreamer without the extension, say): nothing is sent, nothing is parsed.
+// - REMB: some m-section agreed to `goog-remb` AND transport-cc feedback is active. The REMB
+//   carries the cap, not an estimate, which is only right for a sender that runs its own
+//   estimator and sends min(estimate, REMB), as Chromium does. A REMB-only sender takes the
+//   REMB as its target instead (aiortc 1.4 sets its encoder's target bitrate to it), so a
+//   fixed cap would make it send at the cap whatever the path can carry. OBS offers goog-remb
+//   without transport-cc: it, aiortc and any other REMB-only publisher get nothing, as before.
+// - Neither: nothing is sent, nothing is parsed.
 //
 // Packets go out through the publisher's RelaySink (the session protects them with SRTCP) from
 // handle_timeout(); the owner merges poll_timeout() into its timer. Time is an input.

@@ -1,7 +1,7 @@
 // What a publisher gets back for what it negotiated: a Chromium-like offer (transport-cc
 // extension and rtcp-fb, goog-remb) gets transport-wide feedback over audio and video plus the
-// REMB cap; an OBS-like offer (goog-remb, no transport-cc) gets only the cap; an offer with
-// neither gets nothing.
+// REMB cap; transport-cc alone gets the feedback alone; an OBS- or aiortc-like offer (goog-remb,
+// no transport-cc) and an offer with neither get nothing.
 #include <gtest/gtest.h>
 
 #include <variant>
@@ -96,19 +96,28 @@ TEST(IngestCongestionFeedback, ChromiumLikeOfferGetsTransportFeedbackOverAudioAn
   EXPECT_EQ(feedback.stats().feedback_packets_sent, 1u);
 }
 
-TEST(IngestCongestionFeedback, ObsLikeOfferGetsOnlyTheRembCap) {
+// OBS and aiortc offer goog-remb without transport-cc. A fixed REMB would be a target to such
+// a sender (aiortc sets its encoder's bitrate to it), not a cap: they get nothing.
+TEST(IngestCongestionFeedback, RembOnlyOfferGetsNothing) {
   IngestCongestionFeedback feedback(media(false, true), {});
+  EXPECT_FALSE(feedback.active());
   relay_test::RecordingSink sink;
   for (int i = 0; i < 10; ++i) {
     feedback.on_rtp(at_ms(i * 10), MediaKind::kVideo,
                     rtp(0xB0, static_cast<std::uint16_t>(i), std::nullopt));
   }
-  run_until(feedback, sink, at_ms(500));
-  EXPECT_TRUE(of_type<proto::RtcpTransportFeedback>(sink).empty());
-  const auto remb = of_type<proto::RtcpRemb>(sink);
-  ASSERT_EQ(remb.size(), 1u);
-  EXPECT_EQ(remb[0].bitrate_bps(), 6'000'000u);  // the INGEST_MAX_BITRATE default
-  EXPECT_FALSE(feedback.stats().transport_feedback);
+  EXPECT_FALSE(feedback.poll_timeout());
+  feedback.handle_timeout(at_ms(5000), sink);
+  EXPECT_TRUE(sink.rtcp.empty());
+}
+
+TEST(IngestCongestionFeedback, TransportCcWithoutRembGetsFeedbackOnly) {
+  IngestCongestionFeedback feedback(media(true, false), {});
+  relay_test::RecordingSink sink;
+  feedback.on_rtp(at_ms(0), MediaKind::kVideo, rtp(0xB0, 1, 9));
+  run_until(feedback, sink, at_ms(2000));
+  EXPECT_EQ(of_type<proto::RtcpTransportFeedback>(sink).size(), 1u);
+  EXPECT_TRUE(of_type<proto::RtcpRemb>(sink).empty());
 }
 
 TEST(IngestCongestionFeedback, NothingNegotiatedSendsNothing) {
