@@ -17,9 +17,9 @@ namespace {
 constexpr std::size_t kMaxOfferBytes = std::size_t{64} * 1024;
 constexpr std::size_t kRecentlyEnded = 128;
 
-// The publisher gets transport-cc feedback and a REMB cap (relay_channel_feedback.cpp), so
-// the ingest answer agrees to both. WHEP viewers do not: we neither number our packets
-// transport-wide nor read their feedback, and agreeing would leave a viewer's side waiting.
+// A publisher that agrees to transport-cc gets that feedback, plus a REMB cap when it also
+// agrees to goog-remb (relay_channel_feedback.cpp), so the ingest answer accepts both. WHEP
+// viewers do not: we neither number our packets transport-wide nor read their feedback.
 engine::IngestPolicy ingest_policy(SessionRole role) {
   engine::IngestPolicy policy;
   policy.accept_transport_cc = role == SessionRole::publisher;
