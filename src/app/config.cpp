@@ -118,6 +118,7 @@ void assign_fields(Config& c) {
   c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
   c.whep_token = get("WHEP_TOKEN");
   c.whep_max_viewers = static_cast<std::size_t>(to_integer(get("WHEP_MAX_VIEWERS")));
+  c.ingest_max_bitrate_kbps = static_cast<std::uint64_t>(to_integer(get("INGEST_MAX_BITRATE")));
   c.reject_video_over_ivs_limits = get("VIDEO_LIMITS_POLICY") == "reject";
   c.stage_republish_interval =
       std::chrono::milliseconds(to_integer(get("STAGE_REPUBLISH_INTERVAL")));

@@ -79,6 +79,8 @@ struct Config {
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
   std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
+  // INGEST_MAX_BITRATE: the REMB cap toward publishers (kbit/s).
+  std::uint64_t ingest_max_bitrate_kbps = 6000;
 
   // The effective raw value of every table variable and where it came from.
   struct Effective {
@@ -122,6 +124,7 @@ std::string whip_destinations(std::string_view value);
 std::string ip_address(std::string_view value);
 std::string publisher_policy(std::string_view value);
 std::string viewer_limit(std::string_view value);
+std::string bitrate_kbps(std::string_view value);
 std::string video_limits_policy(std::string_view value);
 }  // namespace validators
 

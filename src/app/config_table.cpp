@@ -126,6 +126,10 @@ std::string publisher_policy(std::string_view value) {
 std::string viewer_limit(std::string_view value) {
   return integer_between(value, 0, 100000, "an integer");
 }
+std::string bitrate_kbps(std::string_view value) {
+  // IVS accepts at most 8.5 Mbit/s per stage; a cap above it would let a publisher exceed it.
+  return integer_between(value, 100, 8500, "an integer number of kbit/s");
+}
 std::string video_limits_policy(std::string_view value) {
   return one_of(value, {"warn", "reject"});
 }
@@ -178,7 +182,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 29> table = {{
+  static const std::array<ConfigVariable, 30> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -230,6 +234,10 @@ std::span<const ConfigVariable> config_variables() {
       {"WHEP_TOKEN", "", "Bearer token WHEP viewers must present on POST /whep; empty = open", true,
        nullptr},
       {"WHEP_MAX_VIEWERS", "100", "Most WHEP viewers at once", false, v::viewer_limit},
+      {"INGEST_MAX_BITRATE", "6000",
+       "Most a WHIP publisher is asked to send (kbit/s; sent as REMB next to transport-cc "
+       "feedback; IVS takes at most 8500)",
+       false, v::bitrate_kbps},
       {"VIDEO_LIMITS_POLICY", "warn",
        "Publisher video outside IVS limits (Baseline, <= 720p): warn (log + /api/status) or "
        "reject (the WHIP POST fails)",

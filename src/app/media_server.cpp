@@ -97,6 +97,7 @@ Status MediaServer::start_media() {
   channel.name = "serve";
   channel.refuse_second_publisher = config_.refuse_second_publisher;
   channel.max_viewers = config_.whep_max_viewers;
+  channel.ingest_max_bitrate_bps = config_.ingest_max_bitrate_kbps * 1000;
   channel.reject_video_over_ivs_limits = config_.reject_video_over_ivs_limits;
   channel.on_publisher_live_changed = [this](bool /*live*/) {
     if (control_) {

@@ -17,12 +17,13 @@ namespace {
 constexpr std::size_t kMaxOfferBytes = std::size_t{64} * 1024;
 constexpr std::size_t kRecentlyEnded = 128;
 
-// We send neither TWCC nor REMB (sdp_negotiation.hpp, IngestPolicy): agreeing to them would
-// leave a browser publisher at its start bitrate.
-engine::IngestPolicy ingest_policy() {
+// A publisher that agrees to transport-cc gets that feedback, plus a REMB cap when it also
+// agrees to goog-remb (relay_channel_feedback.cpp), so the ingest answer accepts both. WHEP
+// viewers do not: we neither number our packets transport-wide nor read their feedback.
+engine::IngestPolicy ingest_policy(SessionRole role) {
   engine::IngestPolicy policy;
-  policy.accept_transport_cc = false;
-  policy.accept_remb = false;
+  policy.accept_transport_cc = role == SessionRole::publisher;
+  policy.accept_remb = role == SessionRole::publisher;
   policy.accept_simulcast = true;
   return policy;
 }
@@ -109,8 +110,8 @@ Result<RelayChannel::Opened> RelayChannel::open_session(Instant now, SessionRole
                                                         const engine::OutgoingStreams* streams) {
   engine::LocalTransport local = plane_.make_local_transport();
   auto answer = role == SessionRole::publisher
-                    ? engine::negotiate_ingest(offer_sdp, local, ingest_policy())
-                    : engine::negotiate_whep(offer_sdp, local, *streams, ingest_policy());
+                    ? engine::negotiate_ingest(offer_sdp, local, ingest_policy(role))
+                    : engine::negotiate_whep(offer_sdp, local, *streams, ingest_policy(role));
   if (!answer) {
     return answer.error();
   }
@@ -138,6 +139,9 @@ Result<RelayChannel::Opened> RelayChannel::open_session(Instant now, SessionRole
   }
   session->created = now;
   session->sink = std::make_unique<SessionSink>(plane_, *id);
+  if (role == SessionRole::publisher) {
+    session->congestion = make_congestion_feedback(session->media);
+  }
   Opened opened{session.get(), std::move(answer->sdp)};
   sessions_[*id] = std::move(session);
   return opened;
@@ -297,7 +301,7 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
     }
   }
   sessions_.erase(id);  // destroys `session` and its sink, after the relay let go of it
-  relay_timer_->rearm(relay_.poll_timeout());
+  relay_timer_->rearm(next_timeout());
 }
 
 void RelayChannel::on_session_event(Instant now, engine::IceSessionId id,
@@ -368,6 +372,8 @@ void RelayChannel::on_media(Instant now, Session& session, engine::SessionMediaP
       media.kind == engine::MediaKind::kUnknown) {
     return;
   }
+  // Every packet counts for transport-wide feedback, simulcast layers we drop included.
+  session.congestion->on_rtp(now, media.kind, media.packet);
   const auto& video = session.media.video;
   if (media.kind == engine::MediaKind::kVideo && video.rids.size() > 1) {
     // Simulcast: forward the first rid only (see the header).
@@ -410,6 +416,7 @@ void RelayChannel::on_rtcp(Instant now, Session& session, engine::SessionRtcpPac
 
 void RelayChannel::on_relay_timeout(Instant now) {
   relay_.handle_timeout(now);
+  send_publisher_feedback(now);
   after_relay_input(now);
 }
 

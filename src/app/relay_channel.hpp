@@ -41,6 +41,7 @@
 #include "app/forward_delay.hpp"
 #include "app/media_plane.hpp"
 #include "app/media_status.hpp"
+#include "engine/ingest_congestion_feedback.hpp"
 #include "engine/relay.hpp"
 #include "proto/time.hpp"
 
@@ -52,6 +53,8 @@ struct RelayChannelOptions {
   std::size_t max_viewers = 100;              // WHEP_MAX_VIEWERS
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   Duration connect_timeout = std::chrono::seconds(15);
+  // INGEST_MAX_BITRATE: the REMB cap sent to a publisher that negotiated goog-remb.
+  std::uint64_t ingest_max_bitrate_bps = 6'000'000;
   engine::RelayConfig relay;
   // Called with true when a publisher goes live (none was) and false when the live one ends
   // without a successor: the serve role sends a heartbeat at once (ControlPlane).
@@ -127,6 +130,11 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
                               const engine::OutgoingStreams* streams);
   void after_relay_input(Instant now);
   void on_relay_timeout(Instant now);
+  // relay_channel_feedback.cpp: congestion-control feedback toward the live publisher.
+  std::unique_ptr<engine::IngestCongestionFeedback> make_congestion_feedback(
+      const engine::NegotiatedMedia& media) const;
+  void send_publisher_feedback(Instant now);
+  std::optional<Instant> next_timeout();
   void on_housekeeping();
   void schedule_housekeeping();
   void sample_bitrates(Instant now);

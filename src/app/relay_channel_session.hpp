@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/relay_channel.hpp"
+#include "engine/ingest_congestion_feedback.hpp"
 
 namespace ivs::app {
 
@@ -21,6 +22,8 @@ struct RelayChannel::Session {
   std::string remote;
   std::optional<engine::EgressId> egress;  // viewers, once connected
   std::unique_ptr<SessionSink> sink;
+  // Publishers: transport-cc / REMB toward them (relay_channel_feedback.cpp); never null.
+  std::unique_ptr<engine::IngestCongestionFeedback> congestion;
   std::optional<std::uint32_t> simulcast_ssrc;  // the SSRC of the forwarded layer
   std::uint64_t simulcast_dropped = 0;
 };

@@ -63,7 +63,7 @@ void RelayChannel::after_relay_input(Instant now) {
   while (warnings_.size() > kMaxWarnings) {
     warnings_.erase(warnings_.begin());
   }
-  relay_timer_->rearm(relay_.poll_timeout());
+  relay_timer_->rearm(next_timeout());
   plane_.drain(now);
 }
 
@@ -186,7 +186,7 @@ void RelayChannel::detach(engine::EgressId id) {
   if (external_legs_ > 0) {
     --external_legs_;
   }
-  relay_timer_->rearm(relay_.poll_timeout());
+  relay_timer_->rearm(next_timeout());
 }
 
 void RelayChannel::feedback(Instant now, engine::EgressId id,
