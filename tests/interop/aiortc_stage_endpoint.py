@@ -37,6 +37,9 @@ async def consume(record, track):
             frame = await track.recv()
         except MediaStreamError:
             return
+        except Exception as error:  # reported in /report, not swallowed by the task
+            record.setdefault("errors", []).append(f"{track.kind}: {error!r}")
+            return
         now = time.time()
         if track.kind == "video":
             record["videoFrames"] += 1
@@ -62,13 +65,15 @@ async def whip(request):
         return web.Response(status=500, text="refused by the test (fail-next)")
     record = {"stage": stage, "number": number, "postedAt": time.time(), "connectedAt": None,
               "firstAudioFrameAt": None, "firstVideoFrameAt": None, "videoFrames": 0,
-              "audioFrames": 0, "width": 0, "height": 0, "states": [], "deleted": False}
+              "audioFrames": 0, "width": 0, "height": 0, "states": [], "deleted": False,
+              "tracks": []}
     sessions[key] = record
     pc = RTCPeerConnection()
     peers[key] = pc
 
     @pc.on("track")
     def on_track(track):
+        record["tracks"].append(track.kind)
         asyncio.ensure_future(consume(record, track))
 
     @pc.on("connectionstatechange")

@@ -185,6 +185,11 @@ def measure_join(setup, endpoint, name, since="created"):
         lambda: (lambda s: s if s and s["firstVideoFrameAt"] else None)(
             endpoint.session(stage["id"])),
         15, f"a decoded frame at stage {name}", interval=0.02, context=setup.context())
+    # Audio is reported too: aiortc holds 4 packets (80 ms) before its first audio frame.
+    record = wait_until(
+        lambda: (lambda s: s if s and s["firstAudioFrameAt"] else None)(
+            endpoint.session(stage["id"])),
+        5, f"a decoded audio frame at stage {name}", interval=0.02, context=setup.context())
     start = created if since == "created" else record["connectedAt"]
 
     def ms(at):
