@@ -118,11 +118,13 @@ def chromium_publisher(output_dir, url):
 
 
 def aiortc_publisher(output_dir, url):
+    # Long enough for the whole scenario: aiortc 1.4's MediaPlayer does not loop this file (it
+    # ended after 10 s, and the stage was then joined to a stream that had stopped).
     media = output_dir / "aiortc-source.mkv"
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=10",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-                    "-c:v", "libx264", "-preset", "veryfast", "-c:a", "libopus", str(media)],
+                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=60",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=60",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus", str(media)],
                    check=True, timeout=120)
     log = open(output_dir / "aiortc-publisher.log", "wb")
     return subprocess.Popen([harness.SYSTEM_PYTHON, str(INTEROP_DIR / "aiortc_whip_publisher.py"),
@@ -216,6 +218,10 @@ def run_join_scenario(output_dir, processes, start_publisher, kind, media_env=No
     # request from anyone since the start.
     time.sleep(STREAM_SECONDS_BEFORE_JOIN)
 
+    source = harness.media_server_publisher(setup.media.status())
+    print(f"{kind}: publisher at the join: {source.get('videoPackets')} video packets, "
+          f"{source.get('audioPackets')} audio packets, {source.get('videoBitrateKbps')} kbit/s")
+    assert source.get("videoBitrateKbps", 0) > 0, f"the {kind} publisher stopped sending: {source}"
     joined, _ = measure_join(setup, endpoint, "late")
     print(f"{kind}: stage created {STREAM_SECONDS_BEFORE_JOIN} s into the stream: {joined}")
     endpoint.fail_next_posts(2)
