@@ -272,6 +272,12 @@ void Relay::handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket
   }
 }
 
+void Relay::switch_video_ssrc(std::uint32_t ssrc) {
+  if (impl_->video.retired_ssrc == ssrc) {
+    impl_->video.retired_ssrc.reset();
+  }
+}
+
 EgressId Relay::add_egress(Instant now, const RelayEgressFormat& format, RelaySink& sink) {
   Impl& impl = *impl_;
   const EgressId id = impl.next_egress_id++;
