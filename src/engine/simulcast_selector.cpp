@@ -104,7 +104,7 @@ std::optional<std::size_t> SimulcastSelector::handle_rtp(Instant now, ByteSpan p
 }
 
 SimulcastSelector::Observed SimulcastSelector::observe(Instant now, Layer& layer,
-                                                      const proto::RtpView& view) {
+                                                       const proto::RtpView& view) {
   ++layer.packets;
   layer.bytes += view.packet.size();
   layer.last_packet = now;
@@ -182,11 +182,6 @@ void SimulcastSelector::decide(Instant now, std::optional<std::size_t> keyframe_
     return;
   }
   Layer& next = layers_[*target];
-  if (keyframe_layer == target) {
-    switch_to(*target, out);  // a live keyframe of the new layer: the cleanest switch point
-    return;
-  }
-  const bool chosen_alive = chosen_ && active(layers_[*chosen_], now);
   if (!chosen_) {
     // The first choice: give the other layers' keyframes a moment (the first SPS to arrive may
     // be the smallest layer's, or a layer over the limits), unless every layer is known.
@@ -197,6 +192,11 @@ void SimulcastSelector::decide(Instant now, std::optional<std::size_t> keyframe_
       return;
     }
   }
+  if (keyframe_layer == target) {
+    switch_to(*target, out);  // a live keyframe of the new layer: the cleanest switch point
+    return;
+  }
+  const bool chosen_alive = chosen_ && active(layers_[*chosen_], now);
   if (!chosen_alive && next.gop.valid()) {
     // Nothing (or a silent layer) is being forwarded: start the new one from its cached GOP.
     switch_to(*target, out);
@@ -220,9 +220,8 @@ void SimulcastSelector::switch_to(std::size_t index, SimulcastOutput& out) {
 }
 
 void SimulcastSelector::request_keyframe(Instant now, Layer& layer, SimulcastOutput& out) {
-  if (!layer.ssrc ||
-      (layer.last_keyframe_request &&
-       now - *layer.last_keyframe_request < config_.keyframe_request_interval)) {
+  if (!layer.ssrc || (layer.last_keyframe_request &&
+                      now - *layer.last_keyframe_request < config_.keyframe_request_interval)) {
     return;
   }
   layer.last_keyframe_request = now;

@@ -47,9 +47,9 @@ struct SimulcastLimits {
 };
 
 struct SimulcastSelectorConfig {
-  std::vector<std::string> rids;        // the accepted layers, in offer order
-  std::uint8_t payload_type = 0;        // the video payload type; others (RTX) are not layers
-  std::uint8_t rtp_stream_id_ext = 0;   // the negotiated extension id; 0 when none
+  std::vector<std::string> rids;       // the accepted layers, in offer order
+  std::uint8_t payload_type = 0;       // the video payload type; others (RTX) are not layers
+  std::uint8_t rtp_stream_id_ext = 0;  // the negotiated extension id; 0 when none
   Duration layer_timeout = std::chrono::seconds(1);
   Duration initial_wait = std::chrono::milliseconds(300);
   Duration keyframe_request_interval = std::chrono::milliseconds(500);
@@ -77,7 +77,7 @@ struct SimulcastSelectorStats {
   std::optional<std::size_t> chosen;   // index into layers
   std::optional<std::size_t> pending;  // the layer waited for (its next keyframe)
   std::uint64_t switches = 0;
-  std::uint64_t unidentified_dropped = 0;  // video packets of an SSRC no rid named yet
+  std::uint64_t unidentified_dropped = 0;   // video packets of an SSRC no rid named yet
   std::uint64_t other_payload_dropped = 0;  // RTX and other payload types
   std::uint64_t malformed_dropped = 0;
 };
