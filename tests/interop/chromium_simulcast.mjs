@@ -14,6 +14,9 @@
 // bitrate (300 kbit/s), and its simulcast allocator then turns the top layers off. The
 // x-google-start-bitrate / x-google-min-bitrate fmtp parameters stand in for the feedback a real
 // congestion controller would give, so all layers run as they would on a real network.
+// IVS_SIMULCAST_NO_BITRATE_HINT=1 leaves the answer alone, to watch Chromium without it (it then
+// starts with the 720p layer paused and turns it on after ~10 s, as its loss-based estimate grows
+// from our receiver reports: the selector starts with 640x360 and upgrades at h's keyframe).
 import { launchChromium, openHarnessPage } from './chromium.mjs';
 
 const CASES = {
@@ -87,6 +90,7 @@ async function postOffer(url, offer, token) {
 
 // Adds the start/min bitrate to every H.264 format of the answer (see the header).
 function withBitrates(answer, { start, min }) {
+  if (process.env.IVS_SIMULCAST_NO_BITRATE_HINT) return answer;  // to see Chromium without it
   const h264 = new Set([...answer.matchAll(/a=rtpmap:(\d+) H264\/90000/g)].map((m) => m[1]));
   return answer.replace(/a=fmtp:(\d+) ([^\r\n]*)/g, (line, pt, params) =>
     h264.has(pt) ? `a=fmtp:${pt} ${params};x-google-start-bitrate=${start};` +
