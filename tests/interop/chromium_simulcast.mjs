@@ -43,6 +43,12 @@ const CASES = {
   },
 };
 
+// Screenshots into IVS_SIMULCAST_OUTDIR when the test sets it.
+async function shoot(page, name) {
+  const dir = process.env.IVS_SIMULCAST_OUTDIR;
+  if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true }).catch(() => {});
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what, read, predicate, timeoutMs, intervalMs = 100) {
@@ -206,6 +212,16 @@ async function run(name, whipUrl, token, statusUrl, whepUrls) {
       viewers.push(page);
     }
     const readAll = () => Promise.all(viewers.map(viewerStats));
+    // The dashboard shows the layers and marks the chosen one (it polls /api/status each second).
+    const dashboard = await browser.context.newPage();
+    await dashboard.goto(new URL('/', statusUrl).toString());
+    const chosenRow = (rid) => `#pub-layers tr.chosen[data-rid="${rid}"]`;
+    const dashboardRows = () => dashboard.$$eval('#pub-layers tbody tr',
+      (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
+    await dashboard.waitForSelector(chosenRow(result.statusBefore.chosenLayer),
+                                    { state: 'visible', timeout: 15000 });
+    result.dashboardBefore = await dashboardRows();
+    await shoot(dashboard, 'dashboard-before');
     result.viewersBefore = await waitFor(`viewers decoding ${spec.before.width}x${spec.before.height}`,
       readAll, (stats) => allAt(stats, spec.before) &&
                           stats.every((s) => s.video.framesDecoded >= 30), 30000);
@@ -229,6 +245,10 @@ async function run(name, whipUrl, token, statusUrl, whepUrls) {
       }, (stats) => allAt(stats, spec.after), 10000, 50);
     result.switchMs = timings;
     result.statusAfter = await serverStatus(statusUrl);
+    await dashboard.waitForSelector(chosenRow(result.statusAfter.chosenLayer),
+                                    { state: 'visible', timeout: 15000 });
+    result.dashboardAfter = await dashboardRows();
+    await shoot(dashboard, 'dashboard-after');
     // Decoding goes on after the switch (no stall, no decoder reset loop).
     await sleep(2000);
     result.viewersLater = await readAll();

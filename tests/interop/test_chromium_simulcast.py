@@ -57,7 +57,8 @@ def run_case(case, directory, processes):
     browser = subprocess.Popen(
         [node, "chromium_simulcast.mjs", case, setup.media.whip_url(), harness.INGEST_TOKEN,
          setup.media.url + "/api/status", *urls],
-        cwd=INTEROP_DIR, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        cwd=INTEROP_DIR, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+        env={**os.environ, "IVS_SIMULCAST_OUTDIR": str(directory)})
     log.close()
     try:
         # While Chromium publishes: /metrics shows every layer and exactly one chosen.
@@ -99,6 +100,11 @@ def test_three_layers_give_720p_and_stopping_it_moves_every_stage_to_360p(proces
     assert layer_sizes(before) == {"h": (1280, 720), "m": (640, 360), "l": (320, 180)}, before
     for viewer in result["viewersBefore"]:
         assert (viewer["video"]["width"], viewer["video"]["height"]) == (1280, 720), viewer
+    # The dashboard's layers table: one row per rid with its SPS size, the chosen one marked.
+    rows = {row[0]: row for row in result["dashboardBefore"]}
+    assert rows["h"][1] == "1280×720" and rows["h"][3] == "chosen", rows
+    assert rows["l"][1] == "320×180", rows
+    assert {row[0]: row for row in result["dashboardAfter"]}["m"][3] == "chosen", result
     # Every stage moved to 640x360 (the layer timeout is 1 s; allow the way through on a busy
     # two-core machine), and decoding continued without a stall afterwards.
     assert result["statusAfter"]["chosenLayer"] == "m", result["statusAfter"]
