@@ -198,8 +198,23 @@ void SimulcastSelector::decide(Instant now, std::optional<std::size_t> keyframe_
   }
   const bool chosen_alive = chosen_ && active(layers_[*chosen_], now);
   if (!chosen_alive && next.gop.valid()) {
-    // Nothing (or a silent layer) is being forwarded: start the new one from its cached GOP.
-    switch_to(*target, out);
+    fall_back(now, *target, out);
+    return;
+  }
+  pending_ = target;
+  request_keyframe(now, next, out);
+}
+
+void SimulcastSelector::fall_back(Instant now, std::size_t target, SimulcastOutput& out) {
+  Layer& next = layers_[target];
+  const bool young = now - next.gop.entries().front().arrival <= config_.max_replay_age;
+  if (waiting_for_ != target) {
+    waiting_for_ = target;
+    waiting_since_ = now;
+  }
+  // The first choice replays whatever is cached: there is no earlier timeline to keep.
+  if (!chosen_ || young || now >= *waiting_since_ + config_.keyframe_wait) {
+    switch_to(target, out);
     return;
   }
   pending_ = target;
@@ -210,6 +225,8 @@ void SimulcastSelector::switch_to(std::size_t index, SimulcastOutput& out) {
   Layer& layer = layers_[index];
   chosen_ = index;
   pending_.reset();
+  waiting_for_.reset();
+  waiting_since_.reset();
   ++switches_;
   out.switched(index, *layer.ssrc);
   if (layer.gop.valid()) {
@@ -236,6 +253,10 @@ void SimulcastSelector::handle_timeout(Instant now, SimulcastOutput& out) {
     initial_wait_over_ = true;
   }
   decide(now, std::nullopt, out);
+  if (waiting_since_ && now >= *waiting_since_ + config_.keyframe_wait) {
+    waiting_since_.reset();  // no longer a deadline (the target changed): packets decide
+    waiting_for_.reset();
+  }
   if (chosen_ && !active(layers_[*chosen_], now)) {
     // Silent and nothing to fall back to: wait for packets rather than for the timer again.
     silence_handled_ = layers_[*chosen_].last_packet;
@@ -249,6 +270,9 @@ std::optional<Instant> SimulcastSelector::poll_timeout() const {
   if (!chosen_) {
     const bool waiting = pending_ && !initial_wait_over_;
     return waiting ? std::optional<Instant>(*first_packet_ + config_.initial_wait) : std::nullopt;
+  }
+  if (waiting_since_) {
+    return *waiting_since_ + config_.keyframe_wait;
   }
   const Layer& layer = layers_[*chosen_];
   if (!layer.last_packet || silence_handled_ == layer.last_packet) {

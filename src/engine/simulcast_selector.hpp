@@ -19,7 +19,11 @@
 // - switches only at a keyframe of the new layer. While the chosen layer is alive, a better (or
 //   newly required) layer is taken at its next live keyframe (a PLI for that SSRC is sent,
 //   rate-limited; browsers honour it, OBS does not). When the chosen layer has been silent for
-//   longer than the layer timeout, the best remaining layer is taken at once from its cached GOP;
+//   longer than the layer timeout, the best remaining layer is taken at once from its cached GOP
+//   if that GOP is young (≤ max_replay_age). An older GOP would put the legs' timestamps that far
+//   ahead of real time (the relay maps the first replayed packet to now), i.e. video lagging
+//   audio, so then a keyframe is requested and awaited for up to keyframe_wait (a browser sends
+//   one within a round trip), and only without one (OBS ignores PLI) is the old GOP replayed;
 // - waits up to `initial_wait` after the first packet before the first choice, so a small layer
 //   whose keyframe arrived a few milliseconds earlier does not win over the full one.
 // RTX and other payload types are not layers: they are dropped here, as the relay drops RTX of
@@ -54,6 +58,8 @@ struct SimulcastSelectorConfig {
   Duration initial_wait = std::chrono::milliseconds(300);
   Duration keyframe_request_interval = std::chrono::milliseconds(500);
   Duration bitrate_window = std::chrono::seconds(1);
+  Duration max_replay_age = std::chrono::milliseconds(500);
+  Duration keyframe_wait = std::chrono::milliseconds(300);
   SimulcastLimits limits;
   std::size_t gop_cache_max_packets = 4096;
   std::size_t gop_cache_max_bytes = std::size_t{6} * 1024 * 1024;
@@ -143,6 +149,8 @@ class SimulcastSelector {
   bool fits(const Layer& layer) const;
   std::optional<std::size_t> best(Instant now) const;
   void decide(Instant now, std::optional<std::size_t> keyframe_layer, SimulcastOutput& out);
+  // The chosen layer is silent (or none is chosen): take `target` from its cache now, or wait.
+  void fall_back(Instant now, std::size_t target, SimulcastOutput& out);
   void switch_to(std::size_t layer, SimulcastOutput& out);
   void request_keyframe(Instant now, Layer& layer, SimulcastOutput& out);
 
@@ -154,6 +162,9 @@ class SimulcastSelector {
   // poll_timeout() must not name a past instant again once handle_timeout dealt with it.
   bool initial_wait_over_ = false;
   std::optional<Instant> silence_handled_;  // the chosen layer's last packet when found silent
+  // A fallback waiting for a fresh keyframe of `waiting_for_` (its cached GOP was old).
+  std::optional<std::size_t> waiting_for_;
+  std::optional<Instant> waiting_since_;
   std::uint64_t switches_ = 0;
   std::uint64_t unidentified_dropped_ = 0;
   std::uint64_t other_payload_dropped_ = 0;

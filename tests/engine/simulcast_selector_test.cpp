@@ -181,9 +181,14 @@ TEST(SimulcastSelectorTest, FallsBackAfterOneSecondOfSilenceThenUpgradesAtTheRet
   }
   out.forwarded.clear();
   feed(selector, at(now), mid.delta(), out);
+  // m's cached GOP is over a second old: a fresh keyframe is asked for instead of replaying it.
+  EXPECT_EQ(selector.chosen(), 0u);
+  EXPECT_EQ(out.keyframe_requests, std::vector<std::uint32_t>{2u});
+  now += 33;
+  feed(selector, at(now), mid.keyframe(), out);
   ASSERT_EQ(selector.chosen(), 1u) << "silent for " << now - stopped << " ms";
   ASSERT_FALSE(out.forwarded.empty());
-  EXPECT_TRUE(starts_with_sps(out.forwarded.front())) << "the switch starts at m's cached GOP";
+  EXPECT_TRUE(starts_with_sps(out.forwarded.front())) << "the switch starts at m's keyframe";
   EXPECT_EQ(ssrc_of(out.forwarded.front()), 2u);
 
   // h returns with delta frames: known and fitting again, but no switch before its keyframe.
@@ -207,6 +212,24 @@ TEST(SimulcastSelectorTest, FallsBackAfterOneSecondOfSilenceThenUpgradesAtTheRet
   EXPECT_EQ(selector.stats(at(now)).switches, 3u);
 }
 
+TEST(SimulcastSelectorTest, AYoungCachedGopIsReplayedAtOnce) {
+  SimulcastSelector selector(config({"h", "m"}));
+  Layer high("h", 1, "base720.sps");
+  Layer mid("m", 2, "base360.sps");
+  Recorder out;
+  feed(selector, at(0), high.keyframe(), out);
+  feed(selector, at(0), mid.keyframe(), out);
+  feed(selector, at(900), mid.keyframe(), out);  // h's last packet was at 0
+  ASSERT_EQ(selector.chosen(), 0u);
+  out.forwarded.clear();
+  feed(selector, at(1001), mid.delta(), out);
+  EXPECT_EQ(selector.chosen(), 1u);
+  EXPECT_TRUE(out.keyframe_requests.empty());
+  ASSERT_FALSE(out.forwarded.empty());
+  EXPECT_TRUE(starts_with_sps(out.forwarded.front()));
+  EXPECT_EQ(proto::parse_rtp(out.forwarded.front())->timestamp, 90000u + 3000u);
+}
+
 TEST(SimulcastSelectorTest, TheTimerFallsBackWhenNoPacketArrivesAndDoesNotSpin) {
   SimulcastSelector selector(config({"h", "m"}));
   Layer high("h", 1, "base720.sps");
@@ -219,7 +242,16 @@ TEST(SimulcastSelectorTest, TheTimerFallsBackWhenNoPacketArrivesAndDoesNotSpin) 
   ASSERT_TRUE(selector.poll_timeout());
   EXPECT_EQ(*selector.poll_timeout(), at(1001));
   selector.handle_timeout(at(1001), out);
+  // m's GOP is 1 s old: ask for a keyframe, and replay the old GOP only when none comes (OBS).
+  EXPECT_EQ(selector.chosen(), 0u);
+  EXPECT_EQ(out.keyframe_requests, std::vector<std::uint32_t>{2u});
+  ASSERT_TRUE(selector.poll_timeout());
+  EXPECT_EQ(*selector.poll_timeout(), at(1301));
+  out.forwarded.clear();
+  selector.handle_timeout(at(1301), out);
   EXPECT_EQ(selector.chosen(), 1u) << "m is still active (its last packet at 500 ms)";
+  ASSERT_FALSE(out.forwarded.empty());
+  EXPECT_EQ(proto::parse_rtp(out.forwarded.front())->timestamp, 90000u) << "the cached GOP";
   // Both silent now: nothing to switch to, and no timer in the past.
   selector.handle_timeout(at(1501), out);
   selector.handle_timeout(at(1502), out);
