@@ -331,7 +331,7 @@ void RelayChannel::on_connected(Instant now, Session& session) {
       format.audio = track_format(*session.media.audio, session.streams.audio_ssrc);
     }
     format.cname = session.streams.cname;
-    session.egress = relay_for(now, session).add_egress(now, format, *session.sink);
+    session.egress = add_viewer_leg(now, session, format);
     spdlog::info("[{}] viewer {} connected from {}{}", options_.name,
                  session.resource_id.substr(0, 8), session.remote,
                  session.layer.empty() ? std::string() : ", simulcast layer " + session.layer);

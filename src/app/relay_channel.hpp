@@ -140,7 +140,8 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   // the first such viewer and dropped with the last one.
   struct LayerRelay;
   std::optional<std::string> check_layer(const std::optional<std::string>& layer) const;
-  engine::Relay& relay_for(Instant now, const Session& session);
+  engine::EgressId add_viewer_leg(Instant now, const Session& session,
+                                  const engine::RelayEgressFormat& format);
   engine::Relay* find_relay(const Session& session);
   void remove_viewer_leg(Session& session);
   void start_layer_relays(Instant now, Session& publisher);

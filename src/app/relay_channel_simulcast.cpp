@@ -156,32 +156,39 @@ std::optional<std::string> RelayChannel::check_layer(
   return "no simulcast layer '" + *layer + "'; the publisher sends " + names;
 }
 
-engine::Relay& RelayChannel::relay_for(Instant now, const Session& session) {
+engine::EgressId RelayChannel::add_viewer_leg(Instant now, const Session& session,
+                                              const engine::RelayEgressFormat& format) {
   if (session.layer.empty()) {
-    return relay_;
+    return relay_.add_egress(now, format, *session.sink);
   }
   auto& slot = layer_relays_[session.layer];
   if (slot) {
-    return slot->relay;
+    const engine::EgressId id = slot->relay.add_egress(now, format, *session.sink);
+    slot->settle();
+    return id;
   }
   slot = std::make_unique<LayerRelay>(io_, plane_, with_clock_reference(options_.relay));
   Session* publisher = publisher_ ? find(*publisher_) : nullptr;
   if (publisher != nullptr) {
-    const engine::RelaySourceFormat format{publisher->media.video, publisher->media.audio};
-    slot->relay.start_publisher(now, format, *publisher->sink);
-    // Start from the layer's cached GOP, so the viewer sees a picture at once.
-    const auto index =
-        publisher->simulcast ? publisher->simulcast->find_layer(session.layer) : std::nullopt;
-    if (index && publisher->simulcast->cache(*index).valid()) {
-      for (const auto& entry : publisher->simulcast->cache(*index).entries()) {
-        slot->relay.handle_publisher_rtp(now, engine::MediaKind::kVideo, entry.bytes);
-      }
+    const engine::RelaySourceFormat format_in{publisher->media.video, publisher->media.audio};
+    slot->relay.start_publisher(now, format_in, *publisher->sink);
+  }
+  // The leg first, then the layer's cached GOP: the leg starts at its keyframe and gets every
+  // later packet live, padding included (the relay's own GOP cache skips padding, so a leg
+  // started from it would see holes in the numbering).
+  const engine::EgressId id = slot->relay.add_egress(now, format, *session.sink);
+  const auto index = publisher != nullptr && publisher->simulcast
+                         ? publisher->simulcast->find_layer(session.layer)
+                         : std::nullopt;
+  if (index && publisher->simulcast->cache(*index).valid()) {
+    for (const auto& entry : publisher->simulcast->cache(*index).entries()) {
+      slot->relay.handle_publisher_rtp(now, engine::MediaKind::kVideo, entry.bytes);
     }
   }
   slot->settle();
   spdlog::info("[{}] simulcast: a relay for WHEP viewers of layer {}", options_.name,
                session.layer);
-  return slot->relay;
+  return id;
 }
 
 engine::Relay* RelayChannel::find_relay(const Session& session) {

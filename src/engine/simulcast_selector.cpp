@@ -120,7 +120,11 @@ SimulcastSelector::Observed SimulcastSelector::observe(Instant now, Layer& layer
   }
   layer.window_bytes += view.packet.size();
   if (view.payload_size == 0) {
-    return {};  // padding only (bandwidth probing): nothing to cache
+    // Padding only (Chromium pads a layer up to its bitrate when RTX is not negotiated). It
+    // takes a sequence number of the layer, so it is cached like a delta packet: a replay with
+    // holes would show every leg that many lost packets (and make it NACK them).
+    const auto added = layer.gop.add(now, view, proto::H264PayloadInfo{});
+    return {added != GopCache::Added::kNotCached && layer.gop.valid(), false};
   }
   auto info = proto::inspect_h264_payload(view.payload());
   if (!info) {

@@ -322,10 +322,14 @@ TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
   f.channel->attach(io::monotonic_now(), format, sink);
   const Bytes sps360 = nal("base360.sps"), pps = nal("base360.pps");
   const Bytes sps720 = nal("base720.sps"), idr = nal("base720_idr_head.nal");
-  std::uint16_t sequence = 1;
+  // Each layer has its own sequence space, as every encoding of a real publisher does.
+  std::uint16_t hi_sequence = 1;
+  std::uint16_t lo_sequence = 5000;
   std::size_t hi_packets = 0;
+  std::size_t lo_packets = 0;
   auto send_layer = [&](std::uint32_t ssrc, const char* rid, bool with_rid) {
     const bool hi = std::strcmp(rid, "hi") == 0;
+    std::uint16_t& sequence = hi ? hi_sequence : lo_sequence;
     const std::vector<ByteSpan> units{hi ? sps720 : sps360, pps, idr};
     for (const Bytes& payload : proto::packetize_h264(units, 1000)) {
       proto::RtpPacket packet;
@@ -338,7 +342,7 @@ TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
       }
       packet.payload = payload;
       publisher.send_rtp(*packet.serialize());
-      hi_packets += hi ? 1 : 0;
+      (hi ? hi_packets : lo_packets) += 1;
     }
   };
   send_layer(0x1000, "lo", true);
@@ -348,7 +352,7 @@ TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
   ASSERT_TRUE(run_until(f.io, [&] {
     const auto status = f.channel->status().publisher;
     return status.layers.size() == 2 && status.layers[0].packets == hi_packets &&
-           status.layers[1].packets == sequence - 1 - hi_packets;
+           status.layers[1].packets == lo_packets;
   }));
   const auto status = f.channel->status().publisher;
   EXPECT_EQ(status.video_packets, hi_packets);  // the relay got the 720p layer only
@@ -378,6 +382,16 @@ TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
   auto layer_sps = proto::parse_h264_sps(info->sps->in(first->payload()));
   ASSERT_TRUE(layer_sps);
   EXPECT_EQ(layer_sps->height, 360u);
+  // Live packets of the layer follow the cached ones without a gap.
+  ASSERT_TRUE(run_until(f.io, [&] { return low.media.size() == lo_packets; }));  // the cache
+  send_layer(0x1000, "lo", false);
+  ASSERT_TRUE(run_until(f.io, [&] { return low.media.size() == lo_packets; }));
+  for (std::size_t i = 1; i < low.media.size(); ++i) {
+    const auto previous = proto::parse_rtp(low.media[i - 1].packet);
+    const auto current = proto::parse_rtp(low.media[i].packet);
+    EXPECT_EQ(static_cast<std::uint16_t>(previous->sequence_number + 1), current->sequence_number)
+        << i;
+  }
 }
 
 // Every captured publisher offer gets a 201-worthy answer with our candidate; OBS puts its ICE

@@ -36,6 +36,16 @@ class Layer {
     return access_unit(payloads);
   }
   std::vector<Bytes> delta() { return access_unit({fixture("base720_p_head.nal")}); }
+  // A padding-only packet (no payload), as Chromium sends to fill a layer's bitrate.
+  Bytes padding() {
+    proto::RtpPacket packet;
+    packet.payload_type = payload_type;
+    packet.sequence_number = sequence_++;
+    packet.timestamp = timestamp_ - 3000;
+    packet.ssrc = ssrc_;
+    packet.padding_size = 200;
+    return *packet.serialize();
+  }
   std::uint32_t ssrc() const { return ssrc_; }
   std::uint8_t payload_type = kIngestVideoPt;
 
@@ -220,6 +230,7 @@ TEST(SimulcastSelectorTest, AYoungCachedGopIsReplayedAtOnce) {
   feed(selector, at(0), high.keyframe(), out);
   feed(selector, at(0), mid.keyframe(), out);
   feed(selector, at(900), mid.keyframe(), out);  // h's last packet was at 0
+  feed(selector, at(910), {mid.padding(), mid.padding()}, out);
   ASSERT_EQ(selector.chosen(), 0u);
   out.forwarded.clear();
   feed(selector, at(1001), mid.delta(), out);
@@ -228,6 +239,13 @@ TEST(SimulcastSelectorTest, AYoungCachedGopIsReplayedAtOnce) {
   ASSERT_FALSE(out.forwarded.empty());
   EXPECT_TRUE(starts_with_sps(out.forwarded.front()));
   EXPECT_EQ(proto::parse_rtp(out.forwarded.front())->timestamp, 90000u + 3000u);
+  // Padding is replayed too: the layer's sequence numbers have no holes.
+  for (std::size_t i = 1; i < out.forwarded.size(); ++i) {
+    EXPECT_EQ(
+        static_cast<std::uint16_t>(proto::parse_rtp(out.forwarded[i - 1])->sequence_number + 1),
+        proto::parse_rtp(out.forwarded[i])->sequence_number)
+        << i;
+  }
 }
 
 TEST(SimulcastSelectorTest, TheTimerFallsBackWhenNoPacketArrivesAndDoesNotSpin) {

@@ -31,6 +31,7 @@ const CASES = {
     before: { width: 1280, height: 720 },
     drop: 'h',
     after: { width: 640, height: 360 },
+    layerViewer: { width: 320, height: 180 },  // ?layer=l
   },
   '1080+720': {
     capture: { width: 1920, height: 1080, frameRate: 30 },
@@ -225,6 +226,17 @@ async function run(name, whipUrl, token, statusUrl, whepUrls) {
     result.viewersBefore = await waitFor(`viewers decoding ${spec.before.width}x${spec.before.height}`,
       readAll, (stats) => allAt(stats, spec.before) &&
                           stats.every((s) => s.video.framesDecoded >= 30), 30000);
+    // A WHEP viewer of one layer (?layer=<rid>, IVS_SIMULCAST_LAYER_VIEWER=<url>) gets that
+    // layer, whatever the stages get; it stays on it through the switch below.
+    let layerViewer = null;
+    const layerSize = spec.layerViewer;
+    if (process.env.IVS_SIMULCAST_LAYER_VIEWER && layerSize) {
+      layerViewer = await openHarnessPage(browser.context);
+      await view(layerViewer, process.env.IVS_SIMULCAST_LAYER_VIEWER);
+      result.layerViewerBefore = await waitFor(`layer viewer at ${layerSize.width}`,
+        () => viewerStats(layerViewer), (s) => allAt([s], layerSize) && s.video.framesDecoded >= 30,
+        30000);
+    }
     if (!spec.drop) return { ok: true, ...result };
 
     // Stop the top layer the way a page does it, and time the move of every viewer.
@@ -252,6 +264,7 @@ async function run(name, whipUrl, token, statusUrl, whepUrls) {
     // Decoding goes on after the switch (no stall, no decoder reset loop).
     await sleep(2000);
     result.viewersLater = await readAll();
+    if (layerViewer) result.layerViewerLater = await viewerStats(layerViewer);
     result.publisherAfter = await publisherStats(publisher);
     return { ok: true, ...result };
   } catch (error) {

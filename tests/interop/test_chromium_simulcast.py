@@ -6,6 +6,7 @@ Chromium viewers on the stages' WHEP endpoints report the decoded frame size.
 - 3x720: layers 1280x720 / 640x360 / 320x180. The stages decode 1280x720; after the page sets
   active:false on the 720p encoding, every stage decodes 640x360 (the switch time is printed:
   the layer timeout of 1 s plus the way through), and decoding goes on.
+  A viewer of the media server's /whep?layer=l decodes 320x180 throughout.
 - 1080+720: layers 1920x1080 / 1280x720. The stages decode 1280x720, not the first rid.
 
 Browser side: chromium_simulcast.mjs (why it edits the answer's start bitrate is explained
@@ -47,7 +48,7 @@ def output_dir(name):
     return path
 
 
-def run_case(case, directory, processes):
+def run_case(case, directory, processes, layer_viewer=None):
     setup = harness.RelaySetup(directory, processes, initial_stages=STAGES)
     setup.require_whip_egress()
     node = shutil.which("node")
@@ -58,7 +59,9 @@ def run_case(case, directory, processes):
         [node, "chromium_simulcast.mjs", case, setup.media.whip_url(), harness.INGEST_TOKEN,
          setup.media.url + "/api/status", *urls],
         cwd=INTEROP_DIR, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
-        env={**os.environ, "IVS_SIMULCAST_OUTDIR": str(directory)})
+        env={**os.environ, "IVS_SIMULCAST_OUTDIR": str(directory),
+             **({"IVS_SIMULCAST_LAYER_VIEWER": setup.media.whep_url() + layer_viewer}
+                if layer_viewer else {})})
     log.close()
     try:
         # While Chromium publishes: /metrics shows every layer and exactly one chosen.
@@ -93,7 +96,7 @@ def layer_sizes(status):
 
 def test_three_layers_give_720p_and_stopping_it_moves_every_stage_to_360p(processes):
     directory = output_dir("3x720")
-    result, setup = run_case("3x720", directory, processes)
+    result, setup = run_case("3x720", directory, processes, layer_viewer="?layer=l")
     assert result.get("ok"), f"{result}\n{setup.context()()}"
     before = result["statusBefore"]
     assert before["chosenLayer"] == "h", before
@@ -114,6 +117,17 @@ def test_three_layers_give_720p_and_stopping_it_moves_every_stage_to_360p(proces
         assert later["video"]["framesDecoded"] >= switched["video"]["framesDecoded"] + 20, later
         assert (later["video"]["width"], later["video"]["height"]) == (640, 360), later
         assert later["video"]["freezeCount"] - switched["video"]["freezeCount"] <= 1, later
+    # The switch leaves no hole in a stage's numbering (padding is cached and replayed too):
+    # loopback loses nothing, so a few lost packets at most (a busy machine).
+    for before_switch, later in zip(result["viewersBefore"], result["viewersLater"]):
+        assert later["video"]["packetsLost"] - before_switch["video"]["packetsLost"] <= 5, later
+    # A WHEP viewer of the media server that asked for ?layer=l decodes 320x180 throughout.
+    for key in ("layerViewerBefore", "layerViewerLater"):
+        video = result[key]["video"]
+        assert (video["width"], video["height"]) == (320, 180), result[key]
+    assert (result["layerViewerLater"]["video"]["framesDecoded"] >
+            result["layerViewerBefore"]["video"]["framesDecoded"]), result
+    assert result["layerViewerLater"]["video"]["packetsLost"] <= 5, result["layerViewerLater"]
 
 
 def test_1080p_and_720p_layers_give_the_stages_720p(processes):
