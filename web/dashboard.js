@@ -94,11 +94,35 @@ function renderPublisher(status) {
   setText('pub-keyframes', publisher.keyframes != null
     ? `${publisher.keyframes} (${num(publisher.keyframeRequests)})` : '–');
   setText('viewers', num(status.viewers));
+  renderLayers(live ? publisher.layers ?? [] : [], publisher.chosenLayer);
   const warnings = publisherWarnings(publisher);
   const box = $('publisher-warnings');
   box.hidden = warnings.length === 0;
   box.replaceChildren(el('strong', { text: 'Warnings' }),
     el('ul', {}, ...warnings.map((text) => el('li', { text }))));
+}
+
+// Simulcast publishers: every layer from its SPS, and the one stages get (the chosen one).
+function renderLayers(layers, chosen) {
+  const section = $('pub-simulcast');
+  section.hidden = layers.length === 0;
+  section.dataset.chosenLayer = chosen ?? '';
+  setText('pub-chosen-layer', chosen ? `stages get "${chosen}"` : 'no layer chosen yet');
+  const rows = layers.map((layer) => {
+    const state = layer.chosen ? 'chosen' : !layer.active ? 'stopped'
+      : layer.fitsIvs ? 'fits IVS' : layer.width ? 'above IVS limits' : 'waiting for SPS';
+    const row = el('tr', {},
+      el('td', { text: layer.rid }),
+      el('td', { text: layer.width ? `${layer.width}×${layer.height}` : '–' }),
+      el('td', { text: layer.active ? formatKbps(layer.bitrateKbps) : '–' }),
+      el('td', { text: state }));
+    row.dataset.rid = layer.rid;
+    if (layer.chosen) {
+      row.className = 'chosen';
+    }
+    return row;
+  });
+  $('pub-layers').tBodies[0].replaceChildren(...rows);
 }
 
 // ---- stages -------------------------------------------------------------------------------

@@ -90,6 +90,23 @@ void add_media_fields(const std::optional<EgressStats>& media, json::object& sta
   stage["sendDrops"] = media->send_drops;
 }
 
+json::array layers_json(const PublisherStatus& p) {
+  json::array layers;
+  for (const auto& layer : p.layers) {
+    layers.emplace_back(
+        json::object{{"rid", layer.rid},
+                     {"ssrc", layer.ssrc ? json::value(*layer.ssrc) : json::value(nullptr)},
+                     {"width", optional_int(layer.width)},
+                     {"height", optional_int(layer.height)},
+                     {"bitrateKbps", layer.bitrate_kbps},
+                     {"active", layer.active},
+                     {"fitsIvs", layer.fits},
+                     {"chosen", layer.chosen},
+                     {"packets", layer.packets}});
+  }
+  return layers;
+}
+
 json::object publisher_json(const PublisherStatus& p) {
   json::array warnings;
   for (const auto& warning : p.warnings) {
@@ -116,6 +133,9 @@ json::object publisher_json(const PublisherStatus& p) {
       {"keyframes", p.keyframes},
       {"videoPackets", p.video_packets},
       {"audioPackets", p.audio_packets},
+      {"layers", layers_json(p)},
+      {"chosenLayer", p.chosen_layer ? json::value(*p.chosen_layer) : json::value(nullptr)},
+      {"simulcastSwitches", p.simulcast_switches},
       {"simulcastDropped", p.simulcast_dropped},
       {"warnings", std::move(warnings)}};
 }

@@ -13,6 +13,19 @@
 
 namespace ivs::app {
 
+// One simulcast layer of the publisher (RFC 8853), as the selector sees it.
+struct SimulcastLayerStatus {
+  std::string rid;
+  std::optional<std::uint32_t> ssrc;  // once a packet named the rid
+  std::optional<int> width;           // from the layer's own SPS
+  std::optional<int> height;
+  double bitrate_kbps = 0;  // the last second; 0 when inactive
+  bool active = false;      // a packet within the last second
+  bool fits = false;        // within IVS limits (≤ 720p, ≤ 8.5 Mbit/s)
+  bool chosen = false;      // the layer stages and default WHEP viewers get
+  std::uint64_t packets = 0;
+};
+
 struct PublisherStatus {
   bool live = false;        // connected and feeding the relay
   bool connecting = false;  // accepted, ICE/DTLS not finished
@@ -31,8 +44,13 @@ struct PublisherStatus {
   std::uint64_t keyframes = 0;
   std::uint64_t video_packets = 0;
   std::uint64_t audio_packets = 0;
-  std::uint64_t simulcast_dropped = 0;  // packets of layers other than the first rid
-  std::vector<std::string> warnings;    // IVS limit violations, last session end reason, ...
+  // Simulcast publishers only: every layer, the chosen one, how often the choice changed, and
+  // the video packets that belong to no layer (RTX, an SSRC no rid named, malformed).
+  std::vector<SimulcastLayerStatus> layers;
+  std::optional<std::string> chosen_layer;
+  std::uint64_t simulcast_switches = 0;
+  std::uint64_t simulcast_dropped = 0;
+  std::vector<std::string> warnings;  // IVS limit violations, last session end reason, ...
 };
 
 struct ChannelStatus {

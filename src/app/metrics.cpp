@@ -30,6 +30,32 @@ void render_process(PrometheusText& out, const StatusSnapshot& snapshot) {
   out.sample("ivs_shutting_down", health.shutting_down ? 1 : 0);
 }
 
+// Simulcast publishers only (a single-layer publisher adds no series).
+void render_simulcast(PrometheusText& out, const PublisherStatus& publisher) {
+  if (publisher.layers.empty()) {
+    return;
+  }
+  out.family("ivs_simulcast_layer_bitrate_bps", Type::kGauge,
+             "Bitrate of each simulcast layer of the publisher over the last second");
+  for (const auto& layer : publisher.layers) {
+    out.sample("ivs_simulcast_layer_bitrate_bps", layer.bitrate_kbps * 1000.0,
+               {{"rid", layer.rid}});
+  }
+  out.family("ivs_simulcast_layer_height", Type::kGauge,
+             "Picture height of each simulcast layer, from its SPS (0 until known)");
+  for (const auto& layer : publisher.layers) {
+    out.sample("ivs_simulcast_layer_height", layer.height.value_or(0), {{"rid", layer.rid}});
+  }
+  out.family("ivs_simulcast_chosen_layer", Type::kGauge,
+             "1 for the simulcast layer the stages and default WHEP viewers get");
+  for (const auto& layer : publisher.layers) {
+    out.sample("ivs_simulcast_chosen_layer", layer.chosen ? 1 : 0, {{"rid", layer.rid}});
+  }
+  out.family("ivs_simulcast_switches_total", Type::kCounter,
+             "Times the forwarded simulcast layer changed (the first choice included)");
+  out.sample("ivs_simulcast_switches_total", static_cast<double>(publisher.simulcast_switches));
+}
+
 void render_publisher(PrometheusText& out, const ChannelStatus& channel) {
   const PublisherStatus& publisher = channel.publisher;
   out.family("ivs_publisher_live", Type::kGauge, "1 while a WHIP publisher feeds the relay");
@@ -56,6 +82,7 @@ void render_publisher(PrometheusText& out, const ChannelStatus& channel) {
              static_cast<double>(publisher.keyframe_requests));
   out.family("ivs_publisher_keyframes_total", Type::kCounter, "Keyframes received");
   out.sample("ivs_publisher_keyframes_total", static_cast<double>(publisher.keyframes));
+  render_simulcast(out, publisher);
   out.family("ivs_publisher_warnings", Type::kGauge,
              "Active publisher warnings (e.g. video outside IVS limits)");
   out.sample("ivs_publisher_warnings", static_cast<double>(publisher.warnings.size()));

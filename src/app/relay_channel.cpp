@@ -7,7 +7,6 @@
 
 #include "io/clock.hpp"
 #include "io/engine_timer.hpp"
-#include "proto/rtp_packet.hpp"
 #include "proto/sdp.hpp"
 
 namespace ivs::app {
@@ -64,6 +63,8 @@ RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
       relay_(with_clock_reference(options_.relay)),
       relay_timer_(
           std::make_unique<io::EngineTimer>(io, [this](Instant now) { on_relay_timeout(now); })),
+      simulcast_timer_(std::make_unique<io::EngineTimer>(
+          io, [this](Instant now) { on_simulcast_timeout(now); })),
       housekeeping_(std::make_unique<boost::asio::steady_timer>(io)),
       forward_delay_(
           [this](std::function<void()> handler) {
@@ -82,13 +83,13 @@ RelayChannel::~RelayChannel() {
   *alive_ = false;
   housekeeping_->cancel();
   relay_timer_->cancel();
+  simulcast_timer_->cancel();
   for (auto& [id, session] : sessions_) {
-    if (session->egress) {
-      relay_.remove_egress(*session->egress);
-    }
+    remove_viewer_leg(*session);
     plane_.remove_session(id);
   }
   sessions_.clear();
+  layer_relays_.clear();
 }
 
 RelayChannel::Session* RelayChannel::find(engine::IceSessionId id) {
@@ -188,18 +189,22 @@ AcceptOutcome RelayChannel::accept_publisher(std::string_view offer_sdp) {
                    ? ", audio PT " + std::to_string(session.media.audio->payload_type)
                    : std::string(", no audio"),
                session.media.video.rids.size() > 1
-                   ? ", simulcast: forwarding rid " + session.media.video.rids.front()
+                   ? ", simulcast: " + std::to_string(session.media.video.rids.size()) + " layers"
                    : std::string());
   plane_.drain(now);
   return accepted;
 }
 
-AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp) {
+AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp,
+                                          const std::optional<std::string>& layer) {
   if (offer_sdp.size() > kMaxOfferBytes) {
     return refuse(413, "the SDP offer is larger than 64 KiB");
   }
   if (!publisher_) {
     return refuse(409, "no publisher is live yet; retry shortly", 1);
+  }
+  if (auto problem = check_layer(layer)) {
+    return refuse(400, std::move(*problem));
   }
   std::size_t viewers = 0;
   for (const auto& [id, session] : sessions_) {
@@ -222,6 +227,7 @@ AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp) {
     return refuse(full ? 503 : negotiation_status(offer_sdp), opened.error().message);
   }
   Session& session = *opened->session;
+  session.layer = layer.value_or("");
   ++viewers_accepted_;
   SessionAccepted accepted{session.resource_id, std::move(opened->answer_sdp),
                            "\"" + random_hex(plane_.random(), 8) + "\""};
@@ -272,6 +278,7 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
   if (session.role == SessionRole::publisher) {
     if (publisher_ == id) {
       relay_.stop_publisher(now);
+      stop_layer_relays(now);
       publisher_.reset();
       publisher_since_.reset();
       spdlog::info("[{}] publisher session {} ended: {}", options_.name,
@@ -285,9 +292,7 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
                    session.resource_id.substr(0, 8), reason);
     }
   } else {
-    if (session.egress) {
-      relay_.remove_egress(*session.egress);
-    }
+    remove_viewer_leg(session);
     spdlog::debug("[{}] viewer session {} ended: {}", options_.name,
                   session.resource_id.substr(0, 8), reason);
   }
@@ -333,9 +338,10 @@ void RelayChannel::on_connected(Instant now, Session& session) {
       format.audio = track_format(*session.media.audio, session.streams.audio_ssrc);
     }
     format.cname = session.streams.cname;
-    session.egress = relay_.add_egress(now, format, *session.sink);
-    spdlog::info("[{}] viewer {} connected from {}", options_.name,
-                 session.resource_id.substr(0, 8), session.remote);
+    session.egress = add_viewer_leg(now, session, format);
+    spdlog::info("[{}] viewer {} connected from {}{}", options_.name,
+                 session.resource_id.substr(0, 8), session.remote,
+                 session.layer.empty() ? std::string() : ", simulcast layer " + session.layer);
     after_relay_input(now);
     return;
   }
@@ -354,6 +360,8 @@ void RelayChannel::on_connected(Instant now, Session& session) {
   if (!old && options_.on_publisher_live_changed) {
     options_.on_publisher_live_changed(true);
   }
+  start_simulcast(session);
+  start_layer_relays(now, session);
   if (old) {
     if (Session* replaced = find(*old)) {
       spdlog::info("[{}] publisher session {} replaced by {}", options_.name,
@@ -372,31 +380,14 @@ void RelayChannel::on_media(Instant now, Session& session, engine::SessionMediaP
       media.kind == engine::MediaKind::kUnknown) {
     return;
   }
-  // Every packet counts for transport-wide feedback, simulcast layers we drop included.
+  // Every packet counts for transport-wide feedback, simulcast layers not chosen included.
   session.congestion->on_rtp(now, media.kind, media.packet);
-  const auto& video = session.media.video;
-  if (media.kind == engine::MediaKind::kVideo && video.rids.size() > 1) {
-    // Simulcast: forward the first rid only (see the header).
-    auto view = proto::parse_rtp(media.packet);
-    if (!view) {
-      return;
-    }
-    bool forward = session.simulcast_ssrc == view->ssrc;
-    if (!forward && video.extensions.rtp_stream_id) {
-      if (auto rid = view->extension(static_cast<std::uint8_t>(*video.extensions.rtp_stream_id))) {
-        const std::string_view text(reinterpret_cast<const char*>(rid->data()), rid->size());
-        if (text == video.rids.front()) {
-          session.simulcast_ssrc = view->ssrc;
-          forward = true;
-        }
-      }
-    }
-    if (!forward) {
-      ++session.simulcast_dropped;
-      return;
-    }
+  if (media.kind == engine::MediaKind::kVideo && session.simulcast) {
+    on_simulcast_video(now, session, media.packet);
+  } else {
+    relay_.handle_publisher_rtp(now, media.kind, media.packet);
+    feed_layer_relays(now, media.kind, media.packet);
   }
-  relay_.handle_publisher_rtp(now, media.kind, media.packet);
   after_relay_input(now);
   // `now` is the receive time of the datagram's batch (UdpPort reads the clock per recvmmsg).
   forward_delay_.forwarded(now);
@@ -406,10 +397,13 @@ void RelayChannel::on_rtcp(Instant now, Session& session, engine::SessionRtcpPac
   if (session.role == SessionRole::publisher) {
     if (publisher_ == session.ice_id) {
       relay_.handle_publisher_rtcp(now, rtcp.packets);
+      feed_layer_relays(now, rtcp.packets);
       after_relay_input(now);
     }
   } else if (session.egress) {
-    relay_.handle_egress_rtcp(now, *session.egress, rtcp.packets);
+    if (engine::Relay* relay = find_relay(session)) {
+      relay->handle_egress_rtcp(now, *session.egress, rtcp.packets);
+    }
     after_relay_input(now);
   }
 }

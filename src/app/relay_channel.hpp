@@ -16,8 +16,9 @@
 // - We send neither TWCC nor REMB, so the answer does not agree to them: a browser that was
 //   promised feedback and gets none stays at its start bitrate (IngestPolicy comment).
 // - Simulcast (OBS 32.1+, browsers): every offered layer is accepted (OBS fails otherwise), and
-//   only the FIRST rid of the offer is forwarded; the other layers are dropped and counted. The
-//   layer is found by the rtp-stream-id header extension, its SSRC remembered.
+//   an engine::SimulcastSelector (relay_channel_simulcast.cpp) feeds the relay the best layer
+//   within IVS limits, read from each layer's SPS, switching at keyframes, falling back when the
+//   chosen layer is silent for more than a second.
 // - The SPS is only known from media: a violation of the IVS limits is logged loudly and shown
 //   in status(); with reject_video_over_ivs_limits the publisher session is ended.
 // - A session that is not connected within connect_timeout (ICE or DTLS never completed) is
@@ -87,8 +88,11 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   // WHIP ingest: 201 material or a refusal (409 refuse-policy, 400/422 negotiation reason,
   // 503 plane full).
   AcceptOutcome accept_publisher(std::string_view offer_sdp);
-  // WHEP: 409 + Retry-After 1 while no publisher is live, 503 beyond max_viewers.
-  AcceptOutcome accept_viewer(std::string_view offer_sdp);
+  // WHEP: 409 + Retry-After 1 while no publisher is live, 503 beyond max_viewers. `layer`
+  // (WHEP ?layer=<rid>) asks for one simulcast layer instead of the automatic choice; 400 when
+  // the publisher sends no layer of that name.
+  AcceptOutcome accept_viewer(std::string_view offer_sdp,
+                              const std::optional<std::string>& layer = std::nullopt);
   // WHIP/WHEP DELETE: true when `id` names a session of that role (it is closed) or one of the
   // last 128 that ended by themselves (a client closing its PeerConnection before the DELETE).
   bool end_session(std::string_view id, SessionRole role);
@@ -138,12 +142,32 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   void on_housekeeping();
   void schedule_housekeeping();
   void sample_bitrates(Instant now);
+  // Simulcast (relay_channel_simulcast.cpp).
+  class SimulcastFeed;
+  void start_simulcast(Session& session);
+  void on_simulcast_video(Instant now, Session& session, ByteSpan packet);
+  void on_simulcast_timeout(Instant now);
+  void simulcast_status(PublisherStatus& status) const;
+  // WHEP viewers that asked for a layer get it from a relay of their own per layer, created at
+  // the first such viewer and dropped with the last one.
+  struct LayerRelay;
+  std::optional<std::string> check_layer(const std::optional<std::string>& layer) const;
+  engine::EgressId add_viewer_leg(Instant now, const Session& session,
+                                  const engine::RelayEgressFormat& format);
+  engine::Relay* find_relay(const Session& session);
+  void remove_viewer_leg(Session& session);
+  void start_layer_relays(Instant now, Session& publisher);
+  void stop_layer_relays(Instant now);
+  void feed_layer_relays(Instant now, engine::MediaKind kind, ByteSpan packet);
+  void feed_layer_relays(Instant now, std::span<const proto::RtcpPacket> packets);
 
   boost::asio::io_context& io_;
   MediaPlane& plane_;
   RelayChannelOptions options_;
   engine::Relay relay_;
   std::unique_ptr<io::EngineTimer> relay_timer_;
+  std::unique_ptr<io::EngineTimer> simulcast_timer_;
+  std::map<std::string, std::unique_ptr<LayerRelay>> layer_relays_;  // by rid
   std::unique_ptr<boost::asio::steady_timer> housekeeping_;
   std::map<engine::IceSessionId, std::unique_ptr<Session>> sessions_;
   // The publisher feeding the relay, and the one accepted but not yet connected (it replaces

@@ -8,6 +8,8 @@
 
 #include "app/relay_channel.hpp"
 #include "engine/ingest_congestion_feedback.hpp"
+#include "engine/simulcast_selector.hpp"
+#include "io/engine_timer.hpp"
 
 namespace ivs::app {
 
@@ -21,11 +23,12 @@ struct RelayChannel::Session {
   bool connected = false;
   std::string remote;
   std::optional<engine::EgressId> egress;  // viewers, once connected
+  std::string layer;                       // viewers: the rid asked for (WHEP ?layer=); "" = auto
   std::unique_ptr<SessionSink> sink;
   // Publishers: transport-cc / REMB toward them (relay_channel_feedback.cpp); never null.
   std::unique_ptr<engine::IngestCongestionFeedback> congestion;
-  std::optional<std::uint32_t> simulcast_ssrc;  // the SSRC of the forwarded layer
-  std::uint64_t simulcast_dropped = 0;
+  // Publishers that send several layers (RFC 8853): which one the relay gets.
+  std::unique_ptr<engine::SimulcastSelector> simulcast;
 };
 
 // Relay output for one of our sessions: plain RTP/RTCP into the router, which protects and
@@ -39,6 +42,25 @@ class RelayChannel::SessionSink final : public engine::RelaySink {
  private:
   MediaPlane& plane_;
   engine::IceSessionId id_;
+};
+
+// A relay for the WHEP viewers that asked for one simulcast layer (relay_channel_simulcast.cpp),
+// with the timer that follows its deadline.
+struct RelayChannel::LayerRelay {
+  LayerRelay(boost::asio::io_context& io, MediaPlane& plane, const engine::RelayConfig& config)
+      : relay(config), timer(std::make_unique<io::EngineTimer>(io, [this, &plane](Instant now) {
+          relay.handle_timeout(now);
+          settle();
+          plane.drain(now);  // sender reports, NACKs and PLIs the timeout produced
+        })) {}
+  // Events (SPS changes) are the main relay's to log; the timer follows the relay's deadline.
+  void settle() {
+    while (relay.poll_event()) {
+    }
+    timer->rearm(relay.poll_timeout());
+  }
+  engine::Relay relay;
+  std::unique_ptr<io::EngineTimer> timer;
 };
 
 }  // namespace ivs::app

@@ -161,8 +161,8 @@ ChannelStatus RelayChannel::status() const {
     auto found = sessions_.find(*publisher_);
     if (found != sessions_.end()) {
       p.remote_address = found->second->remote;
-      p.simulcast_dropped = found->second->simulcast_dropped;
     }
+    simulcast_status(p);
     if (samples_.size() >= 2) {
       const auto& first = samples_.front();
       const auto& last = samples_.back();

@@ -123,9 +123,10 @@ io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& 
   if (request.body().empty()) {
     return text(request, http::status::bad_request, "the request has no SDP offer in its body");
   }
-  const AcceptOutcome outcome = endpoint.role == SessionRole::publisher
-                                    ? channel->accept_publisher(request.body())
-                                    : channel->accept_viewer(request.body());
+  const AcceptOutcome outcome =
+      endpoint.role == SessionRole::publisher
+          ? channel->accept_publisher(request.body())
+          : channel->accept_viewer(request.body(), io::query_param(request, "layer"));
   if (const auto* refused = std::get_if<SessionRefused>(&outcome)) {
     auto response =
         text(request, static_cast<http::status>(refused->http_status), refused->message);

@@ -180,11 +180,13 @@ void Relay::Impl::inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& in
 }
 
 void Relay::Impl::fan_out_video(Instant now, const proto::RtpView& view, IngestKey key,
-                                bool cacheable, const proto::H264PayloadInfo& info) {
-  bool new_keyframe = false;
-  if (cacheable) {
-    new_keyframe = gop.add(now, view, info) == GopCache::Added::kNewKeyframe;
-    stats.gop_cache_packets = gop.packets();
+                                bool has_payload, const proto::H264PayloadInfo& info) {
+  // Padding-only packets (a browser's bandwidth probes) are cached too: they hold sequence
+  // numbers inside the GOP, and a replay without them showed a joining stage 10–50 "lost"
+  // packets that it then NACKed.
+  const bool new_keyframe = gop.add(now, view, info) == GopCache::Added::kNewKeyframe;
+  stats.gop_cache_packets = gop.packets();
+  if (has_payload) {
     keep_gop_fresh(now, info);
   }
   if (new_keyframe) {
@@ -288,6 +290,12 @@ void Relay::handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket
         }
       }
     }
+  }
+}
+
+void Relay::switch_video_ssrc(std::uint32_t ssrc) {
+  if (impl_->video.retired_ssrc == ssrc) {
+    impl_->video.retired_ssrc.reset();
   }
 }
 

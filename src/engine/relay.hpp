@@ -162,6 +162,10 @@ class Relay {
   // returns. Malformed packets are counted and dropped.
   void handle_publisher_rtp(Instant now, MediaKind kind, ByteSpan packet);
   void handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket> packets);
+  // Simulcast (engine/simulcast_selector.hpp): the owner now feeds the video layer with this
+  // SSRC. It starts a new generation like any new SSRC, also when it is the one retired by an
+  // earlier switch (a layer that comes back), whose packets would otherwise be dropped.
+  void switch_video_ssrc(std::uint32_t ssrc);
 
   // Egress legs. A new leg starts from the GOP cache when there is one, else at the next
   // keyframe (and a keyframe request goes upstream).

@@ -112,7 +112,7 @@ struct Relay::Impl {
   std::optional<IngestKey> accept_packet(Instant now, RelaySourceTrack& track,
                                          const proto::RtpView& view);
   void inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info);
-  void fan_out_video(Instant now, const proto::RtpView& view, IngestKey key, bool cacheable,
+  void fan_out_video(Instant now, const proto::RtpView& view, IngestKey key, bool has_payload,
                      const proto::H264PayloadInfo& info);
   void fan_out_audio(Instant now, const proto::RtpView& view, IngestKey key);
   void keep_gop_fresh(Instant now, const proto::H264PayloadInfo& info);

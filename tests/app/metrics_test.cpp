@@ -85,6 +85,31 @@ TEST(Metrics, EveryFamilyIsDeclaredOnceAndEverySampleBelongsToADeclaredFamily) {
   EXPECT_GT(families.size(), 15u);
 }
 
+// Simulcast: one series per layer, exactly one chosen; a single-layer publisher adds none.
+TEST(Metrics, SimulcastLayersAndTheChosenOneOnlyForSimulcastPublishers) {
+  EXPECT_EQ(render_metrics(sample_snapshot()).find("ivs_simulcast_"), std::string::npos);
+  StatusSnapshot snapshot = sample_snapshot();
+  auto& publisher = snapshot.channel.publisher;
+  SimulcastLayerStatus high;
+  high.rid = "h";
+  high.height = 720;
+  high.bitrate_kbps = 2500;
+  high.chosen = true;
+  SimulcastLayerStatus low;
+  low.rid = "l";
+  low.height = 180;
+  low.bitrate_kbps = 150;
+  publisher.layers = {high, low};
+  publisher.chosen_layer = "h";
+  publisher.simulcast_switches = 2;
+  const std::string text = render_metrics(snapshot);
+  EXPECT_NE(text.find("ivs_simulcast_chosen_layer{rid=\"h\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ivs_simulcast_chosen_layer{rid=\"l\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_simulcast_layer_bitrate_bps{rid=\"h\"} 2500000\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_simulcast_layer_height{rid=\"l\"} 180\n"), std::string::npos);
+  EXPECT_NE(text.find("ivs_simulcast_switches_total 2\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ivs::app
 

@@ -15,6 +15,8 @@
 
 #include "io/clock.hpp"
 #include "proto/h264_packetizer.hpp"
+#include "proto/h264_payload.hpp"
+#include "proto/h264_sps.hpp"
 #include "proto/rtp_builder.hpp"
 #include "proto/rtp_packet.hpp"
 #include "support/testdata.hpp"
@@ -291,9 +293,10 @@ TEST(RelayChannel, ExternalLegsAttachThroughEgressMediaSource) {
   EXPECT_EQ(sink.rtp.size(), before);
 }
 
-// Simulcast: every layer is accepted, only the first rid reaches the legs (by its rid header
-// extension, then by its SSRC once learnt).
-TEST(RelayChannel, SimulcastForwardsOnlyTheFirstRid) {
+// Simulcast: every layer is accepted; the legs get the largest layer within IVS limits, read from
+// each layer's SPS (here the second rid, sent after the smaller one), recognised by its rid
+// header extension and then by its SSRC once learnt. Status lists the layers and the choice.
+TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
   Fixture f;
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   std::string offer = publisher.offer();
@@ -317,10 +320,17 @@ TEST(RelayChannel, SimulcastForwardsOnlyTheFirstRid) {
   format.video.ssrc = 0x0badcafe;
   format.video.payload_type = 96;
   f.channel->attach(io::monotonic_now(), format, sink);
-  const Bytes sps = nal("base360.sps"), pps = nal("base360.pps"), idr = nal("base720_idr_head.nal");
-  std::uint16_t sequence = 1;
+  const Bytes sps360 = nal("base360.sps"), pps = nal("base360.pps");
+  const Bytes sps720 = nal("base720.sps"), idr = nal("base720_idr_head.nal");
+  // Each layer has its own sequence space, as every encoding of a real publisher does.
+  std::uint16_t hi_sequence = 1;
+  std::uint16_t lo_sequence = 5000;
+  std::size_t hi_packets = 0;
+  std::size_t lo_packets = 0;
   auto send_layer = [&](std::uint32_t ssrc, const char* rid, bool with_rid) {
-    const std::vector<ByteSpan> units{sps, pps, idr};
+    const bool hi = std::strcmp(rid, "hi") == 0;
+    std::uint16_t& sequence = hi ? hi_sequence : lo_sequence;
+    const std::vector<ByteSpan> units{hi ? sps720 : sps360, pps, idr};
     for (const Bytes& payload : proto::packetize_h264(units, 1000)) {
       proto::RtpPacket packet;
       packet.payload_type = publisher.video_payload_type;
@@ -332,6 +342,7 @@ TEST(RelayChannel, SimulcastForwardsOnlyTheFirstRid) {
       }
       packet.payload = payload;
       publisher.send_rtp(*packet.serialize());
+      (hi ? hi_packets : lo_packets) += 1;
     }
   };
   send_layer(0x1000, "lo", true);
@@ -339,17 +350,48 @@ TEST(RelayChannel, SimulcastForwardsOnlyTheFirstRid) {
   send_layer(0x2000, "hi", false);  // the SSRC is known now
   send_layer(0x1000, "lo", false);
   ASSERT_TRUE(run_until(f.io, [&] {
-    return f.channel->status().publisher.simulcast_dropped > 0 &&
-           f.channel->status().publisher.video_packets > 0;
-  }));
-  ASSERT_TRUE(run_until(f.io, [&] {
-    return f.channel->status().publisher.simulcast_dropped +
-               f.channel->status().publisher.video_packets >=
-           sequence - 1;
+    const auto status = f.channel->status().publisher;
+    return status.layers.size() == 2 && status.layers[0].packets == hi_packets &&
+           status.layers[1].packets == lo_packets;
   }));
   const auto status = f.channel->status().publisher;
-  EXPECT_EQ(status.video_packets, status.simulcast_dropped);  // half of what was sent
-  EXPECT_EQ(status.width, 640);
+  EXPECT_EQ(status.video_packets, hi_packets);  // the relay got the 720p layer only
+  EXPECT_EQ(status.width, 1280);
+  ASSERT_TRUE(status.chosen_layer);
+  EXPECT_EQ(*status.chosen_layer, "hi");
+  EXPECT_EQ(status.layers[0].rid, "hi");  // offer order
+  EXPECT_EQ(status.layers[0].height, 720);
+  EXPECT_EQ(status.layers[1].height, 360);
+  EXPECT_TRUE(status.layers[0].chosen);
+  EXPECT_FALSE(status.layers[1].chosen);
+  EXPECT_EQ(status.simulcast_dropped, 0u);
+  EXPECT_EQ(sink.rtp.size(), hi_packets);
+
+  // WHEP ?layer=: an unknown rid is refused; a viewer of "lo" starts from lo's cached GOP.
+  TestPeer unknown(f.io, TestPeer::Mode::viewer, 21);
+  EXPECT_EQ(refusal_status(f.channel->accept_viewer(unknown.offer(), "xx")), 400);
+  TestPeer low(f.io, TestPeer::Mode::viewer, 22);
+  const auto low_outcome = f.channel->accept_viewer(low.offer(), "lo");
+  ASSERT_EQ(refusal_status(low_outcome), 201);
+  ASSERT_TRUE(low.accept(std::get<SessionAccepted>(low_outcome).answer_sdp));
+  ASSERT_TRUE(run_until(f.io, [&] { return !low.media.empty(); }));
+  auto first = proto::parse_rtp(low.media.front().packet);
+  ASSERT_TRUE(first);
+  auto info = proto::inspect_h264_payload(first->payload());
+  ASSERT_TRUE(info && info->sps);
+  auto layer_sps = proto::parse_h264_sps(info->sps->in(first->payload()));
+  ASSERT_TRUE(layer_sps);
+  EXPECT_EQ(layer_sps->height, 360u);
+  // Live packets of the layer follow the cached ones without a gap.
+  ASSERT_TRUE(run_until(f.io, [&] { return low.media.size() == lo_packets; }));  // the cache
+  send_layer(0x1000, "lo", false);
+  ASSERT_TRUE(run_until(f.io, [&] { return low.media.size() == lo_packets; }));
+  for (std::size_t i = 1; i < low.media.size(); ++i) {
+    const auto previous = proto::parse_rtp(low.media[i - 1].packet);
+    const auto current = proto::parse_rtp(low.media[i].packet);
+    EXPECT_EQ(static_cast<std::uint16_t>(previous->sequence_number + 1), current->sequence_number)
+        << i;
+  }
 }
 
 // Every captured publisher offer gets a 201-worthy answer with our candidate; OBS puts its ICE

@@ -107,5 +107,29 @@ TEST_F(RelayGopRefreshTest, RefreshAgeIsConfigurable) {
   EXPECT_EQ(keyframe_requests(), 1u);
 }
 
+// Found with Chromium simulcast (issue 11): Chromium sends padding-only packets (bandwidth
+// probes) between frames. The GOP cache skipped them, so a leg that joined from it saw holes in
+// the sequence numbers and NACKed 10–50 packets. The replay now holds them too.
+TEST_F(RelayGopRefreshTest, PaddingInsideTheGopIsReplayedWithoutSequenceGaps) {
+  start();
+  feed(*relay, at(0), publisher.keyframe());
+  proto::RtpPacket padding;
+  padding.payload_type = kIngestVideoPt;
+  padding.sequence_number = publisher.video_sequence++;
+  padding.timestamp = publisher.video_timestamp - 3000;
+  padding.ssrc = publisher.video_ssrc;
+  padding.padding_size = 200;
+  relay->handle_publisher_rtp(at(10), MediaKind::kVideo, *padding.serialize());
+  feed(*relay, at(33), publisher.delta());
+
+  relay->add_egress(at(50), egress_format(), leg_sink);
+  const auto views = leg_sink.views();
+  ASSERT_EQ(views.size(), publisher.keyframe().size() + 2);
+  for (std::size_t i = 1; i < views.size(); ++i) {
+    EXPECT_EQ(views[i].sequence_number, static_cast<std::uint16_t>(views[0].sequence_number + i))
+        << "gap before replayed packet " << i;
+  }
+}
+
 }  // namespace
 }  // namespace ivs::engine
