@@ -9,14 +9,11 @@
 // viewers must decode 1280×720). Prints one JSON object on stdout with every measurement; the
 // Python test decides what passes.
 //
-// Why the answer is edited before setRemoteDescription: the media server sends neither TWCC nor
-// REMB (see src/app/relay_channel.hpp), so Chromium's bandwidth estimate stays at its start
-// bitrate (300 kbit/s), and its simulcast allocator then turns the top layers off. The
-// x-google-start-bitrate / x-google-min-bitrate fmtp parameters stand in for the feedback a real
-// congestion controller would give, so all layers run as they would on a real network.
-// IVS_SIMULCAST_NO_BITRATE_HINT=1 leaves the answer alone, to watch Chromium without it (it then
-// starts with the 720p layer paused and turns it on after ~10 s, as its loss-based estimate grows
-// from our receiver reports: the selector starts with 640x360 and upgrades at h's keyframe).
+// The answer is used as the media server wrote it: our transport-cc feedback lets Chromium's
+// estimate ramp within a second or two, and its simulcast allocator then turns the 720p layer on
+// (before the ingest sent that feedback, the layer stayed paused for ~10 s and this test had to
+// add x-google-start-bitrate to the answer). IVS_SIMULCAST_BITRATE_HINT=1 still adds
+// x-google-start-bitrate / x-google-min-bitrate, to take the ramp out of a measurement.
 import { launchChromium, openHarnessPage } from './chromium.mjs';
 
 const CASES = {
@@ -97,7 +94,7 @@ async function postOffer(url, offer, token) {
 
 // Adds the start/min bitrate to every H.264 format of the answer (see the header).
 function withBitrates(answer, { start, min }) {
-  if (process.env.IVS_SIMULCAST_NO_BITRATE_HINT) return answer;  // to see Chromium without it
+  if (!process.env.IVS_SIMULCAST_BITRATE_HINT) return answer;  // see the header
   const h264 = new Set([...answer.matchAll(/a=rtpmap:(\d+) H264\/90000/g)].map((m) => m[1]));
   return answer.replace(/a=fmtp:(\d+) ([^\r\n]*)/g, (line, pt, params) =>
     h264.has(pt) ? `a=fmtp:${pt} ${params};x-google-start-bitrate=${start};` +
