@@ -131,6 +131,7 @@ json::object publisher_json(const PublisherStatus& p) {
       {"nacksSent", p.nacks_sent},
       {"keyframeRequests", p.keyframe_requests},
       {"keyframes", p.keyframes},
+      {"gopCachePackets", p.gop_cache_packets},
       {"videoPackets", p.video_packets},
       {"audioPackets", p.audio_packets},
       {"layers", layers_json(p)},

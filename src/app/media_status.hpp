@@ -42,6 +42,7 @@ struct PublisherStatus {
   std::uint64_t nacks_sent = 0;
   std::uint64_t keyframe_requests = 0;
   std::uint64_t keyframes = 0;
+  std::uint64_t gop_cache_packets = 0;  // what a joining stage is sent first (docs/relay.md)
   std::uint64_t video_packets = 0;
   std::uint64_t audio_packets = 0;
   // Simulcast publishers only: every layer, the chosen one, how often the choice changed, and

@@ -148,6 +148,7 @@ ChannelStatus RelayChannel::status() const {
   p.nacks_sent = stats.nacks_sent;
   p.keyframe_requests = stats.keyframe_requests_sent;
   p.keyframes = stats.keyframes;
+  p.gop_cache_packets = stats.gop_cache_packets;
   p.video_packets = stats.video_packets;
   p.audio_packets = stats.audio_packets;
   if (stats.sps) {

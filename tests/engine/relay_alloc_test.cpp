@@ -42,10 +42,6 @@ namespace {
 
 using namespace relay_test;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
 class NullSink final : public RelaySink {
  public:
   void send_rtp(ByteSpan packet) override { sent += packet.size(); }

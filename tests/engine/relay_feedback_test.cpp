@@ -11,20 +11,6 @@ namespace {
 
 using namespace relay_test;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
-// Runs the relay's timers up to `until` the way the owner does: wake at poll_timeout().
-void run_until(Relay& relay, Instant until) {
-  while (auto next = relay.poll_timeout()) {
-    if (*next > until) {
-      break;
-    }
-    relay.handle_timeout(*next);
-  }
-}
-
 Bytes video_packet(std::uint16_t sequence, std::uint32_t ssrc = 0x1000) {
   proto::RtpPacket packet;
   packet.payload_type = kIngestVideoPt;

@@ -14,10 +14,6 @@ namespace {
 
 using namespace relay_test;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
 struct Packet {
   Bytes bytes;
   proto::RtpView view;

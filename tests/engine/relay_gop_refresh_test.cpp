@@ -17,19 +17,6 @@ namespace {
 
 using namespace relay_test;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
-void run_until(Relay& relay, Instant until) {
-  while (auto next = relay.poll_timeout()) {
-    if (*next > until) {
-      break;
-    }
-    relay.handle_timeout(*next);
-  }
-}
-
 class RelayGopRefreshTest : public ::testing::Test {
  protected:
   void start(RelayConfig config = {}) {

@@ -11,10 +11,6 @@ namespace {
 
 using namespace relay_test;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
 class RelayRewriteTest : public ::testing::Test {
  protected:
   void start(Instant now = at(0)) { relay.start_publisher(now, ingest_format(), feedback); }

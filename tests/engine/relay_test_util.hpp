@@ -181,6 +181,21 @@ class TestPublisher {
   }
 };
 
+// A simulated instant, `ms` milliseconds after the epoch.
+inline Instant at(int ms) {
+  return Instant{} + std::chrono::milliseconds(ms);
+}
+
+// Runs the relay's timers up to `until` the way the owner does: wake at poll_timeout().
+inline void run_until(Relay& relay, Instant until) {
+  while (auto next = relay.poll_timeout()) {
+    if (*next > until) {
+      break;
+    }
+    relay.handle_timeout(*next);
+  }
+}
+
 // Feeds packets into the relay at `now`.
 inline void feed(Relay& relay, Instant now, const std::vector<Bytes>& packets,
                  MediaKind kind = MediaKind::kVideo) {

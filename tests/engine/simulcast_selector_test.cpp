@@ -18,10 +18,6 @@ using namespace relay_test;
 
 constexpr std::uint8_t kRidExt = 10;
 
-Instant at(int ms) {
-  return Instant{} + std::chrono::milliseconds(ms);
-}
-
 // One simulcast encoding: its own SSRC and numbering, the rid extension on every packet.
 class Layer {
  public:

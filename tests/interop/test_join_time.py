@@ -220,7 +220,8 @@ def run_join_scenario(output_dir, processes, start_publisher, kind, media_env=No
 
     source = harness.media_server_publisher(setup.media.status())
     print(f"{kind}: publisher at the join: {source.get('videoPackets')} video packets, "
-          f"{source.get('audioPackets')} audio packets, {source.get('videoBitrateKbps')} kbit/s")
+          f"{source.get('audioPackets')} audio packets, {source.get('videoBitrateKbps')} kbit/s, "
+          f"GOP cache {source.get('gopCachePackets')} packets")
     assert source.get("videoBitrateKbps", 0) > 0, f"the {kind} publisher stopped sending: {source}"
     joined, _ = measure_join(setup, endpoint, "late")
     print(f"{kind}: stage created {STREAM_SECONDS_BEFORE_JOIN} s into the stream: {joined}")
