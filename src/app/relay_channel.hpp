@@ -13,12 +13,13 @@
 // - A second publisher replaces the first (default; make-before-break: the old one keeps
 //   feeding until the new one is connected, then it is closed) or is refused with 409
 //   (WHIP_PUBLISHER_POLICY=refuse) while one is connecting or live.
-// - We send neither TWCC nor REMB, so the answer does not agree to them: a browser that was
-//   promised feedback and gets none stays at its start bitrate (IngestPolicy comment).
+// - Publishers that offer transport-cc get transport-wide feedback every 50 ms and a REMB cap
+//   at INGEST_MAX_BITRATE (relay_channel_feedback.cpp), so a browser's own estimator ramps up;
+//   OBS (no transport-cc) gets neither. WHEP answers decline both.
 // - Simulcast (OBS 32.1+, browsers): every offered layer is accepted (OBS fails otherwise), and
 //   an engine::SimulcastSelector (relay_channel_simulcast.cpp) feeds the relay the best layer
 //   within IVS limits, read from each layer's SPS, switching at keyframes, falling back when the
-//   chosen layer is silent for more than a second.
+//   chosen layer is silent for more than 0.7 s (the serve role's layer_timeout).
 // - The SPS is only known from media: a violation of the IVS limits is logged loudly and shown
 //   in status(); with reject_video_over_ivs_limits the publisher session is ended.
 // - A session that is not connected within connect_timeout (ICE or DTLS never completed) is
