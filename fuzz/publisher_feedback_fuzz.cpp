@@ -18,6 +18,7 @@
 
 #include "engine/ingest_congestion_feedback.hpp"
 #include "engine/simulcast_selector.hpp"
+#include "fuzz_script.hpp"
 #include "proto/rtcp_compound.hpp"
 #include "proto/rtp_builder.hpp"
 #include "proto/rtp_packet.hpp"
@@ -38,27 +39,7 @@ const Bytes kPps = {0x68, 0xcb, 0x83, 0xcb, 0x20};
 const Bytes kIdr = {0x65, 0x88, 0x84, 0x00, 0x33, 0xff};
 const Bytes kSlice = {0x41, 0x9a, 0x02, 0x00, 0x11};
 
-class Script {
- public:
-  Script(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool done() const { return position_ >= size_; }
-  std::uint8_t byte() { return position_ < size_ ? data_[position_++] : 0; }
-  std::uint16_t u16() {
-    const std::uint8_t high = byte();
-    return static_cast<std::uint16_t>((high << 8) | byte());
-  }
-  ByteSpan bytes(std::size_t count) {
-    const std::size_t start = std::min(position_, size_);
-    const std::size_t available = std::min(count, size_ - start);
-    position_ = start + available;
-    return ByteSpan(data_ + start, available);
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t position_ = 0;
-};
+using fuzz::Script;
 
 class CheckingOutput final : public SimulcastOutput, public RelaySink {
  public:

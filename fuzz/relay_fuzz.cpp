@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/relay.hpp"
+#include "fuzz_script.hpp"
 #include "proto/rtcp_compound.hpp"
 #include "proto/rtp_builder.hpp"
 #include "proto/rtp_packet.hpp"
@@ -36,31 +37,7 @@ const Bytes kHighSps = {0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78, 0x02,
                         0x00, 0x00, 0x03, 0x00, 0xf0, 0x3c, 0x60, 0xc6, 0x58};
 const Bytes kPps = {0x68, 0xcb, 0x83, 0xcb, 0x20};
 
-class Script {
- public:
-  Script(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool done() const { return position_ >= size_; }
-  std::uint8_t byte() { return position_ < size_ ? data_[position_++] : 0; }
-  std::uint16_t u16() {
-    const std::uint8_t high = byte();
-    return static_cast<std::uint16_t>((high << 8) | byte());
-  }
-  std::uint32_t u32() {
-    const std::uint32_t high = u16();
-    return (high << 16) | u16();
-  }
-  ByteSpan bytes(std::size_t count) {
-    const std::size_t start = std::min(position_, size_);
-    const std::size_t available = std::min(count, size_ - start);
-    position_ = start + available;
-    return ByteSpan(data_ + start, available);
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t position_ = 0;
-};
+using fuzz::Script;
 
 class CheckingSink final : public RelaySink {
  public:
