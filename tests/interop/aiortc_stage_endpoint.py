@@ -6,7 +6,7 @@ POST, of "connected", of the first audio frame and of the first decoded video fr
 size. `GET /report` returns them as JSON; `DELETE /whip/<stage>/<n>` ends a session;
 `POST /fail-next?count=N` makes the next N POSTs fail with HTTP 500 (a stage that recovers).
 
-aiortc 1.4.0 quirk (INTEROP.md): aioice skips 127.0.0.1 when gathering host candidates, and
+aiortc 1.4.0 quirk (docs/interop.md): aioice skips 127.0.0.1 when gathering host candidates, and
 in the test's network namespace loopback is all there is, so the list of host addresses is
 patched to loopback before any peer connection exists.
 

@@ -3,7 +3,7 @@ test_aiortc_whip_receive.py. It answers one publisher (recvonly), decodes the vi
 PyAV (track.recv() returns decoded av.VideoFrame objects) and, after --seconds, prints one JSON
 line: frames decoded, their size, audio frames, and the connection states it saw.
 
-aiortc 1.4.0 quirk (INTEROP.md): aioice skips 127.0.0.1 when gathering host candidates, and in
+aiortc 1.4.0 quirk (docs/interop.md): aioice skips 127.0.0.1 when gathering host candidates, and in
 the test's network namespace loopback is all there is, so the list of host addresses is patched
 to loopback before any peer connection exists.
 

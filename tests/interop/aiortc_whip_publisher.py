@@ -3,7 +3,7 @@ aiortc's own H.264 (libx264 via PyAV, STAP-A packetization) and Opus encoders an
 to a WHIP endpoint, non-trickle, until SIGTERM or --seconds; then DELETEs its session and prints
 one JSON line.
 
-aiortc 1.4.0 quirks (INTEROP.md): aioice skips 127.0.0.1 when gathering host candidates, so the
+aiortc 1.4.0 quirks (docs/interop.md): aioice skips 127.0.0.1 when gathering host candidates, so the
 list of host addresses is patched to loopback; its offer may reuse one extmap id across the
 audio and video sections, which our ingest tolerates, so the offer is sent as it is.
 

@@ -5,7 +5,7 @@
 // Why it is built this way (see docs/interop.md):
 // - launchPersistentContext(fresh temp dir): Playwright refuses --user-data-dir in launch(), and
 //   a fresh profile per run keeps runs independent.
-// - The flags are exactly those INTEROP.md lists; --allow-loopback-in-peer-connection is what
+// - The flags are exactly those docs/interop.md lists; --allow-loopback-in-peer-connection is what
 //   makes 127.0.0.1 host candidates appear, and WebRtcHideLocalIpsWithMdns is disabled so they
 //   are IPs, not .local names. Camera/microphone are granted because a page without that
 //   permission gathers no host candidates at all.

@@ -163,7 +163,7 @@ def gstreamer_publisher(output_dir, url):
     As packaged it aborts at start: libnice's UPnP helper (libgupnp-igd) pulls in libsoup2 next
     to the client's libsoup3, so a stub of that helper goes first on LD_LIBRARY_PATH; and libnice
     skips loopback interfaces, so an ifb link carries 127.0.0.2 for its host candidate
-    (INTEROP.md). Both only exist inside the test's network namespace and output directory."""
+    (docs/interop.md). Both only exist inside the test's network namespace and output directory."""
     client = shutil.which("whip-client")
     assert client, "whip-client is not installed (scripts/setup.sh installs simple-whip-client)"
     stub_dir = output_dir / "gupnp-stub"

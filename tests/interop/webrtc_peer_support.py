@@ -31,7 +31,7 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 def make_h264(directory, seconds=10):
-    """Baseline, no B-frames, IDR every second, one slice per frame (INTEROP.md)."""
+    """Baseline, no B-frames, IDR every second, one slice per frame (docs/interop.md)."""
     path = Path(directory) / "test.h264"
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",

@@ -336,7 +336,7 @@ class MediaServer(Process):
 
 INGEST_TOKEN = "process-test-ingest-token"  # WHIP_INGEST_TOKEN in MediaServer's environment
 PROCESS_DIR = Path(__file__).resolve().parent
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: the one that sees python3-aiortc (INTEROP.md)
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: the one that sees python3-aiortc (docs/interop.md)
 
 
 def relay_media_env(extra: Optional[dict] = None) -> dict:
@@ -437,7 +437,7 @@ def publisher_live(media: MediaServer) -> bool:
 def make_test_media(gop_seconds: float = 4, seconds: float = 8, fps: int = 30,
                     size: str = "640x360", bitrate_kbps: int = 800) -> tuple:
     """(h264 path, ogg path) of a looping test stream: H.264 Constrained Baseline, no B-frames,
-    one slice per frame (INTEROP.md), an IDR exactly every `gop_seconds` (scene-cut detection
+    one slice per frame (docs/interop.md), an IDR exactly every `gop_seconds` (scene-cut detection
     off, so no extra keyframes), plus Opus. Cached under test-output/process/cache by the
     parameters; ffmpeg writes to a temporary name first, so a killed run leaves no half file."""
     cache = OUTPUT_ROOT / "cache" / "media"

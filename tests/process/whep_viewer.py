@@ -30,7 +30,7 @@ deadline, so the moment the stream becomes available is not hidden behind Retry-
 whole-second granularity. Exit code 0 when at least one frame was decoded (and N frames with
 --until-frames), else 1.
 
-aiortc 1.4.0 quirks handled here (INTEROP.md): aioice skips 127.0.0.1 when gathering, so the
+aiortc 1.4.0 quirks handled here (docs/interop.md): aioice skips 127.0.0.1 when gathering, so the
 host address list is patched to loopback (the tests run in a namespace that only has `lo`);
 and its offers reuse one header-extension id for different URIs in the audio and video
 sections of one BUNDLE, so the ids are renumbered to be unique before the offer is sent.
