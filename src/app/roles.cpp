@@ -53,20 +53,17 @@ int run_stage(int argc, char** argv) {
 int run_publish(int argc, char** argv) {
   return run_publish_role(argc, argv);
 }
-int run_demo_role(int, char**) {
-  return not_built("demo", "One-command demo");
-}
 
 }  // namespace
 
 std::span<const Role> roles() {
-  static const std::array<Role, 5> table = {{
+  // The one-command demo is scripts/demo.sh (README); it is not a role of this binary.
+  static const std::array<Role, 4> table = {{
       {"serve", "the media server (default): control plane, health, status", run_serve_role},
       {"api-server", "reference API server (stages, tokens, WebSocket notifications)",
        run_api_server_role},
       {"stage", "local stand-in for IVS Real-Time stages (WHIP in, WHEP out)", run_stage},
       {"publish", "test publisher: generated H.264 + Opus over WHIP", run_publish},
-      {"demo", "API server + stage + media server with three stages, one command", run_demo_role},
   }};
   return table;
 }
