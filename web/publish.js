@@ -126,7 +126,7 @@ async function start(event) {
       const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [source.stream] });
       if (track.kind === 'video') {
         if (!preferH264(transceiver, RTCRtpSender)) showNotice('This browser offers no H.264; IVS stages need it.');
-        await limitBitrate(transceiver.sender, Number($('bitrate').value) * 1000);
+        await configureVideoSender(transceiver.sender, Number($('bitrate').value) * 1000);
       }
     }
     pc.addEventListener('connectionstatechange', onConnectionState);
@@ -150,11 +150,14 @@ async function start(event) {
   }
 }
 
-async function limitBitrate(sender, bitsPerSecond) {
-  if (!bitsPerSecond) return;
+// Caps the video bitrate and keeps the chosen resolution. A broadcaster picked the size the stages
+// should show, as OBS does; Chromium's default ('balanced') would halve it while the congestion
+// controller ramps up or the CPU is busy, so stages would see 320x180 for the first seconds.
+async function configureVideoSender(sender, bitsPerSecond) {
   const parameters = sender.getParameters();
   if (!parameters.encodings || parameters.encodings.length === 0) parameters.encodings = [{}];
-  parameters.encodings[0].maxBitrate = bitsPerSecond;
+  if (bitsPerSecond) parameters.encodings[0].maxBitrate = bitsPerSecond;
+  parameters.degradationPreference = 'maintain-resolution';
   try { await sender.setParameters(parameters); } catch (_) { /* applied after negotiation */ }
 }
 

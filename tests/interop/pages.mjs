@@ -57,6 +57,9 @@ const publishView = (page) => page.evaluate(() => ({
   resolution: document.getElementById('resolution').textContent,
   codec: document.getElementById('codec').textContent,
   videoBitrate: document.getElementById('video-bitrate').textContent,
+  limitation: document.getElementById('limitation').textContent,
+  degradationPreference: window.ivsPublish.session?.pc.getSenders()
+    .find((sender) => sender.track?.kind === 'video')?.getParameters().degradationPreference ?? null,
   resource: window.ivsPublish.session?.resource ?? null,
 }));
 

@@ -228,13 +228,19 @@ def test_stop_on_the_publish_page_ends_the_session(setup, browser_publisher):
 def test_publish_page_test_pattern_replaces_the_publisher(setup):
     """The generated source (canvas clock + colour bars + oscillator tone), used when there is no
     camera: it publishes H.264 at the chosen size and, under the default replace policy, takes
-    over from whoever published before."""
+    over from whoever published before.
+
+    Regression: CI once saw 320x180 here. With transport-cc feedback Chromium starts its estimate
+    near 300 kbit/s and, under its default 'balanced' preference, scaled the chosen 640x360 down
+    until the estimate grew, so stages saw a quarter of the pixels for the first seconds. The page
+    now asks the sender to keep the resolution ('maintain-resolution'), as OBS does."""
     require_pages(setup)
     publisher = BrowserPublisher(setup.media.url, harness.INGEST_TOKEN, source="pattern",
                                  outdir=OUTPUT_DIR / "pattern")
     try:
         event = publisher.next_event(60)
         assert event.get("event") == "connected", event
+        assert event["degradationPreference"] == "maintain-resolution", event
         assert event["resolution"] == "640×360", event
         assert event["codec"].startswith("H264"), event
         harness.wait_until(
