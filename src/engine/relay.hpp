@@ -15,9 +15,13 @@
 //   queue of owned packets would allocate once per packet per leg (DESIGN.md §4: no allocation
 //   per packet per egress). A sink must not call back into the relay (no re-entrancy); it hands
 //   the bytes to its PeerSession, which protects and queues them.
-// - The source side and the fan-out side are separate classes so a later change can run several
-//   RelayFanout shards on worker threads, each fed the same RelayPacket pointers. `Relay` is the
-//   single-threaded composition of the two used by the roles today.
+// - The ingest side (relay_ingest.hpp) and the fan-out side (relay_fanout.hpp) are separate
+//   classes that talk only by messages: an immutable, shared RelayPacket per accepted ingest
+//   packet, the start and end of a publisher epoch, and "keyframe wanted" flowing back. So the
+//   media workers (docs/architecture.md) run one RelayFanout shard each on their own threads,
+//   fed the same RelayPacket pointers. `Relay` is the single-threaded composition of the two:
+//   one ingest side and the shard of the legs on the ingest thread (WHEP viewers, and every
+//   stage with MEDIA_WORKERS=1).
 // - Every leg owns its SSRC, payload type, extension ids, and a sequence and timestamp space that
 //   never jumps: a publisher reconnect (new SSRCs, new random sequence and timestamp bases) starts
 //   a new source epoch, and each leg continues from its last sequence number + 1 with the
@@ -101,6 +105,7 @@ struct RelayConfig {
 };
 
 using EgressId = std::uint64_t;
+struct RelayPacket;
 
 // What /api/status shows about the publisher.
 struct RelaySourceStats {
@@ -158,14 +163,19 @@ class Relay {
   void start_publisher(Instant now, const RelaySourceFormat& format, RelaySink& feedback);
   void stop_publisher(Instant now);
   bool has_publisher() const;
-  // Decrypted RTP from the publisher: inspected, cached, and fanned out to every leg before this
-  // returns. Malformed packets are counted and dropped.
-  void handle_publisher_rtp(Instant now, MediaKind kind, ByteSpan packet);
+  // Decrypted RTP from the publisher: inspected, cached, and fanned out to every leg of this
+  // relay's own shard before this returns. Malformed packets are counted and dropped. Returns
+  // the packet for other shards (null when it was dropped).
+  std::shared_ptr<const RelayPacket> handle_publisher_rtp(Instant now, MediaKind kind,
+                                                          ByteSpan packet);
   void handle_publisher_rtcp(Instant now, std::span<const proto::RtcpPacket> packets);
   // Simulcast (engine/simulcast_selector.hpp): the owner now feeds the video layer with this
   // SSRC. It starts a new generation like any new SSRC, also when it is the one retired by an
   // earlier switch (a layer that comes back), whose packets would otherwise be dropped.
   void switch_video_ssrc(std::uint32_t ssrc);
+  // A leg of another shard asked for a keyframe (RelayFanout::take_keyframe_wanted).
+  void request_keyframe(Instant now);
+  const RelaySourceFormat& source_format() const;
 
   // Egress legs. A new leg starts from the GOP cache when there is one, else at the next
   // keyframe (and a keyframe request goes upstream).

@@ -114,6 +114,14 @@ int refusal_status(const AcceptOutcome& outcome) {
   return refused ? refused->http_status : 201;
 }
 
+// Both ends must be connected before the peer sends media. Regression: the simulcast test waited
+// for the channel's side only; the server can finish DTLS a moment before the peer does, the
+// peer silently dropped the first layer's packets, and the exact packet counts the test waits for
+// were never reached (1 run in ~10 under a parallel ctest).
+bool wait_until_live(Fixture& f, const TestPeer& peer) {
+  return run_until(f.io, [&] { return f.channel->publisher_live() && peer.connected; });
+}
+
 std::size_t video_packets_with_ssrc(const TestPeer& peer, std::uint32_t ssrc) {
   std::size_t count = 0;
   for (const auto& media : peer.media) {
@@ -133,7 +141,7 @@ TEST(RelayChannel, ViewersWaitForAPublisherThenGetItsVideoUnderTheirOwnSsrc) {
 
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   f.connect(publisher, SessionRole::publisher);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
   H264Feed feed;
   feed.send_frame(publisher, true);
   feed.send_frame(publisher, false);
@@ -165,7 +173,7 @@ TEST(RelayChannel, DeleteEndsThePublisherWithACloseNotify) {
   Fixture f;
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   const std::string id = f.connect(publisher, SessionRole::publisher);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
   EXPECT_FALSE(f.channel->end_session(id, SessionRole::viewer));  // wrong collection
   EXPECT_FALSE(f.channel->end_session("nope", SessionRole::publisher));
   EXPECT_TRUE(f.channel->end_session(id, SessionRole::publisher));
@@ -180,7 +188,7 @@ TEST(RelayChannel, DeleteAfterThePeerClosedStillSucceedsOnce) {
   Fixture f;
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   const std::string id = f.connect(publisher, SessionRole::publisher);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
   publisher.close();
   ASSERT_TRUE(run_until(f.io, [&] { return f.plane->session_count() == 0; }));
   EXPECT_FALSE(f.channel->publisher_live());
@@ -245,7 +253,7 @@ TEST(RelayChannel, RejectPolicyEndsAPublisherOutsideIvsLimits) {
   Fixture f(options);
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   f.connect(publisher, SessionRole::publisher);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
   H264Feed feed("high1080.sps", "high1080.pps");
   feed.send_frame(publisher, true);
   ASSERT_TRUE(run_until(f.io, [&] { return !f.channel->publisher_live(); }));
@@ -266,7 +274,7 @@ TEST(RelayChannel, ExternalLegsAttachThroughEgressMediaSource) {
   EXPECT_EQ(source.h264_profile_level_id(), "42e01f");
   TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
   f.connect(publisher, SessionRole::publisher);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
 
   RecordingSink sink;
   engine::RelayEgressFormat format;
@@ -313,7 +321,7 @@ TEST(RelayChannel, SimulcastForwardsTheLargestLayerWithinIvsLimits) {
   const std::string& answer = std::get<SessionAccepted>(outcome).answer_sdp;
   EXPECT_NE(answer.find("a=simulcast:recv hi;lo"), std::string::npos) << answer;
   ASSERT_TRUE(publisher.accept(answer));
-  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->publisher_live(); }));
+  ASSERT_TRUE(wait_until_live(f, publisher));
 
   RecordingSink sink;
   engine::RelayEgressFormat format;
