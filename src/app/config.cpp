@@ -114,6 +114,9 @@ void assign_fields(Config& c) {
   c.rtc_announced_ip = get("RTC_ANNOUNCED_IP");
   c.max_concurrent_connects = static_cast<std::size_t>(to_integer(get("MAX_CONCURRENT_CONNECTS")));
   c.api_request_timeout = std::chrono::milliseconds(to_integer(get("API_REQUEST_TIMEOUT")));
+  c.media_workers = get("MEDIA_WORKERS") == "auto"
+                        ? 0
+                        : static_cast<std::size_t>(to_integer(get("MEDIA_WORKERS")));
   c.rtc_bind_ip = get("RTC_BIND_IP");
   c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
   c.whep_token = get("WHEP_TOKEN");

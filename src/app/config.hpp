@@ -71,6 +71,8 @@ struct Config {
   std::uint16_t rtc_udp_port = 50000;
   std::string rtc_announced_ip;  // empty: SERVER_IP if it is an address, else detected
   std::size_t max_concurrent_connects = 8;
+  // MEDIA_WORKERS: threads that run the stage legs (app/media_workers.hpp); 0 = one per core.
+  std::size_t media_workers = 0;
   std::chrono::milliseconds api_request_timeout{10000};
   std::string rtc_bind_ip = "0.0.0.0";   // where the RTC UDP port is bound
   bool refuse_second_publisher = false;  // WHIP_PUBLISHER_POLICY=refuse: 409 instead of replace

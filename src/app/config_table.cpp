@@ -115,6 +115,10 @@ std::string connect_limit(std::string_view value) {
   return integer_between(value, 1, 1000, "an integer");
 }
 
+std::string worker_count(std::string_view value) {
+  return value == "auto" ? std::string() : integer_between(value, 1, 64, "auto or an integer");
+}
+
 std::string ip_address(std::string_view value) {
   boost::system::error_code error;
   boost::asio::ip::make_address(std::string(value), error);
@@ -182,7 +186,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 30> table = {{
+  static const std::array<ConfigVariable, 31> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -224,6 +228,9 @@ std::span<const ConfigVariable> config_variables() {
        false, v::ip_address_or_empty},
       {"MAX_CONCURRENT_CONNECTS", "8", "Stage connection attempts in flight at once", false,
        v::connect_limit},
+      {"MEDIA_WORKERS", "auto",
+       "Threads that send to stages (auto: one per core; 1: everything on the main thread)", false,
+       v::worker_count},
       {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
        v::interval_ms},
       {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},

@@ -20,6 +20,14 @@ void ForwardDelayHistogram::observe(Duration delay) {
   ++count_;
 }
 
+void ForwardDelayHistogram::merge(const ForwardDelayHistogram& other) {
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    counts_[i] += other.counts_[i];
+  }
+  sum_seconds_ += other.sum_seconds_;
+  count_ += other.count_;
+}
+
 ForwardDelayProbe::ForwardDelayProbe(std::function<void(std::function<void()>)> post,
                                      std::function<Instant()> clock)
     : post_(std::move(post)), clock_(std::move(clock)) {
@@ -39,10 +47,16 @@ void ForwardDelayProbe::forwarded(Instant arrival) {
 void ForwardDelayProbe::close_turn() {
   posted_ = false;
   const Instant sent = clock_();
+  const std::lock_guard lock(mutex_);
   for (const Instant arrival : pending_) {
     histogram_.observe(sent - arrival);
   }
   pending_.clear();
+}
+
+ForwardDelayHistogram ForwardDelayProbe::histogram() const {
+  const std::lock_guard lock(mutex_);
+  return histogram_;
 }
 
 }  // namespace ivs::app

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "proto/time.hpp"
@@ -32,6 +33,8 @@ class ForwardDelayHistogram {
   const std::array<std::uint64_t, kUpperBounds.size() + 1>& counts() const { return counts_; }
   double sum_seconds() const { return sum_seconds_; }
   std::uint64_t count() const { return count_; }
+  // Adds another histogram's observations (a media worker's, to the channel's).
+  void merge(const ForwardDelayHistogram& other);
 
  private:
   std::array<std::uint64_t, kUpperBounds.size() + 1> counts_{};
@@ -48,7 +51,9 @@ class ForwardDelayProbe {
 
   // An ingest packet that arrived at `arrival` has just been fanned out.
   void forwarded(Instant arrival);
-  const ForwardDelayHistogram& histogram() const { return histogram_; }
+  // A copy, safe to take from another thread than the probe's (the status of a media worker's
+  // shard is read on the main thread).
+  ForwardDelayHistogram histogram() const;
 
  private:
   void close_turn();
@@ -57,6 +62,7 @@ class ForwardDelayProbe {
   std::function<Instant()> clock_;
   std::vector<Instant> pending_;
   bool posted_ = false;
+  mutable std::mutex mutex_;  // guards histogram_: written once per loop turn, read by status
   ForwardDelayHistogram histogram_;
 };
 

@@ -6,11 +6,14 @@
 
 #include <csignal>
 
+#include "app/media_workers.hpp"
 #include "app/metrics.hpp"
 #include "app/tracking_only_egress.hpp"
 #include "app/web_routes.hpp"
 #include "app/whip_egress.hpp"
 #include "app/whip_routes.hpp"
+#include "app/worker_egress.hpp"
+#include "app/worker_shard.hpp"
 #include "io/clock.hpp"
 
 namespace ivs::app {
@@ -327,11 +330,31 @@ int run_media_server(const Config& config) {
   // The WHIP POST keeps its own 10 s default rather than API_REQUEST_TIMEOUT: IVS answers
   // through a 307 hop to a regional endpoint, and the attempt timeout (30 s) covers it plus
   // the 15 s ICE/DTLS connect timeout.
-  MediaServer server(io, config, [&io, egress](EgressMediaSource& media) {
-    return make_whip_egress_factory(io, media, egress);
+  // Declared before the server: the shards and the workers' loops outlive the sessions the
+  // server's StageManager holds proxies of, and the threads are joined (workers.stop() below)
+  // before anything they run is destroyed.
+  MediaWorkers workers(config.media_workers == 0 ? MediaWorkers::default_count()
+                                                 : config.media_workers);
+  std::vector<std::unique_ptr<WorkerShard>> shards;
+  MediaServer server(io, config, [&](RelayChannel& channel) -> std::unique_ptr<EgressFactory> {
+    if (!workers.threaded()) {
+      return make_whip_egress_factory(io, channel, egress);
+    }
+    std::vector<WorkerShard*> links;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      // Leg ids of shard i start at (i + 1) << 40: distinct from each other and from the
+      // channel's own relay (WHEP viewers), which counts from 1.
+      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), channel.options().relay,
+                                                     (i + 1) << 40, channel.keyframe_requester()));
+      channel.add_shard(*shards.back());
+      links.push_back(shards.back().get());
+    }
+    spdlog::info("media workers: {} (stage legs are spread over them)", workers.size());
+    return make_worker_egress_factory(io, workers, std::move(links), egress);
   });
   if (auto status = server.start(); !status) {
     spdlog::error("media server cannot start: {}", status.error().message);
+    workers.stop();
     return 1;
   }
   int exit_code = 0;
@@ -359,6 +382,7 @@ int run_media_server(const Config& config) {
     });
   });
   io.run();
+  workers.stop();
   return exit_code;
 }
 

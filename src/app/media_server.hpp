@@ -34,8 +34,9 @@
 
 namespace ivs::app {
 
-// Makes the egress factory once the relay channel exists (start()).
-using EgressFactoryMaker = std::function<std::unique_ptr<EgressFactory>(EgressMediaSource&)>;
+// Makes the egress factory once the relay channel exists (start()); it may also attach the
+// channel's shards on media workers (RelayChannel::add_shard).
+using EgressFactoryMaker = std::function<std::unique_ptr<EgressFactory>(RelayChannel&)>;
 
 class MediaServer {
  public:

@@ -277,7 +277,7 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
   const engine::IceSessionId id = session.ice_id;
   if (session.role == SessionRole::publisher) {
     if (publisher_ == id) {
-      relay_.stop_publisher(now);
+      stop_relay_source(now);
       stop_layer_relays(now);
       publisher_.reset();
       publisher_since_.reset();
@@ -356,7 +356,8 @@ void RelayChannel::on_connected(Instant now, Session& session) {
   engine::RelaySourceFormat format{session.media.video, session.media.audio};
   // start_publisher replaces a live publisher's epoch (make-before-break); only then is the
   // old session, whose sink the relay held until now, closed.
-  relay_.start_publisher(now, format, *session.sink);
+  start_relay_source(now, format, *session.sink);
+  publish_profile_level_id();
   if (!old && options_.on_publisher_live_changed) {
     options_.on_publisher_live_changed(true);
   }
@@ -385,12 +386,15 @@ void RelayChannel::on_media(Instant now, Session& session, engine::SessionMediaP
   if (media.kind == engine::MediaKind::kVideo && session.simulcast) {
     on_simulcast_video(now, session, media.packet);
   } else {
-    relay_.handle_publisher_rtp(now, media.kind, media.packet);
+    feed_relay(now, media.kind, media.packet);
     feed_layer_relays(now, media.kind, media.packet);
   }
   after_relay_input(now);
   // `now` is the receive time of the datagram's batch (UdpPort reads the clock per recvmmsg).
-  forward_delay_.forwarded(now);
+  // With media workers, only legs on this thread make this thread's delay worth measuring.
+  if (shards_.empty() || relay_.egress_count() > 0) {
+    forward_delay_.forwarded(now);
+  }
 }
 
 void RelayChannel::on_rtcp(Instant now, Session& session, engine::SessionRtcpPacket& rtcp) {

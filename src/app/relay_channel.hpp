@@ -43,6 +43,7 @@
 #include "app/forward_delay.hpp"
 #include "app/media_plane.hpp"
 #include "app/media_status.hpp"
+#include "app/relay_shard_link.hpp"
 #include "engine/ingest_congestion_feedback.hpp"
 #include "engine/relay.hpp"
 #include "proto/time.hpp"
@@ -106,6 +107,12 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   std::size_t viewer_count() const;
   const RelayChannelOptions& options() const { return options_; }
 
+  // Media workers (MEDIA_WORKERS > 1): fan-out shards on other threads that get every publisher
+  // epoch and accepted packet from now on, and the callback they use, from any thread, to ask
+  // the publisher for a keyframe (it posts to this channel's thread).
+  void add_shard(RelayShardLink& shard);
+  std::function<void()> keyframe_requester();
+
   // EgressMediaSource (WHIP egress legs).
   engine::EgressId attach(Instant now, const engine::RelayEgressFormat& format,
                           engine::RelaySink& sink) override;
@@ -134,6 +141,12 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   Result<Opened> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
                               const engine::OutgoingStreams* streams);
   void after_relay_input(Instant now);
+  // The relay's publisher input, also carried to the shards on media workers.
+  void feed_relay(Instant now, engine::MediaKind kind, ByteSpan packet);
+  void start_relay_source(Instant now, const engine::RelaySourceFormat& format,
+                          engine::RelaySink& feedback);
+  void stop_relay_source(Instant now);
+  void publish_profile_level_id();
   void on_relay_timeout(Instant now);
   // relay_channel_feedback.cpp: congestion-control feedback toward the live publisher.
   std::unique_ptr<engine::IngestCongestionFeedback> make_congestion_feedback(
@@ -176,6 +189,7 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   std::optional<engine::IceSessionId> publisher_;
   std::optional<engine::IceSessionId> pending_publisher_;
   std::size_t external_legs_ = 0;
+  std::vector<RelayShardLink*> shards_;
   std::uint64_t publishes_ = 0;
   std::uint64_t deletes_ = 0;
   std::uint64_t viewers_accepted_ = 0;

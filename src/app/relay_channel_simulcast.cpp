@@ -45,7 +45,7 @@ class RelayChannel::SimulcastFeed final : public engine::SimulcastOutput {
                  chosen.sps ? chosen.sps->height : 0, chosen.bitrate_bps / 1000);
   }
   void forward(ByteSpan packet) override {
-    channel_.relay_.handle_publisher_rtp(now_, engine::MediaKind::kVideo, packet);
+    channel_.feed_relay(now_, engine::MediaKind::kVideo, packet);
   }
   void request_keyframe(std::uint32_t ssrc) override {
     if (!publisher_.media.video.feedback.pli) {

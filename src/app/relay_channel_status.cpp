@@ -30,6 +30,7 @@ void RelayChannel::after_relay_input(Instant now) {
   while (auto event = relay_.poll_event()) {
     if (const auto* changed = std::get_if<engine::RelaySpsChanged>(&*event)) {
       const auto& sps = changed->sps;
+      publish_profile_level_id();
       spdlog::info(
           "[{}] publisher video: H.264 {} level {} {}x{}", options_.name,
           proto::to_string(proto::classify_h264_profile(sps.profile_idc, sps.constraint_flags)),
@@ -134,10 +135,16 @@ ChannelStatus RelayChannel::status() const {
   ChannelStatus out;
   out.viewers = viewer_count();
   out.egress_legs = external_legs_;
+  for (const RelayShardLink* shard : shards_) {
+    out.egress_legs += shard->leg_count();
+  }
   out.publishes = publishes_;
   out.deletes = deletes_;
   out.viewers_accepted = viewers_accepted_;
   out.forward_delay = forward_delay_.histogram();
+  for (const RelayShardLink* shard : shards_) {
+    out.forward_delay.merge(shard->forward_delay());
+  }
   PublisherStatus& p = out.publisher;
   p.live = publisher_.has_value();
   p.connecting = pending_publisher_.has_value();

@@ -1,0 +1,153 @@
+#include "app/worker_egress.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "app/whip_egress_session.hpp"
+#include "io/clock.hpp"
+
+namespace ivs::app {
+namespace {
+
+// The StageManager's handle on a session hosted by a worker. Lives on the main thread; every
+// call into the session is posted to the worker, every callback out of it posted back.
+class WorkerEgressSession final : public EgressSession {
+ public:
+  WorkerEgressSession(boost::asio::io_context& io, MediaWorkers& workers, std::size_t worker,
+                      WorkerShard& shard, std::uint64_t id)
+      : io_(io), workers_(workers), worker_(worker), shard_(shard), id_(id) {
+    workers_.add_leg(worker_);
+  }
+
+  ~WorkerEgressSession() override {
+    *alive_ = false;
+    if (!closed_) {
+      // Destroyed without close(): closed abruptly, on its own thread.
+      boost::asio::post(shard_.io(), [shard = &shard_, id = id_] { shard->drop(id); });
+      workers_.remove_leg(worker_);
+    }
+  }
+
+  // Creates the real session on the worker.
+  void open(const WhipEgressOptions& options,
+            std::shared_ptr<const engine::DtlsCertificate> certificate, EgressTarget target,
+            EgressCallbacks callbacks) {
+    // These run on the worker: they copy what they need and touch the proxy only back on the
+    // main thread, once `alive` says it still exists.
+    EgressCallbacks relayed;
+    relayed.on_connected = [&io = io_, alive = alive_, self = this,
+                            on_connected = std::move(callbacks.on_connected)](bool publishing,
+                                                                              std::string note) {
+      boost::asio::post(io, [alive, self, on_connected, publishing, note] {
+        if (*alive && !self->closing_ && on_connected) {
+          on_connected(publishing, note);
+        }
+      });
+    };
+    relayed.on_failed = [&io = io_, alive = alive_, self = this,
+                         on_failed = std::move(callbacks.on_failed)](std::string reason) {
+      boost::asio::post(io, [alive, self, on_failed, reason] {
+        if (*alive && !self->closing_ && on_failed) {
+          on_failed(reason);
+        }
+      });
+    };
+    boost::asio::post(
+        shard_.io(),
+        [shard = &shard_, id = id_, box = box_, options, certificate = std::move(certificate),
+         target = std::move(target), relayed = std::move(relayed)]() mutable {
+          auto session = std::make_unique<WhipEgressSession>(shard->io(), *shard, options,
+                                                             std::move(certificate),
+                                                             std::move(target), std::move(relayed));
+          shard->host(id, std::move(session), std::move(box));
+        });
+  }
+
+  void close(std::function<void()> done) override {
+    if (closing_) {
+      return;
+    }
+    closing_ = true;
+    auto finished = [&io = io_, alive = alive_, done = std::move(done)] {
+      boost::asio::post(io, [alive, done] {
+        // The contract says done runs exactly once; the StageManager may have let go of the
+        // proxy meanwhile, and then nobody waits for it.
+        if (*alive && done) {
+          done();
+        }
+      });
+    };
+    boost::asio::post(shard_.io(), [shard = &shard_, id = id_, finished] {
+      EgressSession* session = shard->hosted(id);
+      if (session == nullptr) {
+        finished();
+        return;
+      }
+      session->close([shard, id, finished] {
+        // Not from inside the session's own call stack: it is destroyed here.
+        boost::asio::post(shard->io(), [shard, id, finished] {
+          shard->drop(id);
+          finished();
+        });
+      });
+    });
+    closed_ = true;
+    workers_.remove_leg(worker_);
+  }
+
+  std::optional<EgressStats> stats() const override { return box_->get(); }
+
+ private:
+  boost::asio::io_context& io_;
+  MediaWorkers& workers_;
+  std::size_t worker_;
+  WorkerShard& shard_;
+  std::uint64_t id_;
+  std::shared_ptr<EgressStatsBox> box_ = std::make_shared<EgressStatsBox>();
+  // Read and written on the main thread only; the worker merely copies the pointer.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+class WorkerEgressFactory final : public EgressFactory {
+ public:
+  WorkerEgressFactory(boost::asio::io_context& io, MediaWorkers& workers,
+                      std::vector<WorkerShard*> shards, WhipEgressOptions options)
+      : io_(io), workers_(workers), shards_(std::move(shards)), options_(std::move(options)) {}
+
+  std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
+    // A fresh certificate per session, as in whip_egress.cpp (validity on long-running servers).
+    std::shared_ptr<const engine::DtlsCertificate> certificate;
+    if (auto generated = engine::DtlsCertificate::generate(io::wall_now())) {
+      certificate = std::move(*generated);
+    } else {
+      spdlog::error("WHIP egress: DTLS certificate: {}", generated.error().message);
+    }
+    const std::size_t worker = workers_.least_loaded();
+    auto session =
+        std::make_unique<WorkerEgressSession>(io_, workers_, worker, *shards_[worker], next_id_++);
+    session->open(options_, std::move(certificate), std::move(target), std::move(callbacks));
+    return session;
+  }
+
+  std::string mode() const override { return "whip"; }
+
+ private:
+  boost::asio::io_context& io_;
+  MediaWorkers& workers_;
+  std::vector<WorkerShard*> shards_;
+  WhipEgressOptions options_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<EgressFactory> make_worker_egress_factory(boost::asio::io_context& io,
+                                                          MediaWorkers& workers,
+                                                          std::vector<WorkerShard*> shards,
+                                                          WhipEgressOptions options) {
+  return std::make_unique<WorkerEgressFactory>(io, workers, std::move(shards), std::move(options));
+}
+
+}  // namespace ivs::app
