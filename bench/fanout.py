@@ -71,6 +71,9 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--unpaced", action="store_true",
                         help="the publisher sends each frame as one line-rate burst "
                              "(--pace-kbps 0) instead of pacing at 2.5 x bitrate like a browser")
+    parser.add_argument("--media-workers", default="auto",
+                        help="MEDIA_WORKERS values to measure in turn, e.g. 1,2 (default auto); "
+                             "the first one gives the summary, all are printed and plotted")
     parser.add_argument("--no-janus", action="store_true", help="skip the Janus anchor")
     parser.add_argument("--janus-n", default="", help="N values for Janus (default: ours)")
     parser.add_argument("--janus-bin", default="janus")
@@ -165,8 +168,10 @@ def srtp_profiles(stats: dict, paths: set) -> dict:
 class Rig:
     """api-server + whip_sink + serve + publisher, and the stages between them."""
 
-    def __init__(self, harness, args: argparse.Namespace, build_dir: Path, work_dir: Path):
+    def __init__(self, harness, args: argparse.Namespace, build_dir: Path, work_dir: Path,
+                 media_workers: str = "auto"):
         self.h = harness
+        self.media_workers = media_workers
         self.args = args
         self.build_dir = build_dir
         self.work_dir = work_dir
@@ -186,7 +191,7 @@ class Rig:
         # 1000 stages come up in a reasonable time; the token request timeout covers a busy API.
         self.media = h.MediaServer(self.work_dir, self.api.url, extra_env=h.relay_media_env({
             "LOG_LEVEL": "info", "HEARTBEAT_INTERVAL": 5000, "API_REQUEST_TIMEOUT": 20000,
-            "MAX_CONCURRENT_CONNECTS": 32}))
+            "MAX_CONCURRENT_CONNECTS": 32, "MEDIA_WORKERS": self.media_workers}))
         self.processes.append(self.media)
         self.media.start().wait_live(timeout=20)
         self.publisher = h.Publisher(
@@ -362,10 +367,12 @@ def stop_reason(row: dict, breaches: int, per_stage_pps: Optional[float], args) 
     return ""
 
 
-def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list) -> tuple:
+def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list,
+             media_workers: str = "auto") -> tuple:
     """Returns (rows, stop reason, rig media files, idle RSS). A failure (a process exiting, an
     API error) ends the list with the rows measured so far; the reason says what happened."""
-    rig = Rig(harness, args, build_dir, work_dir / "ours")
+    log(f"serve with MEDIA_WORKERS={media_workers}")
+    rig = Rig(harness, args, build_dir, work_dir / f"ours-w{media_workers}", media_workers)
     rows, reason, breaches, per_stage_pps, rss_idle = [], "all N measured", 0, None, None
     try:
         rig.start()
@@ -377,6 +384,7 @@ def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list) -> tu
                 reason = f"N={n} is above the API server's {API_STAGE_LIMIT}-stage limit"
                 break
             row = measure_ours(rig, n, args, rss_idle)
+            row["media_workers"] = media_workers
             rows.append(row)
             print_row(row, header=len(rows) == 1)
             per_stage_pps = per_stage_pps or (row["delivered_pps"] / n if row["complete"] else None)
@@ -418,9 +426,16 @@ def main(argv: list) -> int:
     log(f"floor ns/packet {json.dumps(floor)} ({floor_note})")
     notes.append(f"floor: {floor_note}")
 
-    rows, reason, media, rss_idle = run_ours(harness, args, build_dir, work_dir, n_list)
-    notes.append(f"ours: {reason}")
-    log(reason)
+    worker_values = [value.strip() for value in args.media_workers.split(",") if value.strip()]
+    rows_by_workers: dict = {}
+    for value in worker_values:
+        value_rows, reason, media, idle = run_ours(harness, args, build_dir, work_dir, n_list,
+                                                   value)
+        rows_by_workers[value] = value_rows
+        notes.append(f"ours (MEDIA_WORKERS={value}): {reason}")
+        log(reason)
+        if value == worker_values[0]:
+            rows, rss_idle = value_rows, idle
 
     janus: dict = {}
     if args.no_janus:
@@ -432,7 +447,8 @@ def main(argv: list) -> int:
     merge_janus(rows, complete_only(janus))
 
     summary = summarize(rows, janus, floor, floor_profile(args.floor_profile, rows))
-    result = dict(summary, machine=machine, rows=rows,
+    result = dict(summary, machine=machine, rows=rows, media_workers=worker_values[0],
+                  rows_by_media_workers=rows_by_workers,
                   janus_rows=[janus[n] for n in sorted(janus)], notes=notes,
                   serve_rss_idle_kib=rss_idle,
                   parameters={"n": n_list, "window_s": args.window, "windows": args.windows,
@@ -443,7 +459,7 @@ def main(argv: list) -> int:
                               "sink_scheduling": "SCHED_BATCH", "build_dir": str(build_dir),
                               "loss_limit": LOSS_LIMIT, "p99_limit_ms": P99_LIMIT_MS})
     if not args.no_plot:
-        plot_note = write_plot(out_dir, rows, complete_only(janus), summary)
+        plot_note = write_plot(out_dir, rows_by_workers, complete_only(janus), summary)
         if plot_note:
             result["notes"].append(plot_note)
     (out_dir / "latest.json").write_text(json.dumps(result, indent=1) + "\n")

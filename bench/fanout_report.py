@@ -164,24 +164,38 @@ def merge_janus(rows: list, janus: dict) -> None:
             row["janus_loss"] = janus_row["loss"]
 
 
-def write_plot(out_dir: Path, rows: list, janus: dict, summary: dict) -> Optional[str]:
-    """latest.png through bench/fanout.gp; returns a note when it could not."""
-    if not rows and not janus:
+def write_plot(out_dir: Path, rows_by_workers: dict, janus: dict,
+               summary: dict) -> Optional[str]:
+    """latest.png through bench/fanout.gp; returns a note when it could not. `rows_by_workers`
+    maps a MEDIA_WORKERS value to its rows (a list alone counts as one unnamed series); the first
+    two values are plotted side by side."""
+    if isinstance(rows_by_workers, list):
+        rows_by_workers = {"": rows_by_workers}
+    series = list(rows_by_workers.items())[:2]
+    all_rows = [row for _, rows in series for row in rows]
+    if not all_rows and not janus:
         return "nothing measured: no PNG"
     if not shutil.which("gnuplot"):
         return "gnuplot not installed (Debian gnuplot-nox): no PNG"
     data = out_dir / "latest.dat"
-    lines = ["# n ours_ns ours_cpu janus_ns janus_cpu"]
-    for n in sorted({row["n"] for row in rows} | set(janus)):
-        ours = next((row for row in rows if row["n"] == n), {})
+    lines = ["# n ours_ns ours_cpu janus_ns janus_cpu ours2_ns ours2_cpu"]
+    for n in sorted({row["n"] for row in all_rows} | set(janus)):
+        def row_of(rows):
+            return next((row for row in rows if row["n"] == n), {})
+        ours = row_of(series[0][1]) if series else {}
+        second = row_of(series[1][1]) if len(series) > 1 else {}
         other = janus.get(n, {})
         values = [ours.get("cpu_per_packet_ns"), ours.get("cpu_s_per_s"),
-                  other.get("cpu_per_packet_ns"), other.get("cpu_s_per_s")]
+                  other.get("cpu_per_packet_ns"), other.get("cpu_s_per_s"),
+                  second.get("cpu_per_packet_ns"), second.get("cpu_s_per_s")]
         lines.append(" ".join([str(n)] + ["NaN" if v is None else f"{v:.6g}" for v in values]))
     data.write_text("\n".join(lines) + "\n")
     floor = summary.get("floor_per_packet_ns") or "NaN"
+    names = [f"serve MEDIA_WORKERS={value}" if value else "media-server serve"
+             for value, _ in series] + ["", ""]
     command = ["gnuplot", "-e", f"datafile='{data}'; outfile='{out_dir / 'latest.png'}'; "
-               f"floor={floor}; title_extra='{summary.get('floor_profile')}'",
+               f"floor={floor}; title_extra='{summary.get('floor_profile')}'; "
+               f"ours_title='{names[0]}'; ours2_title='{names[1]}'",
                str(BENCH_DIR / "fanout.gp")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     data.unlink()
@@ -196,10 +210,11 @@ SUMMARY_KEYS = ["n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_
 
 
 def print_report(result: dict) -> None:
-    rows = result["rows"]
-    print()
-    for row in rows:
-        print_row(row, header=row is rows[0])
+    by_workers = result.get("rows_by_media_workers") or {"": result["rows"]}
+    for value, rows in by_workers.items():
+        print(f"\nMEDIA_WORKERS={value}" if value else "")
+        for row in rows:
+            print_row(row, header=row is rows[0])
     print("\n" + "\n".join(f"{key}: {result.get(key)}" for key in SUMMARY_KEYS))
     print("notes: " + "; ".join(result["notes"]))
 
@@ -216,7 +231,8 @@ def replot(out_dir: Path, requested_profile: str) -> int:
     result.update(summarize(result["rows"], janus, result["floor_per_packet_ns_by_profile"],
                             floor_profile(requested_profile, result["rows"])))
     janus = complete_only(janus)
-    note = write_plot(out_dir, result["rows"], janus, result)
+    note = write_plot(out_dir, result.get("rows_by_media_workers") or result["rows"], janus,
+                      result)
     (out_dir / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
     print_report(result)
     print(note or f"wrote {out_dir / 'latest.png'}")

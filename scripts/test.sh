@@ -3,7 +3,8 @@
 #   1. install dependencies (scripts/setup.sh), build build/ (RelWithDebInfo)
 #   2. every CTest test: unit (GoogleTest), process and interop (real binaries, in a private
 #      network namespace)
-#   3. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   3. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/),
+#      and the tests that run threads (media workers) under ThreadSanitizer (build-tsan/)
 #   4. each libFuzzer target for a short run (build-fuzz/, clang-14)
 #   5. clang-format and clang-tidy checks
 # Set IVS_QUICK=1 to run only steps 1-2 while developing.
@@ -31,6 +32,17 @@ stage "unit tests under ASan + UBSan"
 IVS_BUILD_DIR=build-asan scripts/build.sh -DIVS_SANITIZE=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$IVS_JOBS" -L unit
+
+stage "media workers under ThreadSanitizer"
+# Only what the threaded tests need: the server and the unit tests that start media workers.
+IVS_BUILD_DIR=build-tsan \
+  IVS_TARGETS="media-server app_media_workers_test app_relay_channel_test app_forward_delay_test" \
+  scripts/build.sh -DIVS_TSAN=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+# Two workers whatever the machine's core count, so the serve processes really run threads.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" MEDIA_WORKERS=2
+ctest --test-dir build-tsan --output-on-failure -j "$IVS_JOBS" \
+  -R '^(MediaWorkers|RelayChannel|ForwardDelay)[A-Za-z]*\.|^process_test_(relay_e2e|control_plane)$'
+unset TSAN_OPTIONS MEDIA_WORKERS
 
 stage "fuzz targets (short runs)"
 scripts/fuzz.sh "${IVS_FUZZ_SECONDS:-15}"

@@ -36,6 +36,10 @@ API_KEY = "process-test-api-key"
 MEDIA_SECRET = "process-test-media-secret"
 
 
+# Variables of the test run that reach every process (see Process.start).
+PASSED_THROUGH = ("TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "MEDIA_WORKERS")
+
+
 def binary() -> Path:
     path = BUILD_DIR / "media-server"
     if not path.exists():
@@ -144,6 +148,10 @@ class Process:
         # A minimal environment: PATH plus what the test sets, so the developer's own
         # variables (or a stray .env) cannot change the behaviour under test.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        # Except what the test run itself chooses: sanitizer options (scripts/test.sh runs the
+        # ThreadSanitizer build with halt_on_error) and MEDIA_WORKERS (two workers there, on any
+        # machine). A test's own setting still wins.
+        env.update({k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
         env.update({k: str(v) for k, v in self.env.items()})
         stdout = open(self.stdout_path, "ab") if self.stdout_path else log
         self.popen = subprocess.Popen(self.args, env=env, stdout=stdout,
