@@ -344,7 +344,7 @@ int run_media_server(const Config& config) {
     for (std::size_t i = 0; i < workers.size(); ++i) {
       // Leg ids of shard i start at (i + 1) << 40: distinct from each other and from the
       // channel's own relay (WHEP viewers), which counts from 1.
-      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), channel.options().relay,
+      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), io, channel.options().relay,
                                                      (i + 1) << 40, channel.keyframe_requester()));
       channel.add_shard(*shards.back());
       links.push_back(shards.back().get());

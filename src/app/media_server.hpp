@@ -1,7 +1,8 @@
 // The `serve` role: the media server process (DESIGN.md §2.2). It wires the control plane
 // (ControlPlane + StageManager over ApiClient) to one HTTP listener on PORT and runs everything
-// on one io_context. Routes are added through router() before start(), so the WHIP ingest, WHEP,
-// metrics and dashboard (later issues) extend the same listener.
+// on one io_context, with the stage legs on media workers (media_workers.hpp) when
+// MEDIA_WORKERS > 1. Routes are added through router() before start(): the WHIP ingest, WHEP,
+// metrics and the pages share the one listener.
 //
 // Graceful shutdown (SIGTERM/SIGINT), bounded by SHUTDOWN_TIMEOUT:
 //   1. /health/ready answers 503 "shutting_down" at once (load balancers stop sending)

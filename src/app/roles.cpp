@@ -11,15 +11,8 @@
 #include "app/stage_role.hpp"
 #include "app/test_publisher.hpp"
 
-#if __has_include("app/web_routes.hpp")
-#include "app/web_routes.hpp"
-#define IVS_HAVE_STAGE_PAGES 1
-#endif
-
-#if __has_include("app/api_server/api_server_role.hpp")
 #include "app/api_server/api_server_role.hpp"
-#define IVS_HAVE_API_SERVER_ROLE 1
-#endif
+#include "app/web_routes.hpp"
 
 namespace ivs::app {
 
@@ -27,28 +20,11 @@ const char* version();  // version.cpp
 
 namespace {
 
-int not_built(std::string_view role, std::string_view issue) {
-  std::fprintf(stderr, "media-server %.*s: not built yet (issue \"%.*s\")\n",
-               static_cast<int>(role.size()), role.data(), static_cast<int>(issue.size()),
-               issue.data());
-  return 2;
-}
-
 int run_api_server_role(int argc, char** argv) {
-#ifdef IVS_HAVE_API_SERVER_ROLE
   return run_api_server(argc, argv);
-#else
-  return not_built("api-server", "Reference API server");
-#endif
 }
 int run_stage(int argc, char** argv) {
-  return run_stage_role(argc, argv, [](io::HttpRouter& router) {
-#ifdef IVS_HAVE_STAGE_PAGES
-    add_stage_pages(router);
-#else
-    (void)router;
-#endif
-  });
+  return run_stage_role(argc, argv, [](io::HttpRouter& router) { add_stage_pages(router); });
 }
 int run_publish(int argc, char** argv) {
   return run_publish_role(argc, argv);

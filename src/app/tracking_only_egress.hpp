@@ -1,4 +1,5 @@
-// TrackingOnlyEgress: the honest egress mode used until the WHIP egress exists. Each stage is
+// TrackingOnlyEgress: the honest egress mode of a MediaServer built without an egress factory
+// (unit tests of the control plane; `serve` always has the WHIP egress). Each stage is
 // accepted and tracked (token fetched, state kept, shown on /api/status) but NOTHING is
 // published to it: sessions report `publishing = false`, which the StageManager records as state
 // "tracked", never "connected", and connectedStages stays 0. This keeps the whole control plane
@@ -13,7 +14,7 @@
 namespace ivs::app {
 
 inline constexpr const char* kTrackingOnlyNote =
-    "WHIP egress not built yet: stage tracked but not published to";
+    "no WHIP egress configured: stage tracked but not published to";
 
 class TrackingOnlyEgress final : public EgressFactory {
  public:

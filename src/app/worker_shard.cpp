@@ -22,9 +22,11 @@ engine::RelayConfig with_clock_reference(engine::RelayConfig config) {
 // Handlers posted here capture `this` only: the shard outlives its worker's loop (MediaWorkers
 // joins the threads before the shards are destroyed), so a handler either runs while the shard
 // exists or never runs.
-WorkerShard::WorkerShard(boost::asio::io_context& io, const engine::RelayConfig& config,
-                         engine::EgressId first_id, std::function<void()> request_keyframe)
+WorkerShard::WorkerShard(boost::asio::io_context& io, boost::asio::io_context& channel_io,
+                         const engine::RelayConfig& config, engine::EgressId first_id,
+                         std::function<void()> request_keyframe)
     : io_(io),
+      channel_io_(channel_io),
       fanout_(with_clock_reference(config), first_id),
       timer_(io,
              [this](Instant now) {
@@ -38,25 +40,49 @@ WorkerShard::WorkerShard(boost::asio::io_context& io, const engine::RelayConfig&
 
 WorkerShard::~WorkerShard() = default;
 
+// The epoch messages first hand over the packets before them, so the worker sees the channel's
+// order.
 void WorkerShard::source_started(const engine::RelaySourceFormat& format) {
+  flush_outbox();
   boost::asio::post(io_, [this, format] { fanout_.start_source(format); });
 }
 
 void WorkerShard::source_stopped() {
+  flush_outbox();
   boost::asio::post(io_, [this] { fanout_.stop_source(); });
 }
 
 void WorkerShard::packet(const engine::RelayPacketPtr& packet) {
-  boost::asio::post(io_, [this, packet] {
-    const Instant now = io::monotonic_now();
+  outbox_.push_back(packet);
+  if (!outbox_posted_) {
+    outbox_posted_ = true;
+    // Runs after the handler that is delivering this receive batch.
+    boost::asio::post(channel_io_, [this] { flush_outbox(); });
+  }
+}
+
+void WorkerShard::flush_outbox() {
+  outbox_posted_ = false;
+  if (outbox_.empty()) {
+    return;
+  }
+  boost::asio::post(io_, [this, batch = std::move(outbox_)] { handle_batch(batch); });
+  outbox_.clear();  // moved-from: valid, made empty
+}
+
+void WorkerShard::handle_batch(const std::vector<engine::RelayPacketPtr>& batch) {
+  const Instant now = io::monotonic_now();
+  for (const auto& packet : batch) {
     fanout_.handle_packet(now, *packet);
-    after_input(now);
-    // Measured from the ingest socket's receipt: the hop between threads counts too. A shard
-    // without legs sends nothing, so it has no delay to report.
-    if (fanout_.egress_count() > 0) {
+  }
+  after_input(now);
+  // Measured from the ingest socket's receipt: the hop between threads counts too. A shard
+  // without legs sends nothing, so it has no delay to report.
+  if (fanout_.egress_count() > 0) {
+    for (const auto& packet : batch) {
       forward_delay_.forwarded(packet->arrival);
     }
-  });
+  }
 }
 
 void WorkerShard::set_profile_level_id(const std::string& value) {

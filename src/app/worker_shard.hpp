@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/egress_media_source.hpp"
 #include "app/egress_session.hpp"
@@ -53,10 +54,12 @@ class EgressStatsBox {
 
 class WorkerShard final : public RelayShardLink, public EgressMediaSource {
  public:
-  // `request_keyframe` may be called from the worker's thread (it posts to the channel's).
-  // Leg ids start at `first_id`, distinct per shard.
-  WorkerShard(boost::asio::io_context& io, const engine::RelayConfig& config,
-              engine::EgressId first_id, std::function<void()> request_keyframe);
+  // `io` is the worker's loop, `channel_io` the RelayChannel's. `request_keyframe` may be called
+  // from the worker's thread (it posts to the channel's). Leg ids start at `first_id`, distinct
+  // per shard.
+  WorkerShard(boost::asio::io_context& io, boost::asio::io_context& channel_io,
+              const engine::RelayConfig& config, engine::EgressId first_id,
+              std::function<void()> request_keyframe);
   ~WorkerShard() override;
   WorkerShard(const WorkerShard&) = delete;
   WorkerShard& operator=(const WorkerShard&) = delete;
@@ -89,8 +92,17 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
  private:
   void after_input(Instant now);
   void schedule_sampling();
+  void flush_outbox();
+  void handle_batch(const std::vector<engine::RelayPacketPtr>& batch);
 
   boost::asio::io_context& io_;
+  boost::asio::io_context& channel_io_;
+  // Packets of the channel's current loop turn (one receive batch), handed to the worker in one
+  // post when the turn ends: one wake-up of the worker per batch rather than per packet, and
+  // every leg then gets the whole batch into its send ring before its one sendmmsg. Channel
+  // thread only.
+  std::vector<engine::RelayPacketPtr> outbox_;
+  bool outbox_posted_ = false;
   engine::RelayFanout fanout_;
   io::EngineTimer timer_;
   std::function<void()> request_keyframe_;

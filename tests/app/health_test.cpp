@@ -1,6 +1,7 @@
 // The health documents are the seed's JSON field for field; readiness follows registration and
 // shutdown; /api/status lists every desired stage honestly.
 #include "app/health.hpp"
+#include "app/tracking_only_egress.hpp"
 
 #include <gtest/gtest.h>
 
@@ -83,7 +84,7 @@ TEST(Status, ListsStagesWithStateSinceErrorAndNote) {
   StatusSnapshot snapshot;
   snapshot.health = sample();
   snapshot.egress_mode = "tracking-only";
-  snapshot.egress_note = "WHIP egress not built yet: stage tracked but not published to";
+  snapshot.egress_note = kTrackingOnlyNote;
   StageStatusView tracked;
   tracked.status.stage_arn = "arn:a";
   tracked.status.state = engine::StageState::tracked;

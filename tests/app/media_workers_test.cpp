@@ -77,7 +77,7 @@ struct Fixture {
     plane = std::move(*started);
     channel = std::make_unique<RelayChannel>(io, *plane, RelayChannelOptions{});
     for (std::size_t i = 0; i < 2; ++i) {
-      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), engine::RelayConfig{},
+      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), io, engine::RelayConfig{},
                                                      (i + 1) << 40, channel->keyframe_requester()));
       channel->add_shard(*shards.back());
     }
@@ -173,8 +173,11 @@ TEST(MediaWorkers, LegsJoinOnTwoWorkersFromTheirGopAndTheirPlisBecomeOneRequest)
 
   std::array<LockedSink, 2> sinks;
   std::array<engine::EgressId, 2> legs{};
-  // The channel posted every packet to both workers before its GOP count got here, and a
-  // worker runs posts in order: the attach finds the shard's cache complete.
+  // The channel hands a receive batch to the workers at the end of its loop turn: one more
+  // turn and every packet is posted, and a worker runs posts in order, so the attach below
+  // finds the shard's cache complete.
+  f.io.restart();
+  f.io.poll();
   for (std::size_t i = 0; i < 2; ++i) {
     legs[i] = f.attach(i, sinks[i], 0x5000 + static_cast<std::uint32_t>(i));
   }
