@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "engine/dtls_certificate.hpp"
+#include "engine/dtls_context.hpp"
+#include "engine/dtls_transport.hpp"
 #include "engine/peer_session.hpp"
 #include "engine/peer_session_router.hpp"
 #include "engine/random.hpp"
@@ -291,6 +293,13 @@ Figures measure_peer_sessions(std::size_t count) {
   const WallTime wall{1'700'000'000'000'000};
   auto client_certificate = *engine::DtlsCertificate::generate(wall);
   auto server_certificate = *engine::DtlsCertificate::generate(wall);
+  // The WHIP egress shares one OpenSSL context per certificate (app/egress_identity.hpp);
+  // EGRESS_MEMORY_PRIVATE_DTLS_CONTEXT=1 measures the former context per session.
+  std::shared_ptr<const engine::DtlsContext> shared_context;
+  if (std::getenv("EGRESS_MEMORY_PRIVATE_DTLS_CONTEXT") == nullptr) {
+    shared_context =
+        *engine::DtlsContext::create(client_certificate, engine::DtlsConfig{}.srtp_profiles);
+  }
   const SocketAddress server_host = *SocketAddress::from_string("10.1.0.1:6000");
   engine::SeededRandom random(7);
   engine::PeerSessionRouter router;
@@ -314,6 +323,7 @@ Figures measure_peer_sessions(std::size_t count) {
     engine::PeerSessionConfig config;
     config.dtls_role = engine::DtlsRole::kClient;
     config.certificate = client_certificate;
+    config.dtls_context = shared_context;
     config.remote_fingerprint = server_certificate->fingerprint();
     config.media.video_payload_type = 102;
     config.media.audio_payload_type = 111;

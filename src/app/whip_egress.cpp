@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/egress_identity.hpp"
 #include "app/whip_egress_session.hpp"
 #include "io/clock.hpp"
 
@@ -15,18 +16,11 @@ class WhipEgressFactory final : public EgressFactory {
       : io_(io), media_(media), options_(std::move(options)) {}
 
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
-    // A fresh certificate per session: a republish every 23 h would otherwise outlive the
-    // certificate's 30-day validity on a long-running server, and generating a P-256 key costs
-    // about a millisecond, once per connection attempt.
-    std::shared_ptr<const engine::DtlsCertificate> certificate;
-    if (auto generated = engine::DtlsCertificate::generate(io::wall_now())) {
-      certificate = std::move(*generated);
-    } else {
-      spdlog::error("WHIP egress: DTLS certificate: {}", generated.error().message);
-    }
     // A null certificate makes the session fail with a reason on the next turn of the loop.
-    return std::make_unique<WhipEgressSession>(io_, media_, options_, std::move(certificate),
-                                               std::move(target), std::move(callbacks));
+    auto identity = identity_.current(io::wall_now());
+    return std::make_unique<WhipEgressSession>(io_, media_, options_,
+                                               std::move(identity.certificate), std::move(target),
+                                               std::move(callbacks), std::move(identity.context));
   }
 
   std::string mode() const override { return "whip"; }
@@ -35,6 +29,7 @@ class WhipEgressFactory final : public EgressFactory {
   boost::asio::io_context& io_;
   EgressMediaSource& media_;
   WhipEgressOptions options_;
+  EgressIdentity identity_;
 };
 
 }  // namespace

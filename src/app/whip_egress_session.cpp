@@ -93,11 +93,13 @@ std::uint32_t random_ssrc(engine::RandomSource& random, std::uint32_t other) {
 WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& media,
                                      const WhipEgressOptions& options,
                                      std::shared_ptr<const engine::DtlsCertificate> certificate,
-                                     EgressTarget target, EgressCallbacks callbacks)
+                                     EgressTarget target, EgressCallbacks callbacks,
+                                     std::shared_ptr<const engine::DtlsContext> dtls_context)
     : io_(io),
       media_(media),
       options_(options),
       certificate_(std::move(certificate)),
+      dtls_context_(std::move(dtls_context)),
       target_(std::move(target)),
       callbacks_(std::move(callbacks)),
       http_(io),
@@ -308,6 +310,7 @@ void WhipEgressSession::create_peer_session() {
   engine::PeerSessionConfig config;
   config.dtls_role = answer_->dtls_role;
   config.certificate = certificate_;
+  config.dtls_context = dtls_context_;
   config.remote_fingerprint = engine::DtlsFingerprint{answer_->media.remote.fingerprint.algorithm,
                                                       answer_->media.remote.fingerprint.digest};
   config.media.video_payload_type = answer_->media.video.payload_type;

@@ -40,7 +40,8 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   WhipEgressSession(boost::asio::io_context& io, EgressMediaSource& media,
                     const WhipEgressOptions& options,
                     std::shared_ptr<const engine::DtlsCertificate> certificate, EgressTarget target,
-                    EgressCallbacks callbacks);
+                    EgressCallbacks callbacks,
+                    std::shared_ptr<const engine::DtlsContext> dtls_context = nullptr);
   ~WhipEgressSession() override;
 
   void close(std::function<void()> done) override;
@@ -83,6 +84,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   EgressMediaSource& media_;
   WhipEgressOptions options_;
   std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::shared_ptr<const engine::DtlsContext> dtls_context_;  // null: the DTLS makes its own
   EgressTarget target_;
   EgressCallbacks callbacks_;
   engine::SecureRandom random_;  // referenced by the ICE agent: lives as long as the session

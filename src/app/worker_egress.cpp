@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "app/egress_identity.hpp"
 #include "app/whip_egress_session.hpp"
 #include "io/clock.hpp"
 
@@ -29,8 +30,7 @@ class WorkerEgressSession final : public EgressSession {
   }
 
   // Creates the real session on the worker.
-  void open(const WhipEgressOptions& options,
-            std::shared_ptr<const engine::DtlsCertificate> certificate, EgressTarget target,
+  void open(const WhipEgressOptions& options, EgressIdentity::Current identity, EgressTarget target,
             EgressCallbacks callbacks) {
     // These run on the worker: they copy what they need and touch the proxy only back on the
     // main thread, once `alive` says it still exists.
@@ -52,15 +52,14 @@ class WorkerEgressSession final : public EgressSession {
         }
       });
     };
-    boost::asio::post(
-        shard_.io(),
-        [shard = &shard_, id = id_, box = box_, options, certificate = std::move(certificate),
-         target = std::move(target), relayed = std::move(relayed)]() mutable {
-          auto session = std::make_unique<WhipEgressSession>(shard->io(), *shard, options,
-                                                             std::move(certificate),
-                                                             std::move(target), std::move(relayed));
-          shard->host(id, std::move(session), std::move(box));
-        });
+    boost::asio::post(shard_.io(), [shard = &shard_, id = id_, box = box_, options,
+                                    identity = std::move(identity), target = std::move(target),
+                                    relayed = std::move(relayed)]() mutable {
+      auto session = std::make_unique<WhipEgressSession>(
+          shard->io(), *shard, options, std::move(identity.certificate), std::move(target),
+          std::move(relayed), std::move(identity.context));
+      shard->host(id, std::move(session), std::move(box));
+    });
   }
 
   void close(std::function<void()> done) override {
@@ -117,17 +116,13 @@ class WorkerEgressFactory final : public EgressFactory {
       : io_(io), workers_(workers), shards_(std::move(shards)), options_(std::move(options)) {}
 
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
-    // A fresh certificate per session, as in whip_egress.cpp (validity on long-running servers).
-    std::shared_ptr<const engine::DtlsCertificate> certificate;
-    if (auto generated = engine::DtlsCertificate::generate(io::wall_now())) {
-      certificate = std::move(*generated);
-    } else {
-      spdlog::error("WHIP egress: DTLS certificate: {}", generated.error().message);
-    }
+    // One identity for every session, on every worker (egress_identity.hpp): the certificate
+    // and the OpenSSL context are immutable and safe to share across threads.
+    auto identity = identity_.current(io::wall_now());
     const std::size_t worker = workers_.least_loaded();
     auto session =
         std::make_unique<WorkerEgressSession>(io_, workers_, worker, *shards_[worker], next_id_++);
-    session->open(options_, std::move(certificate), std::move(target), std::move(callbacks));
+    session->open(options_, std::move(identity), std::move(target), std::move(callbacks));
     return session;
   }
 
@@ -138,6 +133,7 @@ class WorkerEgressFactory final : public EgressFactory {
   MediaWorkers& workers_;
   std::vector<WorkerShard*> shards_;
   WhipEgressOptions options_;
+  EgressIdentity identity_;
   std::uint64_t next_id_ = 1;
 };
 

@@ -23,14 +23,6 @@ unsigned int far_away_timer(SSL*, unsigned int) {
   return kOpenSslTimerMicros;
 }
 
-// ECDHE only (forward secrecy), AEAD first; RSA suites so we can talk to a peer with an RSA
-// certificate when we are the client.
-constexpr char kCipherList[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
-
 // Drains this thread's OpenSSL error queue into one line.
 std::string openssl_errors() {
   std::string text;
@@ -41,15 +33,6 @@ std::string openssl_errors() {
     text += buffer;
   }
   return text.empty() ? "no OpenSSL error recorded" : text;
-}
-
-std::string profile_list(const std::vector<SrtpProfile>& profiles) {
-  std::string list;
-  for (SrtpProfile profile : profiles) {
-    list += list.empty() ? "" : ":";
-    list += to_string(profile);
-  }
-  return list;
 }
 
 std::optional<SrtpProfile> profile_from_id(unsigned long id) {
@@ -82,37 +65,30 @@ Result<std::unique_ptr<DtlsTransport>> DtlsTransport::create(DtlsConfig config) 
 DtlsTransport::DtlsTransport(DtlsConfig config) : config_(std::move(config)) {}
 
 DtlsTransport::~DtlsTransport() {
-  SSL_free(ssl_);  // also frees the BIO
-  SSL_CTX_free(context_);
+  SSL_free(ssl_);  // also frees the BIO; the context goes with the last session holding it
 }
 
 Status DtlsTransport::init() {
-  context_ = SSL_CTX_new(DTLS_method());
-  if (!bio_method_.ok() || context_ == nullptr) {
-    return make_error("DTLS: OpenSSL context: " + openssl_errors());
+  if (!bio_method_.ok()) {
+    return make_error("DTLS: OpenSSL BIO method: " + openssl_errors());
   }
-  SSL_CTX_set_min_proto_version(context_, DTLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(context_, DTLS1_2_VERSION);
-  SSL_CTX_set_options(context_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
-  const std::string profiles = profile_list(config_.srtp_profiles);
-  if (SSL_CTX_use_certificate(context_, config_.certificate->x509()) != 1 ||
-      SSL_CTX_use_PrivateKey(context_, config_.certificate->private_key()) != 1 ||
-      SSL_CTX_set_cipher_list(context_, kCipherList) != 1 ||
-      SSL_CTX_set_tlsext_use_srtp(context_, profiles.c_str()) != 0) {  // 0 means success here
-    return make_error("DTLS: configuring OpenSSL: " + openssl_errors());
+  if (config_.context) {
+    context_ = config_.context;
+  } else {
+    auto made = DtlsContext::create(config_.certificate, config_.srtp_profiles);
+    if (!made) {
+      return made.error();
+    }
+    context_ = std::move(*made);
   }
-  // Ask for and require the peer's certificate; our callback replaces chain verification with
-  // the fingerprint comparison (self-signed certificates have no chain to verify).
-  SSL_CTX_set_verify(context_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  SSL_CTX_set_cert_verify_callback(context_, &DtlsTransport::verify_callback, this);
-
-  ssl_ = SSL_new(context_);
+  ssl_ = SSL_new(context_->get());
   BIO* bio = bio_method_.make_bio(&channel_);
   if (ssl_ == nullptr || bio == nullptr) {
     BIO_free(bio);
     return make_error("DTLS: OpenSSL session: " + openssl_errors());
   }
-  SSL_set_bio(ssl_, bio, bio);  // the same BIO both ways; SSL_set_bio takes the one reference
+  SSL_set_app_data(ssl_, this);  // for verify_certificate: the context may be shared
+  SSL_set_bio(ssl_, bio, bio);   // the same BIO both ways; SSL_set_bio takes the one reference
   SSL_set_mtu(ssl_, static_cast<long>(config_.mtu));
   DTLS_set_link_mtu(ssl_, static_cast<long>(config_.mtu));
   DTLS_set_timer_cb(ssl_, far_away_timer);
@@ -356,9 +332,11 @@ int DtlsTransport::verify_peer(X509* certificate) {
   return 1;
 }
 
-int DtlsTransport::verify_callback(X509_STORE_CTX* store, void* self) {
-  auto* transport = static_cast<DtlsTransport*>(self);
-  const int ok = transport->verify_peer(X509_STORE_CTX_get0_cert(store));
+int DtlsTransport::verify_certificate(X509_STORE_CTX* store, void* /*unused*/) {
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* transport = ssl == nullptr ? nullptr : static_cast<DtlsTransport*>(SSL_get_app_data(ssl));
+  const int ok = transport == nullptr ? 0 : transport->verify_peer(X509_STORE_CTX_get0_cert(store));
   if (ok != 1) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
   }

@@ -47,6 +47,7 @@
 
 #include "engine/dtls_bio.hpp"
 #include "engine/dtls_certificate.hpp"
+#include "engine/dtls_context.hpp"
 #include "engine/dtls_srtp_keys.hpp"
 #include "proto/bytes.hpp"
 #include "proto/result.hpp"
@@ -57,6 +58,9 @@ namespace ivs::engine {
 struct DtlsConfig {
   DtlsRole role = DtlsRole::kClient;
   std::shared_ptr<const DtlsCertificate> certificate;
+  // A context shared with other sessions (made from `certificate` and `srtp_profiles`); null:
+  // the transport makes a private one.
+  std::shared_ptr<const DtlsContext> context;
   DtlsFingerprint remote_fingerprint;  // from the peer's SDP a=fingerprint
   // Offered (client) or accepted (server) profiles, most preferred first.
   std::vector<SrtpProfile> srtp_profiles = {SrtpProfile::kAeadAes128Gcm,
@@ -112,6 +116,10 @@ class DtlsTransport {
   // RFC 7983 §7: a datagram whose first byte is 20..63 is DTLS.
   static bool looks_like_dtls(ByteSpan datagram);
 
+  // OpenSSL's certificate verification callback, installed by DtlsContext: compares the peer's
+  // certificate with the fingerprint of the transport that owns the SSL (its app data).
+  static int verify_certificate(X509_STORE_CTX* store, void* unused);
+
  private:
   explicit DtlsTransport(DtlsConfig config);
   Status init();
@@ -124,12 +132,11 @@ class DtlsTransport {
   void update_retransmit_timer(Instant now, bool sent_flight);
   bool openssl_timer_running() const;
   int verify_peer(X509* certificate);
-  static int verify_callback(X509_STORE_CTX* store, void* self);
 
   DtlsConfig config_;
   DtlsBioMethod bio_method_;
   DtlsBioChannel channel_;
-  SSL_CTX* context_ = nullptr;
+  std::shared_ptr<const DtlsContext> context_;
   SSL* ssl_ = nullptr;
   DtlsState state_ = DtlsState::kNew;
   bool fingerprint_mismatch_ = false;

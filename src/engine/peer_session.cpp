@@ -54,6 +54,7 @@ Result<std::unique_ptr<DtlsTransport>> make_dtls(const PeerSessionConfig& config
   DtlsConfig dtls;
   dtls.role = config.dtls_role;
   dtls.certificate = config.certificate;
+  dtls.context = config.dtls_context;
   dtls.remote_fingerprint = config.remote_fingerprint;
   dtls.mtu = config.mtu;
   return DtlsTransport::create(std::move(dtls));

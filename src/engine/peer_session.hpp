@@ -61,6 +61,8 @@ struct SessionMediaMap {
 struct PeerSessionConfig {
   DtlsRole dtls_role = DtlsRole::kServer;
   std::shared_ptr<const DtlsCertificate> certificate;
+  // Shared by the sessions of one certificate (dtls_context.hpp); null: a private one.
+  std::shared_ptr<const DtlsContext> dtls_context;
   DtlsFingerprint remote_fingerprint;
   SessionMediaMap media;
   std::size_t mtu = 1200;
