@@ -36,8 +36,8 @@ class WorkerEgressSession final : public EgressSession {
     // main thread, once `alive` says it still exists.
     EgressCallbacks relayed;
     relayed.on_connected = [&io = io_, alive = alive_, self = this,
-                            on_connected = std::move(callbacks.on_connected)](bool publishing,
-                                                                              std::string note) {
+                            on_connected = std::move(callbacks.on_connected)](
+                               bool publishing, const std::string& note) {
       boost::asio::post(io, [alive, self, on_connected, publishing, note] {
         if (*alive && !self->closing_ && on_connected) {
           on_connected(publishing, note);
@@ -45,7 +45,7 @@ class WorkerEgressSession final : public EgressSession {
       });
     };
     relayed.on_failed = [&io = io_, alive = alive_, self = this,
-                         on_failed = std::move(callbacks.on_failed)](std::string reason) {
+                         on_failed = std::move(callbacks.on_failed)](const std::string& reason) {
       boost::asio::post(io, [alive, self, on_failed, reason] {
         if (*alive && !self->closing_ && on_failed) {
           on_failed(reason);

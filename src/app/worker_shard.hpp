@@ -38,9 +38,9 @@ namespace ivs::app {
 // A session's media figures, copied on the worker and read on the main thread.
 class EgressStatsBox {
  public:
-  void set(std::optional<EgressStats> stats) {
+  void set(const std::optional<EgressStats>& stats) {
     const std::lock_guard lock(mutex_);
-    stats_ = std::move(stats);
+    stats_ = stats;
   }
   std::optional<EgressStats> get() const {
     const std::lock_guard lock(mutex_);
