@@ -25,6 +25,8 @@ std::string profile_list(const std::vector<SrtpProfile>& profiles) {
   return list;
 }
 
+}  // namespace
+
 // Drains this thread's OpenSSL error queue into one line.
 std::string openssl_errors() {
   std::string text;
@@ -36,8 +38,6 @@ std::string openssl_errors() {
   }
   return text.empty() ? "no OpenSSL error recorded" : text;
 }
-
-}  // namespace
 
 Result<std::shared_ptr<const DtlsContext>> DtlsContext::create(
     std::shared_ptr<const DtlsCertificate> certificate, const std::vector<SrtpProfile>& profiles) {

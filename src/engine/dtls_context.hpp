@@ -21,6 +21,9 @@
 
 namespace ivs::engine {
 
+// Drains this thread's OpenSSL error queue into one line, for error messages.
+std::string openssl_errors();
+
 class DtlsContext {
  public:
   // Offered (client) or accepted (server) profiles, most preferred first.

@@ -23,18 +23,6 @@ unsigned int far_away_timer(SSL*, unsigned int) {
   return kOpenSslTimerMicros;
 }
 
-// Drains this thread's OpenSSL error queue into one line.
-std::string openssl_errors() {
-  std::string text;
-  char buffer[256];
-  while (const unsigned long code = ERR_get_error()) {
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    text += text.empty() ? "" : "; ";
-    text += buffer;
-  }
-  return text.empty() ? "no OpenSSL error recorded" : text;
-}
-
 std::optional<SrtpProfile> profile_from_id(unsigned long id) {
   switch (id) {
     case static_cast<unsigned long>(SrtpProfile::kAeadAes128Gcm):

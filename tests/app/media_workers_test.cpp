@@ -17,6 +17,7 @@
 #include "app/media_workers.hpp"
 #include "app/relay_channel.hpp"
 #include "app/worker_shard.hpp"
+#include "h264_feed.hpp"
 #include "io/clock.hpp"
 #include "proto/h264_packetizer.hpp"
 #include "proto/rtp_builder.hpp"
@@ -29,23 +30,8 @@ namespace {
 
 using test::TestPeer;
 
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-Bytes nal(const std::string& fixture) {
-  const std::string text = test::read_testdata("h264/" + fixture);
-  return Bytes(text.begin(), text.end());
-}
+using test::H264Feed;
+using test::run_until;
 
 // A leg's output, written on a worker thread and read on the main one.
 class LockedSink final : public engine::RelaySink {
@@ -122,34 +108,6 @@ struct Fixture {
   std::unique_ptr<MediaPlane> plane;
   std::unique_ptr<RelayChannel> channel;
   std::vector<std::unique_ptr<WorkerShard>> shards;
-};
-
-// Sends H.264 as the publisher: SPS, PPS and an IDR, then P slices.
-class H264Feed {
- public:
-  std::size_t send_frame(TestPeer& peer, bool keyframe) {
-    const Bytes sps = nal("base720.sps"), pps = nal("base720.pps");
-    const Bytes idr = nal("base720_idr_head.nal"), p = nal("base720_p_head.nal");
-    const std::vector<ByteSpan> units =
-        keyframe ? std::vector<ByteSpan>{sps, pps, idr} : std::vector<ByteSpan>{p};
-    const auto payloads = proto::packetize_h264(units, 1100);
-    for (std::size_t i = 0; i < payloads.size(); ++i) {
-      proto::RtpPacket packet;
-      packet.payload_type = peer.video_payload_type;
-      packet.sequence_number = sequence_++;
-      packet.timestamp = timestamp_;
-      packet.ssrc = TestPeer::kVideoSsrc;
-      packet.marker = i + 1 == payloads.size();
-      packet.payload = payloads[i];
-      peer.send_rtp(*packet.serialize());
-    }
-    timestamp_ += 3000;
-    return payloads.size();
-  }
-
- private:
-  std::uint16_t sequence_ = 1000;
-  std::uint32_t timestamp_ = 90000;
 };
 
 std::size_t plis(const TestPeer& peer) {
