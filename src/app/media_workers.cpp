@@ -41,7 +41,7 @@ MediaWorkers::~MediaWorkers() {
 std::size_t MediaWorkers::least_loaded() const {
   std::size_t best = 0;
   for (std::size_t i = 1; i < workers_.size(); ++i) {
-    if (workers_[i]->legs < workers_[best]->legs) {
+    if (workers_[i]->sessions < workers_[best]->sessions) {
       best = i;
     }
   }

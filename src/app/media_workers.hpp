@@ -36,11 +36,12 @@ class MediaWorkers {
   std::size_t size() const { return workers_.size(); }
   boost::asio::io_context& io(std::size_t index) { return workers_[index]->io; }
 
-  // The worker with the fewest legs; the caller counts the leg in with add_leg.
+  // The worker with the fewest egress sessions; the caller counts its session in with
+  // add_session. Sessions, not attached legs: a burst of stages opened at once is spread
+  // before any of them has connected.
   std::size_t least_loaded() const;
-  void add_leg(std::size_t index) { ++workers_[index]->legs; }
-  void remove_leg(std::size_t index) { --workers_[index]->legs; }
-  std::size_t legs(std::size_t index) const { return workers_[index]->legs; }
+  void add_session(std::size_t index) { ++workers_[index]->sessions; }
+  void remove_session(std::size_t index) { --workers_[index]->sessions; }
 
   // Stops every loop and joins the threads; pending handlers are dropped unrun. Must run before
   // anything the handlers reference is destroyed. Idempotent.
@@ -54,7 +55,7 @@ class MediaWorkers {
     boost::asio::io_context io{1};  // one thread runs it: no locking inside Asio
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
         boost::asio::make_work_guard(io);
-    std::atomic<std::size_t> legs{0};
+    std::atomic<std::size_t> sessions{0};
     std::thread thread;
   };
   std::vector<std::unique_ptr<Worker>> workers_;

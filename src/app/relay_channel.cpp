@@ -46,11 +46,12 @@ engine::RelayTrackFormat track_format(const engine::NegotiatedTrack& track, std:
 }
 
 // Sender reports carry NTP wall time and the relay reads no clock: give it one reference pair
-// (both clocks read now) from which it projects wall time for any later Instant.
-engine::RelayConfig with_clock_reference(engine::RelayConfig config) {
-  config.reference_instant = io::monotonic_now();
-  config.wall_at_reference = io::wall_now();
-  return config;
+// (both clocks read now) from which it projects wall time for any later Instant. Set once in
+// options().relay, so the channel's relay, its layer relays and the workers' shards agree.
+RelayChannelOptions with_clock_reference(RelayChannelOptions options) {
+  options.relay.reference_instant = io::monotonic_now();
+  options.relay.wall_at_reference = io::wall_now();
+  return options;
 }
 
 }  // namespace
@@ -59,8 +60,8 @@ RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
                            RelayChannelOptions options)
     : io_(io),
       plane_(plane),
-      options_(std::move(options)),
-      relay_(with_clock_reference(options_.relay)),
+      options_(with_clock_reference(std::move(options))),
+      relay_(options_.relay),
       relay_timer_(
           std::make_unique<io::EngineTimer>(io, [this](Instant now) { on_relay_timeout(now); })),
       simulcast_timer_(std::make_unique<io::EngineTimer>(

@@ -20,16 +20,6 @@
 
 namespace ivs::app {
 
-namespace {
-
-engine::RelayConfig with_clock_reference(engine::RelayConfig config) {
-  config.reference_instant = io::monotonic_now();
-  config.wall_at_reference = io::wall_now();
-  return config;
-}
-
-}  // namespace
-
 // The selector's output: the chosen layer into the relay, keyframe requests to the publisher.
 class RelayChannel::SimulcastFeed final : public engine::SimulcastOutput {
  public:
@@ -171,7 +161,7 @@ engine::EgressId RelayChannel::add_viewer_leg(Instant now, const Session& sessio
     slot->settle();
     return id;
   }
-  slot = std::make_unique<LayerRelay>(io_, plane_, with_clock_reference(options_.relay));
+  slot = std::make_unique<LayerRelay>(io_, plane_, options_.relay);
   Session* publisher = publisher_ ? find(*publisher_) : nullptr;
   if (publisher != nullptr) {
     const engine::RelaySourceFormat format_in{publisher->media.video, publisher->media.audio};

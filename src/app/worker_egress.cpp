@@ -17,15 +17,15 @@ class WorkerEgressSession final : public EgressSession {
   WorkerEgressSession(boost::asio::io_context& io, MediaWorkers& workers, std::size_t worker,
                       WorkerShard& shard, std::uint64_t id)
       : io_(io), workers_(workers), worker_(worker), shard_(shard), id_(id) {
-    workers_.add_leg(worker_);
+    workers_.add_session(worker_);
   }
 
   ~WorkerEgressSession() override {
     *alive_ = false;
-    if (!closed_) {
+    if (!closing_) {
       // Destroyed without close(): closed abruptly, on its own thread.
       boost::asio::post(shard_.io(), [shard = &shard_, id = id_] { shard->drop(id); });
-      workers_.remove_leg(worker_);
+      workers_.remove_session(worker_);
     }
   }
 
@@ -90,8 +90,7 @@ class WorkerEgressSession final : public EgressSession {
         });
       });
     });
-    closed_ = true;
-    workers_.remove_leg(worker_);
+    workers_.remove_session(worker_);
   }
 
   std::optional<EgressStats> stats() const override { return box_->get(); }
@@ -106,7 +105,6 @@ class WorkerEgressSession final : public EgressSession {
   // Read and written on the main thread only; the worker merely copies the pointer.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closing_ = false;
-  bool closed_ = false;
 };
 
 class WorkerEgressFactory final : public EgressFactory {

@@ -9,7 +9,7 @@
 //                thread
 //   stats() ◄── EgressStatsBox, refreshed by the worker every 500 ms
 //
-// A new session goes to the worker with the fewest legs. Its WHIP POST and DELETE run on that
+// A new session goes to the worker with the fewest sessions. Its WHIP POST and DELETE run on that
 // worker too: this is simpler than splitting signalling from transport across threads, and the
 // control thread is not on the packet path either way.
 #pragma once

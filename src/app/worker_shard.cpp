@@ -9,14 +9,6 @@ namespace {
 
 constexpr auto kStatsSampleInterval = std::chrono::milliseconds(500);
 
-// Sender reports carry NTP time (RFC 3550 §6.4.1); the engine reads no clock, so it is given
-// the wall time at one monotonic instant.
-engine::RelayConfig with_clock_reference(engine::RelayConfig config) {
-  config.reference_instant = io::monotonic_now();
-  config.wall_at_reference = io::wall_now();
-  return config;
-}
-
 }  // namespace
 
 // Handlers posted here capture `this` only: the shard outlives its worker's loop (MediaWorkers
@@ -27,7 +19,7 @@ WorkerShard::WorkerShard(boost::asio::io_context& io, boost::asio::io_context& c
                          std::function<void()> request_keyframe)
     : io_(io),
       channel_io_(channel_io),
-      fanout_(with_clock_reference(config), first_id),
+      fanout_(config, first_id),
       timer_(io,
              [this](Instant now) {
                fanout_.handle_timeout(now);
@@ -93,16 +85,14 @@ void WorkerShard::set_profile_level_id(const std::string& value) {
 engine::EgressId WorkerShard::attach(Instant now, const engine::RelayEgressFormat& format,
                                      engine::RelaySink& sink) {
   const engine::EgressId id = fanout_.add_egress(now, format, sink);
-  ++legs_;
+  legs_ = fanout_.egress_count();
   after_input(now);
   return id;
 }
 
 void WorkerShard::detach(engine::EgressId id) {
   fanout_.remove_egress(id);
-  if (legs_ > 0) {
-    --legs_;
-  }
+  legs_ = fanout_.egress_count();
   timer_.rearm(fanout_.poll_timeout());
 }
 

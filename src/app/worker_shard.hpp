@@ -54,7 +54,8 @@ class EgressStatsBox {
 
 class WorkerShard final : public RelayShardLink, public EgressMediaSource {
  public:
-  // `io` is the worker's loop, `channel_io` the RelayChannel's. `request_keyframe` may be called
+  // `io` is the worker's loop, `channel_io` the RelayChannel's; `config` is the channel's
+  // options().relay (its clock reference included). `request_keyframe` may be called
   // from the worker's thread (it posts to the channel's). Leg ids start at `first_id`, distinct
   // per shard.
   WorkerShard(boost::asio::io_context& io, boost::asio::io_context& channel_io,
@@ -107,7 +108,7 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   io::EngineTimer timer_;
   std::function<void()> request_keyframe_;
   ForwardDelayProbe forward_delay_;
-  std::atomic<std::size_t> legs_{0};
+  std::atomic<std::size_t> legs_{0};  // fanout_.egress_count(), readable from the channel's thread
   mutable std::mutex profile_mutex_;
   std::string profile_level_id_ = "42e01f";
   boost::asio::steady_timer sample_timer_;

@@ -103,7 +103,7 @@ RelayPacketPtr RelayIngest::handle_rtp(Instant now, MediaKind kind, ByteSpan pac
     ++stats_.audio_packets;
     stats_.audio_bytes += packet.size();
   }
-  return make_relay_packet(kind, *key, now, info, packet);
+  return make_relay_packet(kind, *key, now, info, view);
 }
 
 // Reception bookkeeping: SSRC changes, loss detection and NACKs. Nothing drops the packet.

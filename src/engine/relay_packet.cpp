@@ -3,19 +3,16 @@
 namespace ivs::engine {
 
 RelayPacketPtr make_relay_packet(MediaKind kind, IngestKey key, Instant arrival,
-                                 const proto::H264PayloadInfo& info, ByteSpan bytes) {
+                                 const proto::H264PayloadInfo& info, const proto::RtpView& parsed) {
   auto packet = std::make_shared<RelayPacket>();
   packet->kind = kind;
   packet->key = key;
   packet->arrival = arrival;
   packet->info = info;
-  packet->bytes.assign(bytes.begin(), bytes.end());
-  auto view = proto::parse_rtp(packet->bytes);
-  if (!view) {
-    return nullptr;  // the caller parsed these very bytes already: not reached
-  }
-  packet->view = *view;
-  packet->has_payload = packet->view.payload_size > 0;
+  packet->bytes.assign(parsed.packet.begin(), parsed.packet.end());
+  packet->view = parsed;
+  packet->view.packet = ByteSpan(packet->bytes);
+  packet->has_payload = parsed.payload_size > 0;
   return packet;
 }
 

@@ -38,9 +38,9 @@ struct RelayPacket {
 
 using RelayPacketPtr = std::shared_ptr<const RelayPacket>;
 
-// Copies `bytes` (an RTP packet the caller has parsed) into a new shared packet whose view points
-// at its own copy; null only when the bytes do not parse.
+// Copies the packet the caller parsed as `parsed` into a new shared packet. The view's offsets are
+// relative to its bytes, so it is pointed at the copy rather than parsed again.
 RelayPacketPtr make_relay_packet(MediaKind kind, IngestKey key, Instant arrival,
-                                 const proto::H264PayloadInfo& info, ByteSpan bytes);
+                                 const proto::H264PayloadInfo& info, const proto::RtpView& parsed);
 
 }  // namespace ivs::engine

@@ -63,7 +63,7 @@ struct Fixture {
     plane = std::move(*started);
     channel = std::make_unique<RelayChannel>(io, *plane, RelayChannelOptions{});
     for (std::size_t i = 0; i < 2; ++i) {
-      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), io, engine::RelayConfig{},
+      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), io, channel->options().relay,
                                                      (i + 1) << 40, channel->keyframe_requester()));
       channel->add_shard(*shards.back());
     }

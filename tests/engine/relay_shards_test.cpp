@@ -145,7 +145,8 @@ TEST(RelayShards, PlisFromLegsOnBothShardsBecomeOneRequestPerInterval) {
     legs[i] = relay.shards[i].add_egress(at(0), egress_format(0x100 + i, 0x200 + i), sinks[i]);
   }
   for (std::size_t i = 0; i < 2; ++i) {
-    const std::vector<proto::RtcpPacket> pli{proto::RtcpPli{0x99, 0x100u + i}};
+    const std::vector<proto::RtcpPacket> pli{
+        proto::RtcpPli{0x99, 0x100u + static_cast<std::uint32_t>(i)}};
     relay.shards[i].handle_egress_rtcp(at(100 + static_cast<int>(i)), legs[i], pli);
     relay.forward_keyframe_wanted(at(100 + static_cast<int>(i)));
   }
