@@ -18,7 +18,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake g++ ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-      libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev \
+      libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev liburing-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -37,7 +37,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates curl \
       libboost-json1.81.0 libboost-url1.81.0 \
-      libssl3 libsrtp2-1 libnss3 libnspr4 libspdlog1.10 libfmt9 \
+      libssl3 libsrtp2-1 liburing2 libnss3 libnspr4 libspdlog1.10 libfmt9 \
  && if [ "$WITH_FFMPEG" = true ]; then \
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg; \
     fi \

@@ -73,7 +73,8 @@ def parse_args(argv: list) -> argparse.Namespace:
                              "(--pace-kbps 0) instead of pacing at 2.5 x bitrate like a browser")
     parser.add_argument("--media-workers", default="auto",
                         help="MEDIA_WORKERS values to measure in turn, e.g. 1,2 (default auto); "
-                             "the first one gives the summary, all are printed and plotted")
+                             "the first one gives the summary, all are printed and plotted. "
+                             "A value may name EGRESS_SEND_BATCHING too: 2/sendmmsg")
     parser.add_argument("--no-janus", action="store_true", help="skip the Janus anchor")
     parser.add_argument("--janus-n", default="", help="N values for Janus (default: ours)")
     parser.add_argument("--janus-bin", default="janus")
@@ -165,6 +166,12 @@ def srtp_profiles(stats: dict, paths: set) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Processes
 
+def serve_variant_env(variant: str) -> dict:
+    """A --media-workers value, "<MEDIA_WORKERS>[/<EGRESS_SEND_BATCHING>]", as serve's env."""
+    workers, _, batching = variant.partition("/")
+    return {"MEDIA_WORKERS": workers, "EGRESS_SEND_BATCHING": batching or "auto"}
+
+
 class Rig:
     """api-server + whip_sink + serve + publisher, and the stages between them."""
 
@@ -191,7 +198,7 @@ class Rig:
         # 1000 stages come up in a reasonable time; the token request timeout covers a busy API.
         self.media = h.MediaServer(self.work_dir, self.api.url, extra_env=h.relay_media_env({
             "LOG_LEVEL": "info", "HEARTBEAT_INTERVAL": 5000, "API_REQUEST_TIMEOUT": 20000,
-            "MAX_CONCURRENT_CONNECTS": 32, "MEDIA_WORKERS": self.media_workers}))
+            "MAX_CONCURRENT_CONNECTS": 32, **serve_variant_env(self.media_workers)}))
         self.processes.append(self.media)
         self.media.start().wait_live(timeout=20)
         self.publisher = h.Publisher(
@@ -372,7 +379,8 @@ def run_ours(harness, args, build_dir: Path, work_dir: Path, n_list: list,
     """Returns (rows, stop reason, rig media files, idle RSS). A failure (a process exiting, an
     API error) ends the list with the rows measured so far; the reason says what happened."""
     log(f"serve with MEDIA_WORKERS={media_workers}")
-    rig = Rig(harness, args, build_dir, work_dir / f"ours-w{media_workers}", media_workers)
+    rig = Rig(harness, args, build_dir, work_dir / f"ours-w{media_workers.replace('/', '-')}",
+              media_workers)
     rows, reason, breaches, per_stage_pps, rss_idle = [], "all N measured", 0, None, None
     try:
         rig.start()

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev
+  libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy shellcheck)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)

@@ -117,6 +117,7 @@ void assign_fields(Config& c) {
   c.media_workers = get("MEDIA_WORKERS") == "auto"
                         ? 0
                         : static_cast<std::size_t>(to_integer(get("MEDIA_WORKERS")));
+  c.egress_send_batching = get("EGRESS_SEND_BATCHING");
   c.rtc_bind_ip = get("RTC_BIND_IP");
   c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
   c.whep_token = get("WHEP_TOKEN");

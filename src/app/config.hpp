@@ -73,6 +73,8 @@ struct Config {
   std::size_t max_concurrent_connects = 8;
   // MEDIA_WORKERS: threads that run the stage legs (app/media_workers.hpp); 0 = one per core.
   std::size_t media_workers = 0;
+  // EGRESS_SEND_BATCHING: auto, io_uring or sendmmsg (io/udp_send_batch.hpp).
+  std::string egress_send_batching = "auto";
   std::chrono::milliseconds api_request_timeout{10000};
   std::string rtc_bind_ip = "0.0.0.0";   // where the RTC UDP port is bound
   bool refuse_second_publisher = false;  // WHIP_PUBLISHER_POLICY=refuse: 409 instead of replace
@@ -125,6 +127,7 @@ std::string connect_limit(std::string_view value);
 std::string whip_destinations(std::string_view value);
 std::string ip_address(std::string_view value);
 std::string publisher_policy(std::string_view value);
+std::string send_batching(std::string_view value);
 std::string viewer_limit(std::string_view value);
 std::string bitrate_kbps(std::string_view value);
 std::string video_limits_policy(std::string_view value);

@@ -119,6 +119,10 @@ std::string worker_count(std::string_view value) {
   return value == "auto" ? std::string() : integer_between(value, 1, 64, "auto or an integer");
 }
 
+std::string send_batching(std::string_view value) {
+  return one_of(value, {"auto", "io_uring", "sendmmsg"});
+}
+
 std::string ip_address(std::string_view value) {
   boost::system::error_code error;
   boost::asio::ip::make_address(std::string(value), error);
@@ -186,7 +190,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 31> table = {{
+  static const std::array<ConfigVariable, 32> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -231,6 +235,11 @@ std::span<const ConfigVariable> config_variables() {
       {"MEDIA_WORKERS", "auto",
        "Threads that send to stages (auto: one per core; 1: everything on the main thread)", false,
        v::worker_count},
+      {"EGRESS_SEND_BATCHING", "auto",
+       "How a media thread hands its stage sockets' packets to the kernel each loop turn "
+       "(auto: one io_uring submission for all when the kernel allows it, else sendmmsg; "
+       "io_uring; sendmmsg: one call per socket)",
+       false, v::send_batching},
       {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
        v::interval_ms},
       {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},

@@ -17,6 +17,7 @@
 
 #include "app/egress_media_source.hpp"
 #include "app/egress_session.hpp"
+#include "io/udp_send_batch.hpp"
 
 namespace ivs::app {
 
@@ -26,6 +27,9 @@ struct WhipEgressOptions {
   std::chrono::milliseconds request_timeout{10000};  // each WHIP POST / DELETE
   std::chrono::milliseconds connect_timeout{15000};  // ICE + DTLS after the 201
   int max_redirects = 5;  // 307/308 hops per POST; beyond: "redirect loop"
+  // EGRESS_SEND_BATCHING: how the sessions of one thread flush their sockets each loop turn
+  // (io/udp_send_batch.hpp).
+  io::SendBatching send_batching = io::SendBatching::kAuto;
 };
 
 std::unique_ptr<EgressFactory> make_whip_egress_factory(boost::asio::io_context& io,

@@ -94,7 +94,8 @@ WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& me
                                      const WhipEgressOptions& options,
                                      std::shared_ptr<const engine::DtlsCertificate> certificate,
                                      EgressTarget target, EgressCallbacks callbacks,
-                                     std::shared_ptr<const engine::DtlsContext> dtls_context)
+                                     std::shared_ptr<const engine::DtlsContext> dtls_context,
+                                     std::shared_ptr<io::UdpSendBatch> send_batch)
     : io_(io),
       media_(media),
       options_(options),
@@ -103,6 +104,7 @@ WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& me
       target_(std::move(target)),
       callbacks_(std::move(callbacks)),
       http_(io),
+      send_batch_(std::move(send_batch)),
       engine_timer_(io, [this](Instant now) { on_engine_timeout(now); }),
       connect_timer_(io),
       sample_timer_(io),

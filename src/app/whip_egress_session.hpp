@@ -32,6 +32,7 @@
 #include "io/engine_timer.hpp"
 #include "io/http_client.hpp"
 #include "io/udp_port.hpp"
+#include "io/udp_send_batch.hpp"
 
 namespace ivs::app {
 
@@ -41,7 +42,8 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
                     const WhipEgressOptions& options,
                     std::shared_ptr<const engine::DtlsCertificate> certificate, EgressTarget target,
                     EgressCallbacks callbacks,
-                    std::shared_ptr<const engine::DtlsContext> dtls_context = nullptr);
+                    std::shared_ptr<const engine::DtlsContext> dtls_context = nullptr,
+                    std::shared_ptr<io::UdpSendBatch> send_batch = nullptr);
   ~WhipEgressSession() override;
 
   void close(std::function<void()> done) override;
@@ -89,6 +91,9 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   EgressCallbacks callbacks_;
   engine::SecureRandom random_;  // referenced by the ICE agent: lives as long as the session
   io::HttpClient http_;
+  // The loop's flush of every egress socket at the end of a turn (null: this session posts its
+  // own). Before port_: the port tells the batch when it goes.
+  std::shared_ptr<io::UdpSendBatch> send_batch_;
   std::unique_ptr<io::UdpPort> port_;
   engine::LocalTransport local_;
   engine::OutgoingStreams streams_;

@@ -161,8 +161,13 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
 }
 
 // One sendmmsg for everything the relay fanned out in this turn of the loop, instead of one
-// syscall per packet per stage.
+// syscall per packet per stage; with a send batch, one io_uring submission for every session
+// of the loop (udp_send_batch.hpp).
 void WhipEgressSession::schedule_flush() {
+  if (send_batch_ && port_) {
+    send_batch_->defer_flush(*port_);
+    return;
+  }
   if (flush_posted_) {
     return;
   }

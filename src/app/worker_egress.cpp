@@ -31,7 +31,7 @@ class WorkerEgressSession final : public EgressSession {
 
   // Creates the real session on the worker.
   void open(const WhipEgressOptions& options, EgressIdentity::Current identity, EgressTarget target,
-            EgressCallbacks callbacks) {
+            EgressCallbacks callbacks, std::shared_ptr<io::UdpSendBatch> send_batch) {
     // These run on the worker: they copy what they need and touch the proxy only back on the
     // main thread, once `alive` says it still exists.
     EgressCallbacks relayed;
@@ -54,10 +54,11 @@ class WorkerEgressSession final : public EgressSession {
     };
     boost::asio::post(shard_.io(), [shard = &shard_, id = id_, box = box_, options,
                                     identity = std::move(identity), target = std::move(target),
-                                    relayed = std::move(relayed)]() mutable {
+                                    relayed = std::move(relayed),
+                                    send_batch = std::move(send_batch)]() mutable {
       auto session = std::make_unique<WhipEgressSession>(
           shard->io(), *shard, options, std::move(identity.certificate), std::move(target),
-          std::move(relayed), std::move(identity.context));
+          std::move(relayed), std::move(identity.context), std::move(send_batch));
       shard->host(id, std::move(session), std::move(box));
     });
   }
@@ -111,7 +112,12 @@ class WorkerEgressFactory final : public EgressFactory {
  public:
   WorkerEgressFactory(boost::asio::io_context& io, MediaWorkers& workers,
                       std::vector<WorkerShard*> shards, WhipEgressOptions options)
-      : io_(io), workers_(workers), shards_(std::move(shards)), options_(std::move(options)) {}
+      : io_(io), workers_(workers), shards_(std::move(shards)), options_(std::move(options)) {
+    // One send batch per worker: its sessions' sockets are flushed together once per turn.
+    for (WorkerShard* shard : shards_) {
+      send_batches_.push_back(io::UdpSendBatch::create(shard->io(), options_.send_batching));
+    }
+  }
 
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
     // One identity for every session, on every worker (egress_identity.hpp): the certificate
@@ -120,7 +126,8 @@ class WorkerEgressFactory final : public EgressFactory {
     const std::size_t worker = workers_.least_loaded();
     auto session =
         std::make_unique<WorkerEgressSession>(io_, workers_, worker, *shards_[worker], next_id_++);
-    session->open(options_, std::move(identity), std::move(target), std::move(callbacks));
+    session->open(options_, std::move(identity), std::move(target), std::move(callbacks),
+                  send_batches_[worker]);
     return session;
   }
 
@@ -131,6 +138,7 @@ class WorkerEgressFactory final : public EgressFactory {
   MediaWorkers& workers_;
   std::vector<WorkerShard*> shards_;
   WhipEgressOptions options_;
+  std::vector<std::shared_ptr<io::UdpSendBatch>> send_batches_;  // one per shard, same index
   EgressIdentity identity_;
   std::uint64_t next_id_ = 1;
 };

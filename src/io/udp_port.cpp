@@ -19,6 +19,7 @@
 #include "io/clock.hpp"
 #include "io/sockaddr.hpp"
 #include "io/udp_port_impl.hpp"
+#include "io/udp_send_batch.hpp"
 #include "io/udp_send_queue.hpp"
 
 namespace ivs::io {
@@ -177,6 +178,10 @@ void UdpPort::start(ReceiveHandler on_receive, UnreachableHandler on_unreachable
 void UdpPort::close() {
   receiving_ = false;
   open_ = false;
+  if (deferred_in_ != nullptr) {
+    deferred_in_->forget(*this);
+    deferred_in_ = nullptr;
+  }
   if (impl_->socket.is_open()) {
     error_code ignored;
     impl_->socket.close(ignored);

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "proto/bytes.hpp"
@@ -50,6 +51,8 @@ class io_context;
 struct mmsghdr;
 
 namespace ivs::io {
+
+class UdpSendBatch;
 
 // Batch sizes bucketed by powers of two: [1], [2,3], [4,7], [8,15], [16,31], [32,63], [64,...).
 struct BatchHistogram {
@@ -153,6 +156,21 @@ class UdpPort {
   using SendmmsgFunction = std::function<int(int fd, mmsghdr* messages, unsigned count, int flags)>;
   void set_sendmmsg_for_test(SendmmsgFunction sendmmsg);
 
+  // For UdpSendBatch (udp_send_batch.hpp), which sends many ports' queues in one syscall:
+  // begin_batched_send() fills the messages one flush() would hand to sendmmsg, at most
+  // `max_messages` (none when the
+  // queue is empty, the port is closed, or it waits for writability); end_batched_send() says
+  // how many of them the kernel took, in order, and the errno that stopped the rest (0 if
+  // none). It pops what was sent and, when anything is left, flushes the rest itself.
+  struct BatchedSend {
+    int fd = -1;
+    std::span<mmsghdr> messages;
+  };
+  BatchedSend begin_batched_send(std::size_t max_messages);
+  void end_batched_send(std::size_t messages_sent, int error);
+  // The batch this port is deferred in, told when the port closes.
+  void set_deferred_in(UdpSendBatch* batch) { deferred_in_ = batch; }
+
  private:
   struct Impl;
   explicit UdpPort(std::unique_ptr<Impl> impl);
@@ -164,6 +182,8 @@ class UdpPort {
   void wait_writable();
   void drain_error_queue();
   bool is_icmp_report(int error) const;
+  // Pops the datagrams of the first `messages` filled messages and counts them sent.
+  void account_sent(std::size_t messages, bool segmented);
 
   std::unique_ptr<Impl> impl_;
   SocketAddress local_address_;
@@ -175,6 +195,7 @@ class UdpPort {
   bool writable_wait_pending_ = false;
   bool receiving_ = false;
   bool open_ = true;  // until close(); open() only returns bound sockets
+  UdpSendBatch* deferred_in_ = nullptr;
   // Asio handlers hold a weak reference to this; once the port is gone they do nothing.
   std::shared_ptr<UdpPort*> self_;
 };

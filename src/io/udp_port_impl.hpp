@@ -59,6 +59,7 @@ struct UdpPort::Impl {
   // Set when the kernel refused a GSO message (no UDP_SEGMENT, or a device without checksum
   // offload answers EIO): the port sends one datagram per message from then on.
   bool segmentation_refused = false;  // fill_segmented's iovecs and control blocks
+  bool batch_segmented = false;       // how begin_batched_send filled the messages
 };
 
 }  // namespace ivs::io

@@ -1,5 +1,6 @@
 // UdpPort, send half: the queue (send, send_slot/commit_send), flush with sendmmsg(2) and UDP
 // GSO, and the writability wait. Socket set-up and the receive half are udp_port.cpp.
+#include <algorithm>
 #include <cerrno>
 
 #include "io/udp_port.hpp"
@@ -79,17 +80,7 @@ void UdpPort::flush() {
                                       static_cast<unsigned>(count), MSG_DONTWAIT);
     ++counters_.send_syscalls;
     if (sent > 0) {
-      std::size_t datagrams = static_cast<std::size_t>(sent);
-      if (segmented) {
-        datagrams = 0;
-        for (int i = 0; i < sent; ++i) {
-          datagrams += scratch.segments[static_cast<std::size_t>(i)];
-          counters_.segmented_messages += scratch.segments[static_cast<std::size_t>(i)] > 1;
-        }
-      }
-      counters_.datagrams_sent += datagrams;
-      counters_.bytes_sent += queue.pop(datagrams);
-      counters_.send_batches.record(datagrams);
+      account_sent(static_cast<std::size_t>(sent), segmented);
       retried_head = false;
       continue;
     }
@@ -121,6 +112,53 @@ void UdpPort::flush() {
     queue.pop(1);
     ++counters_.send_errors;
     retried_head = false;
+  }
+}
+
+void UdpPort::account_sent(std::size_t messages, bool segmented) {
+  std::size_t datagrams = messages;
+  if (segmented) {
+    const auto& segments = impl_->segment_scratch.segments;
+    datagrams = 0;
+    for (std::size_t i = 0; i < messages; ++i) {
+      datagrams += segments[i];
+      counters_.segmented_messages += segments[i] > 1;
+    }
+  }
+  counters_.datagrams_sent += datagrams;
+  counters_.bytes_sent += impl_->send_queue.pop(datagrams);
+  counters_.send_batches.record(datagrams);
+}
+
+UdpPort::BatchedSend UdpPort::begin_batched_send(std::size_t max_messages) {
+  auto& queue = impl_->send_queue;
+  if (!is_open() || writable_wait_pending_ || queue.empty() || max_messages == 0) {
+    return {};
+  }
+  const bool segmented = impl_->options.segmentation_offload && !impl_->segmentation_refused;
+  impl_->batch_segmented = segmented;
+  const std::span<mmsghdr> messages(impl_->send_messages.data(),
+                                    std::min(max_messages, impl_->send_messages.size()));
+  const std::size_t count =
+      segmented ? queue.fill_segmented(messages, kMaxSegmentsPerMessage, impl_->segment_scratch)
+                : queue.fill(messages);
+  return {impl_->fd(), std::span<mmsghdr>(impl_->send_messages.data(), count)};
+}
+
+void UdpPort::end_batched_send(std::size_t messages_sent, int error) {
+  if (!is_open()) {
+    return;
+  }
+  if (messages_sent > 0) {
+    account_sent(messages_sent, impl_->batch_segmented);
+  }
+  if (error != 0 && is_icmp_report(error)) {
+    // The send consumed an earlier datagram's ICMP report: read it from the error queue, as
+    // flush() does, so the unreachable handler hears about it.
+    drain_error_queue();
+  }
+  if (!impl_->send_queue.empty()) {
+    flush();  // the refused datagram and anything beyond one fill: flush() knows every error
   }
 }
 
