@@ -114,6 +114,10 @@ void DtlsTransport::handle_packet(Instant now, ByteSpan datagram) {
   if (state_ == DtlsState::kNew) {
     state_ = DtlsState::kConnecting;
   }
+  if (ssl_ == nullptr) {
+    read_retired(datagram);
+    return;
+  }
   channel_.inbound = datagram;
   if (state_ == DtlsState::kConnecting) {
     drive_handshake(now);
@@ -172,6 +176,31 @@ void DtlsTransport::read_records() {
     fail("connection failed: " + openssl_errors());
     return;
   }
+}
+
+// A retired session reads no record; see "Retiring" in the header for why an alert is a close.
+void DtlsTransport::read_retired(ByteSpan datagram) {
+  constexpr std::uint8_t kAlertContentType = 21;  // RFC 6347 §4.1, RFC 5246 §6.2.1
+  if (datagram[0] != kAlertContentType) {
+    ++stats_.dropped_after_retire;
+    return;
+  }
+  state_ = DtlsState::kClosed;
+  farewell_.clear();
+  events_.push_back(DtlsClosed{});
+}
+
+void DtlsTransport::retire() {
+  if (state_ != DtlsState::kConnected || ssl_ == nullptr) {
+    return;
+  }
+  ERR_clear_error();
+  SSL_alloc_buffers(ssl_);  // as in close(): the alert write needs the released buffer back
+  SSL_shutdown(ssl_);       // writes close_notify into the channel: kept, not sent
+  ERR_clear_error();
+  farewell_ = pack_records(channel_.outbound, config_.mtu);
+  SSL_free(ssl_);  // and the BIO with it
+  ssl_ = nullptr;
 }
 
 void DtlsTransport::on_handshake_done() {
@@ -246,6 +275,15 @@ void DtlsTransport::handle_timeout(Instant now) {
 
 void DtlsTransport::close(Instant) {
   if (state_ != DtlsState::kConnecting && state_ != DtlsState::kConnected) {
+    return;
+  }
+  if (ssl_ == nullptr) {  // retired: the close_notify was written then
+    for (Bytes& datagram : farewell_) {
+      transmits_.push_back(std::move(datagram));
+      ++stats_.datagrams_sent;
+    }
+    farewell_.clear();
+    state_ = DtlsState::kClosed;
     return;
   }
   ERR_clear_error();

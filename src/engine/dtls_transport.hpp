@@ -34,6 +34,16 @@
 // The trick depends on OpenSSL 3.0/3.1 internals (struct timeval deadline); the .cpp refuses to
 // compile against 3.2+, where that pointer is to a temporary.
 //
+// Retiring (after the handshake): once the peer has proven it holds the SRTP keys (PeerSession
+// calls retire() on its first authenticated SRTP or SRTCP packet), it has our last flight and
+// will never ask for any of the handshake again. retire() then frees OpenSSL's session, ~38 KiB
+// that OpenSSL keeps for the life of a DTLS connection (the handshake buffer, the peer's
+// certificate, the SSL itself; docs/egress-memory.md), after writing the close_notify it would
+// send at close() and keeping those few bytes. From then on the records that can still arrive are
+// alerts, which after the handshake only ever end the association (close_notify or a fatal
+// error): without the keys to read one, an alert record's plaintext content type is taken as the
+// peer's close. Anything else is dropped and counted. State stays kConnected until close().
+//
 // MTU: records are at most `mtu` bytes and whole records are packed into datagrams of at most
 // `mtu` bytes (default 1200: fits loopback and the internet with room for IP/UDP headers).
 #pragma once
@@ -88,6 +98,7 @@ struct DtlsStats {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t retransmissions = 0;  // engine-timer retransmissions of a flight
   std::uint64_t application_data_ignored = 0;
+  std::uint64_t dropped_after_retire = 0;  // non-alert records once the session was retired
 };
 
 class DtlsTransport {
@@ -104,6 +115,10 @@ class DtlsTransport {
   void handle_timeout(Instant now);
   // Sends close_notify (RFC 5246 §7.2.1) and stops; no event is raised for a local close.
   void close(Instant now);
+  // Frees OpenSSL's session once the peer has proven it has the keys (see "Retiring" above).
+  // Only when connected; idempotent.
+  void retire();
+  bool retired() const { return ssl_ == nullptr && state_ == DtlsState::kConnected; }
 
   std::optional<Bytes> poll_transmit();
   std::optional<DtlsEvent> poll_event();
@@ -125,6 +140,7 @@ class DtlsTransport {
   Status init();
   void drive_handshake(Instant now);
   void read_records();
+  void read_retired(ByteSpan datagram);
   void release_record_buffers();
   void on_handshake_done();
   void fail(std::string reason);
@@ -144,6 +160,7 @@ class DtlsTransport {
   Duration retransmit_timeout_{};
   int retransmissions_in_flight_ = 0;
   std::deque<Bytes> transmits_;
+  std::vector<Bytes> farewell_;  // the close_notify written at retire(), sent at close()
   std::deque<DtlsEvent> events_;
   DtlsStats stats_;
 };

@@ -180,6 +180,7 @@ void PeerSession::handle_srtp(const SocketAddress& from, ByteSpan bytes) {
       count_decrypt_failure(status);
       return;
     }
+    dtls_->retire();  // the peer has the keys: the handshake state is not needed any more
     handle_srtcp(size);
     return;
   }
@@ -188,6 +189,7 @@ void PeerSession::handle_srtp(const SocketAddress& from, ByteSpan bytes) {
     count_decrypt_failure(status);
     return;
   }
+  dtls_->retire();
   const ByteSpan plain(buffer_.data(), size);
   auto view = proto::parse_rtp(plain);
   if (!view) {

@@ -322,6 +322,69 @@ TEST(PeerSessionTest, CloseSendsCloseNotifyAndThePeerReportsClosed) {
   EXPECT_EQ(Pair::count<SessionClosed>(pair.server_events), 1);
 }
 
+// Memory (issue 12): OpenSSL keeps ~38 KiB per DTLS session for as long as it lives, one per
+// stage. The session is freed once the peer proves it has the SRTP keys, and close_notify must
+// still reach the peer afterwards, which must still see it as a close.
+TEST_P(PeerSessionRoles, RetiresDtlsOnceThePeerHasTheKeysAndStillClosesBothWays) {
+  Pair pair(11, GetParam());
+  pair.run_for(seconds(5));
+  ASSERT_EQ(pair.client->state(), PeerSessionState::kConnected);
+  // Connected, but no authenticated packet from the peer yet: the handshake may still be asked
+  // for again (the peer may not have our last flight), so nothing is freed.
+  EXPECT_FALSE(pair.client->dtls().retired());
+  EXPECT_FALSE(pair.server().dtls().retired());
+
+  ASSERT_TRUE(pair.client->send_rtp(rtp_packet(96, 1, 0x1111)));
+  pair.run_for(milliseconds(100));
+  EXPECT_TRUE(pair.server().dtls().retired());
+  EXPECT_FALSE(pair.client->dtls().retired());  // nothing came from the server yet
+  ASSERT_TRUE(pair.router.send_rtcp(pair.server_id, proto::RtcpPli{0x2222, 0x1111}.serialize()));
+  pair.run_for(milliseconds(100));
+  EXPECT_TRUE(pair.client->dtls().retired());
+
+  // Media goes on both ways once retired.
+  ASSERT_TRUE(pair.client->send_rtp(rtp_packet(96, 2, 0x1111)));
+  ASSERT_TRUE(pair.router.send_rtp(pair.server_id, rtp_packet(111, 3, 0x2222)));
+  pair.run_for(milliseconds(100));
+  EXPECT_EQ(Pair::count<SessionMediaPacket>(pair.server_events), 2);
+  EXPECT_EQ(Pair::count<SessionMediaPacket>(pair.client_events), 1);
+
+  // A DTLS record other than an alert (here a handshake record) is dropped and counted.
+  Bytes handshake(40, 0);
+  handshake[0] = 22;
+  handshake[1] = 0xfe;
+  handshake[2] = 0xfd;
+  pair.router.handle_packet(pair.now, kClientHost, handshake);
+  pair.flush();
+  EXPECT_EQ(pair.server().state(), PeerSessionState::kConnected);
+  EXPECT_EQ(pair.server().dtls().stats().dropped_after_retire, 1u);
+
+  pair.client->close(pair.now);
+  pair.run_for(milliseconds(100));
+  EXPECT_EQ(pair.client->state(), PeerSessionState::kClosed);
+  EXPECT_EQ(pair.server().state(), PeerSessionState::kClosed);
+  EXPECT_EQ(Pair::count<SessionClosed>(pair.server_events), 1);
+}
+
+TEST(PeerSessionTest, ARetiredServerSessionStillSendsCloseNotify) {
+  Pair pair(12, DtlsRole::kClient);
+  pair.run_for(seconds(5));
+  ASSERT_TRUE(pair.client->send_rtp(rtp_packet(96, 1, 0x1111)));
+  ASSERT_TRUE(pair.router.send_rtp(pair.server_id, rtp_packet(111, 1, 0x2222)));
+  pair.run_for(milliseconds(100));
+  ASSERT_TRUE(pair.server().dtls().retired());
+  ASSERT_TRUE(pair.client->dtls().retired());
+
+  // As MediaPlane::close_session does: close, then send what the session queued.
+  pair.server().close(pair.now);
+  while (auto transmit = pair.server().poll_transmit()) {
+    pair.network.send(pair.now, kServerHost, transmit->destination, transmit->payload);
+  }
+  pair.run_for(milliseconds(100));
+  EXPECT_EQ(pair.client->state(), PeerSessionState::kClosed);
+  EXPECT_EQ(Pair::count<SessionClosed>(pair.client_events), 1);
+}
+
 TEST(PeerSessionTest, OneRouterServesTwoSessionsAndRoutesEachBySourceAddress) {
   Pair pair(8, DtlsRole::kClient);
   pair.add_second_client();
