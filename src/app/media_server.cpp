@@ -324,10 +324,9 @@ int run_media_server(const Config& config) {
   boost::asio::io_context io;
   WhipEgressOptions egress;
   egress.bind_ip = config.rtc_bind_ip;
-  egress.send_batching = config.egress_send_batching == "sendmmsg" ? io::SendBatching::kSendmmsg
-                         : config.egress_send_batching == "io_uring"
-                             ? io::SendBatching::kIoUring
-                             : io::SendBatching::kAuto;
+  egress.send_batching = config.egress_send_batching == "sendmmsg"   ? io::SendBatching::kSendmmsg
+                         : config.egress_send_batching == "io_uring" ? io::SendBatching::kIoUring
+                                                                     : io::SendBatching::kAuto;
   if (!config.rtc_announced_ip.empty()) {
     egress.announced_ip = config.rtc_announced_ip;
   }

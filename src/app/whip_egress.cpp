@@ -21,10 +21,9 @@ class WhipEgressFactory final : public EgressFactory {
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
     // A null certificate makes the session fail with a reason on the next turn of the loop.
     auto identity = identity_.current(io::wall_now());
-    return std::make_unique<WhipEgressSession>(io_, media_, options_,
-                                               std::move(identity.certificate), std::move(target),
-                                               std::move(callbacks), std::move(identity.context),
-                                               send_batch_);
+    return std::make_unique<WhipEgressSession>(
+        io_, media_, options_, std::move(identity.certificate), std::move(target),
+        std::move(callbacks), std::move(identity.context), send_batch_);
   }
 
   std::string mode() const override { return "whip"; }

@@ -52,15 +52,15 @@ class WorkerEgressSession final : public EgressSession {
         }
       });
     };
-    boost::asio::post(shard_.io(), [shard = &shard_, id = id_, box = box_, options,
-                                    identity = std::move(identity), target = std::move(target),
-                                    relayed = std::move(relayed),
-                                    send_batch = std::move(send_batch)]() mutable {
-      auto session = std::make_unique<WhipEgressSession>(
-          shard->io(), *shard, options, std::move(identity.certificate), std::move(target),
-          std::move(relayed), std::move(identity.context), std::move(send_batch));
-      shard->host(id, std::move(session), std::move(box));
-    });
+    boost::asio::post(
+        shard_.io(), [shard = &shard_, id = id_, box = box_, options,
+                      identity = std::move(identity), target = std::move(target),
+                      relayed = std::move(relayed), send_batch = std::move(send_batch)]() mutable {
+          auto session = std::make_unique<WhipEgressSession>(
+              shard->io(), *shard, options, std::move(identity.certificate), std::move(target),
+              std::move(relayed), std::move(identity.context), std::move(send_batch));
+          shard->host(id, std::move(session), std::move(box));
+        });
   }
 
   void close(std::function<void()> done) override {

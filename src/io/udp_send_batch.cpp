@@ -33,13 +33,11 @@ struct UdpSendBatch::Ring {
   ~Ring() { io_uring_queue_exit(&ring); }
 };
 
-std::shared_ptr<UdpSendBatch> UdpSendBatch::create(boost::asio::io_context& io,
-                                                   SendBatching mode) {
+std::shared_ptr<UdpSendBatch> UdpSendBatch::create(boost::asio::io_context& io, SendBatching mode) {
   return std::shared_ptr<UdpSendBatch>(new UdpSendBatch(io, mode));
 }
 
-UdpSendBatch::UdpSendBatch(boost::asio::io_context& io, SendBatching mode)
-    : io_(io), mode_(mode) {}
+UdpSendBatch::UdpSendBatch(boost::asio::io_context& io, SendBatching mode) : io_(io), mode_(mode) {}
 
 UdpSendBatch::~UdpSendBatch() {
   for (auto& entry : deferred_) {

@@ -19,17 +19,37 @@ namespace {
 
 using namespace udp_testing;
 
-struct Senders {
-  boost::asio::io_context& io;
+// A receiving port, `count` sending ports and the batch under test, on one loop.
+struct Rig {
+  boost::asio::io_context io;
+  std::unique_ptr<UdpPort> receiver = open_port(io, kLoopback4);
+  Recorder recorder;
   std::vector<std::unique_ptr<UdpPort>> ports;
+  std::shared_ptr<UdpSendBatch> batch;
 
-  Senders(boost::asio::io_context& context, std::size_t count, bool segmentation = false)
-      : io(context) {
+  Rig(SendBatching mode, std::size_t count, bool segmentation = false)
+      : batch(UdpSendBatch::create(io, mode)) {
+    recorder.start(*receiver);
     for (std::size_t i = 0; i < count; ++i) {
       UdpPortOptions options;
       options.segmentation_offload = segmentation;
       ports.push_back(open_port(io, options));
     }
+  }
+
+  // Queues `per_port` numbered datagrams on every port, defers each port (the first one
+  // twice), and runs the loop until the receiver has them all.
+  void send_through(std::uint32_t per_port, std::size_t size = 8) {
+    for (auto& port : ports) {
+      for (std::uint32_t i = 0; i < per_port; ++i) {
+        ASSERT_TRUE(port->send(receiver->local_address(), numbered(i, size)));
+      }
+      batch->defer_flush(*port);
+    }
+    batch->defer_flush(*ports.front());  // once is enough
+    const std::size_t expected = ports.size() * per_port;
+    ASSERT_TRUE(run_until(io, [&] { return recorder.received.size() >= expected; }))
+        << recorder.received.size() << " of " << expected;
   }
 };
 
@@ -50,105 +70,71 @@ std::vector<std::uint32_t> count_to(std::uint32_t n) {
   return numbers;
 }
 
-// Queues `per_port` numbered datagrams on every port, defers each port (the first one twice),
-// and runs the loop until the receiver has them all.
-void send_through(UdpSendBatch& batch, Senders& senders, UdpPort& receiver, Recorder& recorder,
-                  std::uint32_t per_port, std::size_t size = 8) {
-  for (auto& port : senders.ports) {
-    for (std::uint32_t i = 0; i < per_port; ++i) {
-      ASSERT_TRUE(port->send(receiver.local_address(), numbered(i, size)));
-    }
-    batch.defer_flush(*port);
-  }
-  batch.defer_flush(*senders.ports.front());  // once is enough
-  const std::size_t expected = senders.ports.size() * per_port;
-  ASSERT_TRUE(run_until(senders.io, [&] { return recorder.received.size() >= expected; }))
-      << recorder.received.size() << " of " << expected;
-}
-
 class UdpSendBatchTest : public ::testing::TestWithParam<SendBatching> {};
 
 TEST_P(UdpSendBatchTest, FlushesEveryDeferredPortOnceAtTheEndOfTheTurnInOrder) {
-  boost::asio::io_context io;
-  auto receiver = open_port(io, kLoopback4);
-  ASSERT_TRUE(receiver);
-  Recorder recorder;
-  recorder.start(*receiver);
-  Senders senders(io, 20);
-  auto batch = UdpSendBatch::create(io, GetParam());
+  Rig rig(GetParam(), 20);
 
-  send_through(*batch, senders, *receiver, recorder, 5);
+  rig.send_through(5);
 
-  EXPECT_EQ(recorder.received.size(), 100u);
-  const auto numbers = by_sender(recorder);
+  EXPECT_EQ(rig.recorder.received.size(), 100u);
+  const auto numbers = by_sender(rig.recorder);
   ASSERT_EQ(numbers.size(), 20u);
   for (const auto& [port, received] : numbers) {
     EXPECT_EQ(received, count_to(5)) << "from port " << port;
   }
-  for (const auto& port : senders.ports) {
+  for (const auto& port : rig.ports) {
     EXPECT_EQ(port->counters().datagrams_sent, 5u);
     EXPECT_EQ(port->queued(), 0u);
   }
-  EXPECT_EQ(batch->counters().flushes, 1u);
-  EXPECT_EQ(batch->counters().ports_flushed, 20u);
-  if (batch->uses_io_uring()) {
+  EXPECT_EQ(rig.batch->counters().flushes, 1u);
+  EXPECT_EQ(rig.batch->counters().ports_flushed, 20u);
+  if (rig.batch->uses_io_uring()) {
     // The point of the batch: the kernel is entered a few times for twenty sockets, and no
     // port made a sendmmsg of its own.
-    EXPECT_EQ(batch->counters().messages, 100u);
-    EXPECT_LT(batch->counters().submits, 20u);
-    for (const auto& port : senders.ports) {
+    EXPECT_EQ(rig.batch->counters().messages, 100u);
+    EXPECT_LT(rig.batch->counters().submits, 20u);
+    for (const auto& port : rig.ports) {
       EXPECT_EQ(port->counters().send_syscalls, 0u);
     }
   } else {
     EXPECT_NE(GetParam(), SendBatching::kAuto) << "io_uring refused on this machine";
-    EXPECT_EQ(batch->counters().submits, 0u);
-    for (const auto& port : senders.ports) {
+    EXPECT_EQ(rig.batch->counters().submits, 0u);
+    for (const auto& port : rig.ports) {
       EXPECT_EQ(port->counters().send_syscalls, 1u);
     }
   }
 }
 
 TEST_P(UdpSendBatchTest, KeepsGsoRunsOneMessageEach) {
-  boost::asio::io_context io;
-  auto receiver = open_port(io, kLoopback4);
-  ASSERT_TRUE(receiver);
-  Recorder recorder;
-  recorder.start(*receiver);
-  Senders senders(io, 3, /*segmentation=*/true);
-  auto batch = UdpSendBatch::create(io, GetParam());
+  Rig rig(GetParam(), 3, /*segmentation=*/true);
 
-  send_through(*batch, senders, *receiver, recorder, 10, 1000);
+  rig.send_through(10, 1000);
 
-  for (const auto& [port, received] : by_sender(recorder)) {
+  for (const auto& [port, received] : by_sender(rig.recorder)) {
     EXPECT_EQ(received, count_to(10)) << "from port " << port;
   }
-  for (const auto& port : senders.ports) {
+  for (const auto& port : rig.ports) {
     EXPECT_EQ(port->counters().segmented_messages, 1u);  // ten equal datagrams, one message
   }
-  if (batch->uses_io_uring()) {
-    EXPECT_EQ(batch->counters().messages, 3u);
+  if (rig.batch->uses_io_uring()) {
+    EXPECT_EQ(rig.batch->counters().messages, 3u);
   }
 }
 
 TEST_P(UdpSendBatchTest, SkipsAPortClosedOrDestroyedWhileDeferred) {
-  boost::asio::io_context io;
-  auto receiver = open_port(io, kLoopback4);
-  ASSERT_TRUE(receiver);
-  Recorder recorder;
-  recorder.start(*receiver);
-  Senders senders(io, 3);
-  auto batch = UdpSendBatch::create(io, GetParam());
-  for (auto& port : senders.ports) {
-    port->send(receiver->local_address(), numbered(7));
-    batch->defer_flush(*port);
+  Rig rig(GetParam(), 3);
+  for (auto& port : rig.ports) {
+    port->send(rig.receiver->local_address(), numbered(7));
+    rig.batch->defer_flush(*port);
   }
-  senders.ports[0]->close();
-  senders.ports[1].reset();
+  rig.ports[0]->close();
+  rig.ports[1].reset();
 
-  ASSERT_TRUE(run_until(io, [&] { return batch->counters().flushes == 1; }));
-  ASSERT_TRUE(run_until(io, [&] { return recorder.received.size() == 1; }));
-  EXPECT_EQ(recorder.received[0].from.port(), senders.ports[2]->local_address().port());
-  EXPECT_EQ(batch->counters().ports_flushed, 1u);
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.batch->counters().flushes == 1; }));
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.recorder.received.size() == 1; }));
+  EXPECT_EQ(rig.recorder.received[0].from.port(), rig.ports[2]->local_address().port());
+  EXPECT_EQ(rig.batch->counters().ports_flushed, 1u);
 }
 
 // The bug this guards against: a sendmsg through io_uring consumes the socket's pending ICMP
@@ -195,23 +181,17 @@ TEST_P(UdpSendBatchTest, ReportsIcmpErrorsAndStillSendsTheRefusedDatagram) {
 // 12 ports × 64 datagrams is more than the ring's 512 entries: the batch submits in chunks that
 // end on a port boundary, and every datagram still arrives once, in order.
 TEST_P(UdpSendBatchTest, SendsMoreMessagesThanTheRingHoldsInChunks) {
-  boost::asio::io_context io;
-  auto receiver = open_port(io, kLoopback4);
-  ASSERT_TRUE(receiver);
-  Recorder recorder;
-  recorder.start(*receiver);
-  Senders senders(io, 12);
-  auto batch = UdpSendBatch::create(io, GetParam());
+  Rig rig(GetParam(), 12);
 
-  send_through(*batch, senders, *receiver, recorder, 64);
+  rig.send_through(64);
 
-  EXPECT_EQ(recorder.received.size(), 12u * 64u);
-  for (const auto& [port, received] : by_sender(recorder)) {
+  EXPECT_EQ(rig.recorder.received.size(), 12u * 64u);
+  for (const auto& [port, received] : by_sender(rig.recorder)) {
     EXPECT_EQ(received, count_to(64)) << "from port " << port;
   }
-  if (batch->uses_io_uring()) {
-    EXPECT_EQ(batch->counters().messages, 12u * 64u);
-    EXPECT_GE(batch->counters().submits, 2u);
+  if (rig.batch->uses_io_uring()) {
+    EXPECT_EQ(rig.batch->counters().messages, 12u * 64u);
+    EXPECT_GE(rig.batch->counters().submits, 2u);
   }
 }
 
