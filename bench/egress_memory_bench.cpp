@@ -229,7 +229,7 @@ Figures measure_relay_legs(std::size_t count, std::size_t& gop_packets) {
           "GOP burst " + std::to_string(gop_packets) + " packets"};
 }
 
-// The options WhipEgressSession::open_socket uses (src/app/whip_egress_session.cpp); keep them
+// The options WhipEgressSession::open_socket uses (src/app/egress/whip_egress_session.cpp); keep them
 // in step.
 io::UdpPortOptions egress_port_options(bool before) {
   io::UdpPortOptions udp;
@@ -294,7 +294,7 @@ Figures measure_peer_sessions(std::size_t count) {
   const WallTime wall{1'700'000'000'000'000};
   auto client_certificate = *engine::DtlsCertificate::generate(wall);
   auto server_certificate = *engine::DtlsCertificate::generate(wall);
-  // The WHIP egress shares one OpenSSL context per certificate (app/egress_identity.hpp);
+  // The WHIP egress shares one OpenSSL context per certificate (app/egress/egress_identity.hpp);
   // EGRESS_MEMORY_PRIVATE_DTLS_CONTEXT=1 measures the former context per session.
   std::shared_ptr<const engine::DtlsContext> shared_context;
   if (std::getenv("EGRESS_MEMORY_PRIVATE_DTLS_CONTEXT") == nullptr) {

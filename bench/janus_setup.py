@@ -41,7 +41,7 @@ def free_port(kind=socket.SOCK_STREAM):
 
 def default_media():
     """The test publisher's cached 720p30 ~2.5 Mbit/s H.264 Baseline + Ogg Opus
-    (src/app/publisher_media.cpp: `$XDG_CACHE_HOME/ivs-media-server/1280x720-30fps-2500k-10s-v1`);
+    (src/app/publisher/publisher_media.cpp: `$XDG_CACHE_HOME/ivs-media-server/1280x720-30fps-2500k-10s-v1`);
     None when they have not been generated (run `media-server publish` once, or see
     generate_media)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -51,7 +51,7 @@ def default_media():
 
 
 def generate_media(directory, seconds=10, size="1280x720", fps=30, kbps=2500):
-    """The same media as src/app/publisher_media.cpp generates (testsrc2, default 1280x720
+    """The same media as src/app/publisher/publisher_media.cpp generates (testsrc2, default 1280x720
     30 fps, libx264 Baseline, no B-frames, IDR every second, one slice, 2500 kbit/s capped;
     440 Hz libopus 20 ms mono), without the drawn clock. Returns (video, audio) paths."""
     directory = pathlib.Path(directory)

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "app/jwt.hpp"
+#include "app/control/jwt.hpp"
 
 namespace {
 

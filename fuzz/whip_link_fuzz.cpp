@@ -1,11 +1,11 @@
-// Fuzzes the WHIP Link header parser and Location resolution (app/whip_egress_link.hpp): both
+// Fuzzes the WHIP Link header parser and Location resolution (app/egress/whip_egress_link.hpp): both
 // read text a remote WHIP endpoint chose.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "app/whip_egress_link.hpp"
+#include "app/egress/whip_egress_link.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

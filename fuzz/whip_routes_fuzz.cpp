@@ -1,4 +1,4 @@
-// Fuzzes the WHIP/WHEP POST path (app/whip_routes -> RelayChannel -> SDP parse and negotiation)
+// Fuzzes the WHIP/WHEP POST path (app/web/whip_routes -> RelayChannel -> SDP parse and negotiation)
 // with arbitrary offers: the first byte picks ingest or WHEP and the Content-Type; the answer
 // must be one of the documented statuses, and no refused offer may leave a session behind
 // (accepted ones are DELETEd again so the state stays bounded).
@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "app/whip_routes.hpp"
+#include "app/web/whip_routes.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
-// media-server: one executable, several roles (DESIGN.md §4 "Roles"; app/roles.hpp holds the
+// media-server: one executable, several roles (DESIGN.md §4 "Roles"; app/roles/roles.hpp holds the
 // table). `media-server` alone is `media-server serve`.
 #include <cstdio>
 #include <string_view>
 
-#include "app/roles.hpp"
+#include "app/roles/roles.hpp"
 
 int main(int argc, char** argv) {
   using namespace ivs::app;

@@ -1,5 +1,5 @@
 // API client wire details that need no socket: URLs and the dual-header authentication.
-#include "app/api_client.hpp"
+#include "app/control/api_client.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Every response shape the tolerant parser accepts (DESIGN.md §2.1), the WHIP URL precedence,
 // WebSocket messages, and malformed input turning into clear errors.
-#include "app/api_responses.hpp"
+#include "app/control/api_responses.hpp"
 
 #include <gtest/gtest.h>
 

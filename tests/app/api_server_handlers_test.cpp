@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "app/api_server/api_handlers.hpp"
-#include "app/jwt.hpp"
+#include "app/control/jwt.hpp"
 
 namespace ivs::app::api_server {
 namespace {

@@ -1,6 +1,6 @@
 // Configuration: defaults from the seed's table, precedence, validation errors as one line,
 // `.env` parsing and secret redaction. The environment is injected; the real one is never read.
-#include "app/config.hpp"
+#include "app/roles/config.hpp"
 
 #include <gtest/gtest.h>
 

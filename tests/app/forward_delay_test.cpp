@@ -1,6 +1,6 @@
 // The forwarding-delay probe closes a turn with one clock read in a handler posted behind the
 // egress flushes; these tests drive it with a fake post queue and a fake clock.
-#include "app/forward_delay.hpp"
+#include "app/relay/forward_delay.hpp"
 
 #include <gtest/gtest.h>
 

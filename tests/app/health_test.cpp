@@ -1,7 +1,7 @@
 // The health documents are the seed's JSON field for field; readiness follows registration and
 // shutdown; /api/status lists every desired stage honestly.
-#include "app/health.hpp"
-#include "app/tracking_only_egress.hpp"
+#include "app/web/health.hpp"
+#include "app/egress/tracking_only_egress.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // ES384 JWS: the API server signs participant tokens with this code and the stage role verifies
 // them with it, so these tests pin the wire form (raw r||s, base64url without padding) as well
 // as the checks a verifier must make.
-#include "app/jwt.hpp"
+#include "app/control/jwt.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Logging: JSON lines must stay valid JSON whatever the message holds; secrets only as hashes.
-#include "app/logging.hpp"
+#include "app/roles/logging.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/details/log_msg.h>

@@ -2,7 +2,7 @@
 // local transports it makes, and one server session driven end to end by a client-mode peer
 // (ICE, DTLS, SRTP both ways, DTLS close, consent loss) with events reaching the session's
 // handler. No sleeps: the loop runs until a condition holds, with a deadline.
-#include "app/media_plane.hpp"
+#include "app/relay/media_plane.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // and the graceful shutdown sequence (last heartbeat with connectedStages 0). A small in-test
 // API server stands in for the reference one. No sleeps: the loop runs until a condition holds,
 // with a deadline.
-#include "app/media_server.hpp"
+#include "app/roles/media_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <chrono>
 #include <functional>
 
-#include "app/tracking_only_egress.hpp"
+#include "app/egress/tracking_only_egress.hpp"
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
 #include "webrtc_test_peer.hpp"

@@ -1,4 +1,4 @@
-// Media workers (app/media_workers.hpp, app/worker_shard.hpp) with real threads: a RelayChannel
+// Media workers (app/relay/media_workers.hpp, app/relay/worker_shard.hpp) with real threads: a RelayChannel
 // on the main loop and two WorkerShards on two worker threads, a publisher over loopback
 // (webrtc_test_peer.hpp), and legs attached on each worker. Checks across the two workers: a
 // stage join from each shard's GOP cache, PLI aggregation into one request upstream, a NACK
@@ -14,9 +14,9 @@
 #include <future>
 #include <mutex>
 
-#include "app/media_workers.hpp"
-#include "app/relay_channel.hpp"
-#include "app/worker_shard.hpp"
+#include "app/relay/media_workers.hpp"
+#include "app/relay/relay_channel.hpp"
+#include "app/relay/worker_shard.hpp"
 #include "h264_feed.hpp"
 #include "io/clock.hpp"
 #include "proto/h264_packetizer.hpp"

@@ -1,6 +1,6 @@
 // GET /metrics renders the status snapshot: the figures an operator alerts on must be there,
 // labelled by stage, and families must not repeat (Prometheus rejects a repeated TYPE line).
-#include "app/metrics.hpp"
+#include "app/web/metrics.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The /metrics text format: what a Prometheus scraper parses must come out exactly.
-#include "app/prometheus_text.hpp"
+#include "app/web/prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 

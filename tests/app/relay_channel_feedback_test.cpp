@@ -10,7 +10,7 @@
 #include <functional>
 #include <set>
 
-#include "app/relay_channel.hpp"
+#include "app/relay/relay_channel.hpp"
 #include "proto/rtp_builder.hpp"
 #include "webrtc_test_peer.hpp"
 

@@ -4,7 +4,7 @@
 // timeout, DELETE, VIDEO_LIMITS_POLICY=reject); external egress legs through
 // EgressMediaSource; and every captured publisher offer (testdata/sdp) answered with candidates.
 // No sleeps: the loop runs until a condition holds, with a deadline.
-#include "app/relay_channel.hpp"
+#include "app/relay/relay_channel.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The test publisher's pacer (WebRTC-style leaky bucket) on a simulated clock.
-#include "app/send_pacer.hpp"
+#include "app/publisher/send_pacer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // StageManager: the reconciler's commands executed on a real io_context against a recording
 // egress factory and a scripted token source (no sockets). Backoff is shortened to milliseconds
 // so retries happen within the test's deadline; nothing sleeps.
-#include "app/stage_manager.hpp"
+#include "app/control/stage_manager.hpp"
 
-#include "app/static_destinations.hpp"
+#include "app/control/static_destinations.hpp"
 
 #include <gtest/gtest.h>
 

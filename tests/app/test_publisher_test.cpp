@@ -3,9 +3,9 @@
 // seamless looping, NACK history, PLI -> next IDR, sender reports, and the command line.
 #include <gtest/gtest.h>
 
-#include "app/media_file_source.hpp"
-#include "app/publisher_media.hpp"
-#include "app/test_publisher.hpp"
+#include "app/publisher/media_file_source.hpp"
+#include "app/publisher/publisher_media.hpp"
+#include "app/publisher/test_publisher.hpp"
 #include "proto/rtcp_sender_report.hpp"
 #include "proto/rtp_builder.hpp"
 #include "proto/rtp_packet.hpp"

@@ -2,7 +2,7 @@
 // right content types and cache validators; every file a page links to is embedded; and the
 // dashboard's stage-button proxy forwards to the API server's admin routes with the API key,
 // only for a caller holding the admin token, without ever blocking the handler.
-#include "app/web_routes.hpp"
+#include "app/web/web_routes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <regex>
 #include <set>
 
-#include "app/web_assets.hpp"
+#include "app/web/web_assets.hpp"
 
 namespace ivs::app {
 namespace {

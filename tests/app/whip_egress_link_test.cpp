@@ -1,8 +1,8 @@
-// WHIP egress response headers (app/whip_egress_link): the Link header's STUN/TURN entries and
+// WHIP egress response headers (app/egress/whip_egress_link): the Link header's STUN/TURN entries and
 // the resolution of Location against the URL that answered. Pure parsing, no sockets.
 #include <gtest/gtest.h>
 
-#include "app/whip_egress_link.hpp"
+#include "app/egress/whip_egress_link.hpp"
 
 namespace ivs::app {
 namespace {

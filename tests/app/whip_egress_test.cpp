@@ -10,8 +10,8 @@
 
 #include <map>
 
-#include "app/whip_egress.hpp"
-#include "app/whip_egress_session.hpp"
+#include "app/egress/whip_egress.hpp"
+#include "app/egress/whip_egress_session.hpp"
 #include "engine/ice_candidate.hpp"
 #include "engine/peer_session_router.hpp"
 #include "engine/sdp_negotiation.hpp"

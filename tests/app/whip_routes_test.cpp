@@ -2,7 +2,7 @@
 // port on loopback, port 0): status codes and messages for every refusal, the 201's absolute
 // Location/ETag/Content-Type, DELETE/PATCH/OPTIONS, stage-style mounting with a channel lookup,
 // and that bad input never leaves a session behind (router session count).
-#include "app/whip_routes.hpp"
+#include "app/web/whip_routes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-"""Our WHIP egress (app/whip_egress: egress offer, POST, controlling full ICE, DTLS, the relay
+"""Our WHIP egress (app/egress/whip_egress: egress offer, POST, controlling full ICE, DTLS, the relay
 leg) publishing to aiortc as the WHIP endpoint (aiortc_whip_endpoint.py), a stack we did not
 write, which DECODES the video with PyAV.
 
@@ -25,7 +25,7 @@ ENDPOINT_SECONDS = 30
 
 
 def egress_is_wired() -> bool:
-    source = (SOURCE_DIR / "src" / "app" / "media_server.cpp").read_text(errors="replace")
+    source = (SOURCE_DIR / "src" / "app" / "roles" / "media_server.cpp").read_text(errors="replace")
     return "make_whip_egress_factory" in source and "StaticDestinations" in source
 
 

@@ -58,7 +58,7 @@ def read_table(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def media_table():
-    return read_table(SOURCE / "src" / "app" / "config_table.cpp")
+    return read_table(SOURCE / "src" / "app" / "roles" / "config_table.cpp")
 
 
 @pytest.fixture(scope="module")
@@ -656,7 +656,7 @@ def test_help_lists_the_same_variables_as_the_source(media_table):
     """`media-server --help` is what users read first; it must show the table the docs are
     checked against (skipped for a binary older than the table's source)."""
     binary = BUILD / "media-server"
-    table_source = SOURCE / "src" / "app" / "config_table.cpp"
+    table_source = SOURCE / "src" / "app" / "roles" / "config_table.cpp"
     if not binary.exists() or binary.stat().st_mtime < table_source.stat().st_mtime:
         pytest.skip(f"{binary} missing or older than {table_source.name}")
     result = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)

@@ -26,6 +26,10 @@
 //   gaps      = packets expected from the first to the highest sequence number but not received
 //   jumps     = forward steps of more than one (each loss burst counts once)
 //   reordered = packets older than the highest already seen
+// Like any RTP receiver (RFC 3550 §6.4.2) it sends each connected session an (empty) receiver
+// report every second, as real stages do: the server frees a stage's DTLS state on the first
+// authenticated packet from it (docs/webrtc-session.md), so a sink that never spoke would keep
+// a memory figure no real stage produces.
 // "firstMediaMs" is POST -> first media packet of the session, the closest the sink can get to
 // "first keyframe" without decrypting. "firstMediaWallMs" is the same arrival as Unix epoch
 // milliseconds (system clock), so a driver can compare it with events stamped by other
@@ -46,6 +50,7 @@
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
 #include "io/udp_port.hpp"
+#include "proto/rtcp_compound.hpp"
 
 namespace {
 
@@ -187,6 +192,7 @@ class Sink {
       });
     }
     signals_.async_wait([this](auto, int) { io_.stop(); });
+    send_receiver_reports();
     io_.run();
     std::printf("%s\n", json::serialize(stats(false)).c_str());
     return 0;
@@ -221,6 +227,25 @@ class Sink {
       return false;
     }
     return true;
+  }
+
+  // One empty receiver report to every connected session, then again in a second.
+  void send_receiver_reports() {
+    proto::RtcpReceiverReport report;
+    report.sender_ssrc = 0x5157u;
+    const Bytes compound = report.serialize();
+    for (const auto& [id, session] : sessions_) {
+      if (session.connected) {
+        (void)router_.send_rtcp(id, compound);
+      }
+    }
+    drain();
+    report_timer_.expires_after(std::chrono::seconds(1));
+    report_timer_.async_wait([this](auto error) {
+      if (!error) {
+        send_receiver_reports();
+      }
+    });
   }
 
   // RFC 7983: 128..191 is RTP/RTCP. From a connected session's address it is counted here;
@@ -473,6 +498,7 @@ class Sink {
   engine::PeerSessionRouter router_;
   io::EngineTimer timer_;
   asio::steady_timer stop_timer_;
+  asio::steady_timer report_timer_{io_};
   asio::signal_set signals_;
   std::map<engine::IceSessionId, SinkSession> sessions_;
   std::unordered_map<SocketAddress, engine::IceSessionId, SocketAddressHash> by_address_;

@@ -22,7 +22,7 @@
 #include <string>
 
 #include "app/api_server/api_server_state.hpp"
-#include "app/jwt.hpp"
+#include "app/control/jwt.hpp"
 #include "engine/random.hpp"
 #include "io/http_router.hpp"
 #include "io/http_types.hpp"

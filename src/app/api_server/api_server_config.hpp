@@ -1,6 +1,6 @@
 // Configuration of the `api-server` role, from the environment plus an optional `.env` file,
 // with the same precedence, one-line errors and secret redaction as the media server's
-// (app/config.hpp). The names shared with the media server mean the same thing (PORT,
+// (app/roles/config.hpp). The names shared with the media server mean the same thing (PORT,
 // API_SECRET_KEY, MEDIA_SERVER_SECRET, AWS_REGION, LOG_LEVEL, LOG_FORMAT); only PORT's default
 // differs (3000, where the media server's API_SERVER_URL points by default).
 #pragma once
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "app/config.hpp"
+#include "app/roles/config.hpp"
 #include "proto/result.hpp"
 
 namespace ivs::app::api_server {

@@ -18,9 +18,9 @@
 #include "app/api_server/api_handlers.hpp"
 #include "app/api_server/api_server_config.hpp"
 #include "app/api_server/api_server_state.hpp"
-#include "app/config.hpp"
-#include "app/jwt.hpp"
-#include "app/logging.hpp"
+#include "app/roles/config.hpp"
+#include "app/control/jwt.hpp"
+#include "app/roles/logging.hpp"
 #include "io/clock.hpp"
 #include "io/http_server.hpp"
 

@@ -1,0 +1,81 @@
+// StageManager (seed "核心組件 2"): the I/O shell around engine::StageReconciler. It turns the
+// reconciler's commands into token requests and egress sessions, feeds their outcomes back, arms
+// one timer from poll_timeout(), and logs the key events of the seed ("connecting to stage",
+// "stage connected"). All on the control plane's single io_context, so no locks.
+//
+//   desired set ──► StageReconciler ──commands──► FetchToken  → TokenSource (API client)
+//   (list, WS)          ▲                         OpenEgress  → EgressFactory::open
+//                       └────────── results ◄──── CloseEgress → EgressSession::close
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "app/control/api_responses.hpp"
+#include "app/egress/egress_session.hpp"
+#include "engine/random.hpp"
+#include "engine/stage_reconciler.hpp"
+
+namespace ivs::app {
+
+// Fetches one participant token; `permanent` marks failures retrying cannot fix.
+using TokenCallback = std::function<void(Result<TokenInfo> token, bool permanent)>;
+using TokenSource = std::function<void(const std::string& stage_arn, TokenCallback done)>;
+
+class StageManager {
+ public:
+  StageManager(boost::asio::io_context& io, engine::StageReconcilerOptions options,
+               TokenSource tokens, EgressFactory& egress, engine::RandomSource& random);
+  ~StageManager();
+  StageManager(const StageManager&) = delete;
+  StageManager& operator=(const StageManager&) = delete;
+
+  void sync(const std::vector<std::string>& stage_arns);  // full list: the truth
+  void add(const std::string& stage_arn);                 // stage_created
+  void remove(const std::string& stage_arn);              // stage_deleted
+  // Closes every egress session; `done` runs once all are closed (or abandoned after the
+  // reconciler's close timeout).
+  void shutdown(std::function<void()> done);
+
+  std::vector<engine::StageStatus> snapshot() const { return reconciler_.snapshot(); }
+  std::size_t connected_count() const;
+  // Media figures of the stage's open egress session (the newest, during a make-before-break
+  // republish); nothing while it is not publishing.
+  std::optional<EgressStats> stats(const std::string& stage_arn) const;
+  // The same for every stage in one pass over the sessions: what a status snapshot of a
+  // thousand stages needs (a stats() call per stage would be quadratic in total).
+  std::unordered_map<std::string, EgressStats> stats_by_stage() const;
+  std::size_t open_sessions() const { return sessions_.size() + closing_.size(); }
+  std::string egress_mode() const { return egress_.mode(); }
+
+ private:
+  void step();  // drain commands and events, re-arm the timer
+  void execute(const engine::FetchToken& command);
+  void execute(const engine::OpenEgress& command);
+  void execute(const engine::CloseEgress& command);
+  void log(const engine::StageTransition& event);
+  void feed(const engine::StageResult& result);
+  void arm_timer();
+
+  boost::asio::io_context& io_;
+  engine::StageReconciler reconciler_;
+  TokenSource tokens_;
+  EgressFactory& egress_;
+  boost::asio::steady_timer timer_;
+  std::map<std::uint64_t, std::unique_ptr<EgressSession>> sessions_;  // by attempt id
+  std::map<std::uint64_t, std::unique_ptr<EgressSession>> closing_;   // close() in progress
+  std::map<std::string, std::uint64_t> newest_attempt_;               // by stage ARN
+  std::map<std::uint64_t, std::string> attempt_stage_;                // open sessions' stage ARNs
+  std::function<void()> shutdown_done_;
+  std::shared_ptr<bool> alive_;  // callbacks check it: the manager may be gone when they run
+};
+
+}  // namespace ivs::app

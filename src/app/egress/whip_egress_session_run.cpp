@@ -1,0 +1,345 @@
+// WhipEgressSession, second half: the running session (engine drain loop, relay leg, stats,
+// failure and close). The setup half (socket, offer, POST, answer) is whip_egress_session.cpp.
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "app/egress/whip_egress_session.hpp"
+#include "io/clock.hpp"
+#include "proto/stun_message.hpp"
+
+namespace ivs::app {
+namespace {
+namespace asio = boost::asio;
+constexpr auto kSampleInterval = std::chrono::seconds(1);
+constexpr std::size_t kWindowSamples = 5;  // bitrate over the last ~5 s
+constexpr std::size_t kEagerFlushDatagrams = 16;
+}  // namespace
+
+// ---- engine loop --------------------------------------------------------------------------
+
+void WhipEgressSession::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
+  if (!peer_ && phase_ != Phase::kDone && proto::looks_like_stun(bytes) &&
+      bytes.size() <= kMaxEarlyDatagramBytes && early_datagrams_.size() < kMaxEarlyDatagrams) {
+    early_datagrams_.push_back({from, Bytes(bytes.begin(), bytes.end())});
+    return;
+  }
+  if (!peer_ || phase_ == Phase::kDone) {
+    return;
+  }
+  peer_->handle_packet(now, from, bytes);
+  drain();
+}
+
+void WhipEgressSession::on_engine_timeout(Instant now) {
+  if (!peer_ || phase_ == Phase::kDone) {
+    return;
+  }
+  peer_->handle_timeout(now);
+  drain();
+}
+
+void WhipEgressSession::drain_transmits() {
+  while (auto transmit = peer_->poll_transmit()) {
+    if (port_ && port_->is_open()) {
+      port_->send(transmit->destination, transmit->payload);
+    }
+  }
+}
+
+void WhipEgressSession::drain() {
+  bool progressed = true;
+  while (progressed && phase_ != Phase::kDone) {
+    progressed = false;
+    while (auto transmit = peer_->poll_transmit()) {
+      port_->send(transmit->destination, transmit->payload);
+      progressed = true;
+    }
+    while (phase_ != Phase::kDone) {
+      auto event = peer_->poll_event();
+      if (!event) {
+        break;
+      }
+      on_event(*event);
+      progressed = true;
+    }
+  }
+  if (phase_ == Phase::kDone) {
+    return;
+  }
+  port_->flush();
+  engine_timer_.rearm(peer_->poll_timeout());
+}
+
+void WhipEgressSession::on_event(engine::PeerSessionEvent& event) {
+  if (std::holds_alternative<engine::SessionConnected>(event)) {
+    on_connected();
+  } else if (auto* rtcp = std::get_if<engine::SessionRtcpPacket>(&event)) {
+    if (leg_) {
+      media_.feedback(io::monotonic_now(), *leg_, rtcp->packets);
+    }
+  } else if (auto* failed = std::get_if<engine::SessionFailed>(&event)) {
+    fail((phase_ == Phase::kConnected ? "session lost: " : "ICE/DTLS: ") + failed->reason);
+  } else if (std::holds_alternative<engine::SessionClosed>(event)) {
+    fail("the stage closed the DTLS session");
+  }
+  // SessionMediaPacket: a stage sends us no media; ignored.
+}
+
+void WhipEgressSession::on_connected() {
+  connect_timer_.cancel();
+  phase_ = Phase::kConnected;
+  engine::RelayEgressFormat format;
+  format.video = [&] {
+    engine::RelayTrackFormat track;
+    track.ssrc = streams_.video_ssrc;
+    track.payload_type = answer_->media.video.payload_type;
+    track.mid = answer_->media.video.mid;
+    track.extensions = answer_->media.video.extensions;
+    track.feedback = answer_->media.video.feedback;
+    return track;
+  }();
+  if (answer_->media.audio) {
+    engine::RelayTrackFormat track;
+    track.ssrc = streams_.audio_ssrc;
+    track.payload_type = answer_->media.audio->payload_type;
+    track.mid = answer_->media.audio->mid;
+    track.extensions = answer_->media.audio->extensions;
+    track.feedback = answer_->media.audio->feedback;
+    format.audio = track;
+  }
+  format.cname = streams_.cname;
+  // The leg may start with the GOP cache right here: the sink must be usable (it is: Connected).
+  leg_ = media_.attach(io::monotonic_now(), format, *this);
+  spdlog::info("WHIP egress to stage {} connected ({}), publishing", target_.stage_arn,
+               peer_->remote_address() ? peer_->remote_address()->to_string() : "?");
+  schedule_sample();
+  post([this] {
+    if (callbacks_.on_connected && !closing_ && !failed_) {
+      // A copy: the owner may destroy this session (and callbacks_) from inside the call.
+      auto on_connected = callbacks_.on_connected;
+      on_connected(true, "");
+    }
+  });
+}
+
+// ---- relay sink ---------------------------------------------------------------------------
+
+void WhipEgressSession::send_rtp(ByteSpan packet) {
+  send_protected(packet, false);
+}
+
+void WhipEgressSession::send_rtcp(ByteSpan packet) {
+  send_protected(packet, true);
+}
+
+// The relay calls this once per packet per stage, so it neither queues a Transmit in the peer
+// session nor allocates nor copies twice: the packet is protected straight into the port's next
+// send slot (one copy, then in-place encryption) and committed there.
+void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
+  if (phase_ != Phase::kConnected || !peer_ || !port_) {
+    return;
+  }
+  const auto& destination = peer_->remote_address();  // a reference: this runs per packet
+  const MutableByteSpan slot = port_->send_slot();
+  if (!destination || slot.empty()) {
+    ++send_slot_drops_;  // the port's ring is full (a burst beyond its capacity) or it closed
+    return;
+  }
+  const auto size =
+      rtcp ? peer_->protect_rtcp_into(packet, slot) : peer_->protect_rtp_into(packet, slot);
+  if (!size) {
+    return;  // counted by the peer session (not ready, too large, protect failure)
+  }
+  port_->commit_send(*destination, *size);
+  if (port_->queued() >= kEagerFlushDatagrams) {
+    // A keyframe, or a batch of frames read at once, is hundreds of packets per stage: send
+    // them in GSO runs as they are produced rather than all after the turn, so the first ones
+    // leave earlier and the ring stays shallow (resident memory per stage).
+    port_->flush();
+  }
+  schedule_flush();
+}
+
+// One sendmmsg for everything the relay fanned out in this turn of the loop, instead of one
+// syscall per packet per stage; with a send batch, one io_uring submission for every session
+// of the loop (udp_send_batch.hpp).
+void WhipEgressSession::schedule_flush() {
+  if (send_batch_ && port_) {
+    send_batch_->defer_flush(*port_);
+    return;
+  }
+  if (flush_posted_) {
+    return;
+  }
+  flush_posted_ = true;
+  // Not post(std::function): this runs once per session per loop turn, and a small lambda lets
+  // Asio reuse its handler memory instead of allocating a std::function each time.
+  asio::post(io_, [alive = std::weak_ptr<bool>(alive_), this] {
+    if (auto flag = alive.lock(); !flag || !*flag) {
+      return;
+    }
+    flush_posted_ = false;
+    if (port_ && port_->is_open()) {
+      port_->flush();
+    }
+  });
+}
+
+// ---- stats --------------------------------------------------------------------------------
+
+void WhipEgressSession::schedule_sample() {
+  if (leg_) {
+    if (auto stats = media_.stats(*leg_)) {
+      samples_.emplace_back(io::monotonic_now(), stats->bytes_sent);
+      while (samples_.size() > kWindowSamples + 1) {
+        samples_.pop_front();
+      }
+    }
+  }
+  sample_timer_.expires_after(kSampleInterval);
+  sample_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto error) {
+    if (auto flag = alive.lock(); !error && flag && *flag && phase_ == Phase::kConnected) {
+      schedule_sample();
+    }
+  });
+}
+
+std::optional<EgressStats> WhipEgressSession::stats() const {
+  if (!leg_ || phase_ != Phase::kConnected) {
+    return std::nullopt;
+  }
+  const auto relay = media_.stats(*leg_);
+  if (!relay) {
+    return std::nullopt;
+  }
+  EgressStats stats;
+  stats.rtt_ms = relay->rtt_ms;
+  stats.fraction_lost = relay->fraction_lost;
+  stats.packets_lost = relay->cumulative_lost.value_or(0);
+  stats.packets_sent = relay->packets_sent;
+  stats.nacks_received = relay->nacks_received;
+  stats.plis_received = relay->plis_received + relay->firs_received;
+  stats.retransmitted = relay->packets_retransmitted;
+  if (port_) {
+    const auto& port = port_->counters();
+    stats.send_drops = send_slot_drops_ + port.queue_full_drops + port.send_errors;
+  }
+  if (!samples_.empty()) {
+    const auto& [first_time, first_bytes] = samples_.front();
+    const double seconds = std::chrono::duration<double>(io::monotonic_now() - first_time).count();
+    if (seconds >= 0.5 && relay->bytes_sent >= first_bytes) {
+      stats.bitrate_kbps =
+          static_cast<double>(relay->bytes_sent - first_bytes) * 8.0 / seconds / 1000.0;
+    }
+  }
+  return stats;
+}
+
+// ---- failure and close --------------------------------------------------------------------
+
+void WhipEgressSession::release_media() {
+  if (leg_) {
+    media_.detach(*leg_);
+    leg_.reset();
+  }
+  if (peer_ && phase_ == Phase::kConnected) {
+    peer_->close(io::monotonic_now());  // DTLS close_notify: the stage learns at once
+    drain_transmits();
+  }
+  phase_ = Phase::kDone;
+  engine_timer_.cancel();
+  connect_timer_.cancel();
+  sample_timer_.cancel();
+  if (port_) {
+    port_->flush();
+    port_->close();
+  }
+}
+
+void WhipEgressSession::fail(const std::string& reason) {
+  if (failed_ || closing_) {
+    return;
+  }
+  failed_ = true;
+  release_media();
+  spdlog::warn("WHIP egress to stage {} failed: {}", target_.stage_arn, reason);
+  if (!resource_url_.empty()) {
+    // Fire and forget: the endpoint should not keep a ghost publisher until its own timeout.
+    // The StageManager destroys us right after on_failed; HttpClient requests outlive that.
+    send_delete([] {});
+  }
+  post([this, reason] {
+    if (callbacks_.on_failed) {
+      // A copy: the StageManager destroys the failed session (and callbacks_) from inside the
+      // call, and the callback still uses its captures after that.
+      auto on_failed = callbacks_.on_failed;
+      on_failed(reason);
+    }
+  });
+}
+
+void WhipEgressSession::close(std::function<void()> done) {
+  if (closing_ || failed_) {
+    post(std::move(done));
+    closing_ = true;
+    return;
+  }
+  closing_ = true;
+  if (phase_ == Phase::kPosting) {
+    // The endpoint may be creating the resource right now: wait for the answer (bounded by the
+    // request timeout), then DELETE it.
+    close_done_ = std::move(done);
+    release_media();
+    phase_ = Phase::kPosting;  // on_post_response finishes the close
+    return;
+  }
+  // DELETE before the DTLS close_notify: an endpoint that ends the session on close_notify would
+  // otherwise answer the DELETE with 404. The leg stops at once; the transport closes after.
+  if (leg_) {
+    media_.detach(*leg_);
+    leg_.reset();
+  }
+  if (resource_url_.empty()) {
+    release_media();
+    post(std::move(done));
+    return;
+  }
+  send_delete([this, done = std::move(done)] {
+    release_media();
+    if (done) {
+      done();
+    }
+  });
+}
+
+void WhipEgressSession::send_delete(std::function<void()> done) {
+  if (resource_url_.empty()) {
+    post(std::move(done));
+    return;
+  }
+  io::HttpClient::Request request;
+  request.method = io::http::verb::delete_;
+  request.url = resource_url_;
+  if (!target_.token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + target_.token);
+  }
+  request.timeout = options_.request_timeout;
+  const std::string url = resource_url_;
+  const std::string stage = target_.stage_arn;
+  resource_url_.clear();  // one DELETE per resource
+  http_.request(std::move(request), [alive = std::weak_ptr<bool>(alive_), url, stage,
+                                     done = std::move(done)](Result<io::HttpClient::Response> r) {
+    if (!r) {
+      spdlog::warn("WHIP egress to stage {}: DELETE {}: {}", stage, url, r.error().message);
+    } else if (r->status >= 300) {
+      spdlog::warn("WHIP egress to stage {}: DELETE {} answered HTTP {}", stage, url, r->status);
+    } else {
+      spdlog::debug("WHIP egress to stage {}: DELETE {} -> {}", stage, url, r->status);
+    }
+    if (auto flag = alive.lock(); flag && *flag && done) {
+      done();
+    }
+  });
+}
+
+}  // namespace ivs::app

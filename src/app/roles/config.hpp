@@ -1,0 +1,138 @@
+// Configuration from the environment plus an optional `.env` file (DESIGN.md §2.3; the seed's
+// variable table keeps its names and defaults). The variables are one table (config_table.cpp):
+// name, default, description, secret flag and validator, so `--help`, `--print-config` and the
+// loader can never disagree about what exists.
+//
+// Precedence: real environment > `.env` in the working directory > table default. A bad value
+// stops the program with ONE line naming the variable, the value and what is accepted
+// (ConfigError), exit code 2. Secrets are never printed: `--print-config` shows "***" or
+// "(unset)".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/result.hpp"
+
+namespace ivs::app {
+
+// Variable name -> raw value. Tests build these by hand; only main() reads the real environment.
+using Environment = std::map<std::string, std::string, std::less<>>;
+
+struct ConfigVariable {
+  std::string_view name;
+  std::string_view default_value;  // "" means unset
+  std::string_view description;
+  bool secret = false;
+  // Empty when `value` is acceptable, else what is accepted ("an integer from 1 to 65535").
+  std::string (*validate)(std::string_view value) = nullptr;
+};
+
+// Every variable the program reads, in documentation order.
+std::span<const ConfigVariable> config_variables();
+
+// One static WHIP destination (WHIP_DESTINATIONS), for users without an API server.
+struct WhipDestination {
+  std::string url;
+  std::string token;  // bearer token; empty: no Authorization header
+};
+
+// WHIP_DESTINATIONS syntax: entries separated by `;` or newlines, each `<url>` or
+// `<url> <bearer-token>` (whitespace between). Errors name the entry.
+Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value);
+
+enum class ValueSource { default_value, dotenv, environment };
+
+struct Config {
+  std::string node_env;  // development | production | test
+  bool production = false;
+  std::uint16_t port = 3001;
+  std::string server_id;
+  std::string server_ip;
+  std::string api_server_url;
+  std::string api_secret_key;
+  std::string media_server_secret;
+  std::string aws_region;
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string whip_endpoint;
+  std::string log_level;   // debug | info | warn | error
+  std::string log_format;  // text | json
+  std::chrono::milliseconds heartbeat_interval{30000};
+  std::chrono::milliseconds stage_sync_interval{60000};
+  bool enable_auto_sync = true;
+  std::chrono::milliseconds shutdown_timeout{10000};
+  std::string whip_ingest_token;
+  std::uint16_t rtc_udp_port = 50000;
+  std::string rtc_announced_ip;  // empty: SERVER_IP if it is an address, else detected
+  std::size_t max_concurrent_connects = 8;
+  // MEDIA_WORKERS: threads that run the stage legs (app/relay/media_workers.hpp); 0 = one per core.
+  std::size_t media_workers = 0;
+  // EGRESS_SEND_BATCHING: auto, io_uring or sendmmsg (io/udp_send_batch.hpp).
+  std::string egress_send_batching = "auto";
+  std::chrono::milliseconds api_request_timeout{10000};
+  std::string rtc_bind_ip = "0.0.0.0";   // where the RTC UDP port is bound
+  bool refuse_second_publisher = false;  // WHIP_PUBLISHER_POLICY=refuse: 409 instead of replace
+  std::string whep_token;                // empty: WHEP playback needs no token
+  std::size_t whep_max_viewers = 100;
+  bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
+  std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
+  std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
+  // INGEST_MAX_BITRATE: the REMB cap toward publishers (kbit/s).
+  std::uint64_t ingest_max_bitrate_kbps = 6000;
+
+  // The effective raw value of every table variable and where it came from.
+  struct Effective {
+    std::string value;
+    ValueSource source = ValueSource::default_value;
+  };
+  std::map<std::string, Effective, std::less<>> effective;
+};
+
+// Builds the configuration; the error is the single line to print before exiting with code 2.
+Result<Config> load_config(const Environment& environment, const Environment& dotenv = {});
+
+// `.env` syntax: KEY=VALUE per line; blank lines and `#` comments ignored; optional `export `
+// prefix; values may be "double quoted" (with \n \t \" \\ escapes) or 'single quoted'
+// (literal); unquoted values end at ` #`. Errors name the line number.
+Result<Environment> parse_dotenv(std::string_view text);
+// Reads and parses `path`; a missing file is an empty environment, not an error.
+Result<Environment> load_dotenv_file(const std::string& path);
+// The process environment (main() only).
+Environment process_environment();
+
+// `NAME=value  # source` lines for `--print-config`, secrets redacted.
+std::string format_effective_config(const Config& config);
+// The variable table for `--help`: name, default, description.
+std::string format_config_help();
+
+// Validators, exposed for tests and for other roles' variables.
+namespace validators {
+std::string port(std::string_view value);
+std::string port_nonzero(std::string_view value);
+std::string interval_ms(std::string_view value);
+std::string boolean(std::string_view value);
+std::string log_level(std::string_view value);
+std::string log_format(std::string_view value);
+std::string node_env(std::string_view value);
+std::string http_url(std::string_view value);
+std::string non_empty(std::string_view value);
+std::string ip_address_or_empty(std::string_view value);
+std::string connect_limit(std::string_view value);
+std::string whip_destinations(std::string_view value);
+std::string ip_address(std::string_view value);
+std::string publisher_policy(std::string_view value);
+std::string send_batching(std::string_view value);
+std::string viewer_limit(std::string_view value);
+std::string bitrate_kbps(std::string_view value);
+std::string video_limits_policy(std::string_view value);
+}  // namespace validators
+
+bool parse_boolean(std::string_view value);
+
+}  // namespace ivs::app

@@ -1,0 +1,272 @@
+// The table of every configuration variable (docs/configuration.md mirrors it) and the
+// validators behind the one-line start-up errors.
+#include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <string>
+
+#include "app/roles/config.hpp"
+
+namespace ivs::app {
+
+namespace {
+
+bool parse_integer(std::string_view value, long long& out) {
+  if (value.empty()) {
+    return false;
+  }
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), out);
+  return error == std::errc() && end == value.data() + value.size();
+}
+
+std::string integer_between(std::string_view value, long long low, long long high,
+                            std::string_view what) {
+  long long parsed = 0;
+  if (!parse_integer(value, parsed) || parsed < low || parsed > high) {
+    return std::string(what) + " from " + std::to_string(low) + " to " + std::to_string(high);
+  }
+  return {};
+}
+
+std::string lower(std::string_view value) {
+  std::string out(value);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string one_of(std::string_view value, std::initializer_list<std::string_view> accepted) {
+  for (const auto candidate : accepted) {
+    if (value == candidate) {
+      return {};
+    }
+  }
+  std::string out = "one of";
+  for (const auto candidate : accepted) {
+    out += (out == "one of" ? " " : ", ");
+    out += candidate;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool parse_boolean(std::string_view value) {
+  const std::string v = lower(value);
+  return v == "true" || v == "1" || v == "yes" || v == "on";
+}
+
+namespace validators {
+
+std::string port(std::string_view value) {
+  return integer_between(value, 0, 65535, "an integer port (0 = any free port)");
+}
+std::string port_nonzero(std::string_view value) {
+  return integer_between(value, 1, 65535, "an integer port");
+}
+std::string interval_ms(std::string_view value) {
+  return integer_between(value, 100, 86400000, "an integer number of milliseconds");
+}
+std::string boolean(std::string_view value) {
+  const std::string v = lower(value);
+  for (const char* ok : {"true", "false", "1", "0", "yes", "no", "on", "off"}) {
+    if (v == ok) {
+      return {};
+    }
+  }
+  return "true or false (also 1/0, yes/no, on/off)";
+}
+std::string log_level(std::string_view value) {
+  return one_of(value, {"debug", "info", "warn", "error"});
+}
+std::string log_format(std::string_view value) {
+  return one_of(value, {"text", "json"});
+}
+std::string node_env(std::string_view value) {
+  return one_of(value, {"development", "production", "test"});
+}
+std::string http_url(std::string_view value) {
+  const auto parsed = boost::urls::parse_absolute_uri(value);
+  if (!parsed) {
+    return "an absolute http:// or https:// URL with a host";
+  }
+  const auto scheme = lower(parsed->scheme());
+  if ((scheme != "http" && scheme != "https") || parsed->encoded_host().empty()) {
+    return "an absolute http:// or https:// URL with a host";
+  }
+  return {};
+}
+std::string non_empty(std::string_view value) {
+  return value.empty() ? "a non-empty value" : std::string();
+}
+std::string ip_address_or_empty(std::string_view value) {
+  if (value.empty()) {
+    return {};
+  }
+  boost::system::error_code error;
+  boost::asio::ip::make_address(std::string(value), error);
+  return error ? "an IPv4 or IPv6 address, or empty" : std::string();
+}
+std::string connect_limit(std::string_view value) {
+  return integer_between(value, 1, 1000, "an integer");
+}
+
+std::string worker_count(std::string_view value) {
+  return value == "auto" ? std::string() : integer_between(value, 1, 64, "auto or an integer");
+}
+
+std::string send_batching(std::string_view value) {
+  return one_of(value, {"auto", "io_uring", "sendmmsg"});
+}
+
+std::string ip_address(std::string_view value) {
+  boost::system::error_code error;
+  boost::asio::ip::make_address(std::string(value), error);
+  return error ? "an IPv4 or IPv6 address (e.g. 0.0.0.0)" : std::string();
+}
+std::string publisher_policy(std::string_view value) {
+  return one_of(value, {"replace", "refuse"});
+}
+std::string viewer_limit(std::string_view value) {
+  return integer_between(value, 0, 100000, "an integer");
+}
+std::string bitrate_kbps(std::string_view value) {
+  // IVS accepts at most 8.5 Mbit/s per stage; a cap above it would let a publisher exceed it.
+  return integer_between(value, 100, 8500, "an integer number of kbit/s");
+}
+std::string video_limits_policy(std::string_view value) {
+  return one_of(value, {"warn", "reject"});
+}
+std::string whip_destinations(std::string_view value) {
+  auto parsed = parse_whip_destinations(value);
+  return parsed ? std::string() : parsed.error().message;
+}
+}  // namespace validators
+
+Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value) {
+  std::vector<WhipDestination> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t end = value.find_first_of(";\n", start);
+    if (end == std::string_view::npos) {
+      end = value.size();
+    }
+    std::string_view entry = value.substr(start, end - start);
+    start = end + 1;
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (i < entry.size()) {
+      while (i < entry.size() && std::isspace(static_cast<unsigned char>(entry[i]))) {
+        ++i;
+      }
+      std::size_t j = i;
+      while (j < entry.size() && !std::isspace(static_cast<unsigned char>(entry[j]))) {
+        ++j;
+      }
+      if (j > i) {
+        words.emplace_back(entry.substr(i, j - i));
+      }
+      i = j;
+    }
+    if (words.empty()) {
+      continue;
+    }
+    if (words.size() > 2) {
+      return Error{"entries of the form '<url> [token]' separated by ';' (entry '" +
+                   std::string(entry) + "' has " + std::to_string(words.size()) + " words)"};
+    }
+    if (!validators::http_url(words[0]).empty()) {
+      return Error{"entries of the form '<url> [token]' with an http(s) URL (got '" + words[0] +
+                   "')"};
+    }
+    out.push_back(WhipDestination{words[0], words.size() == 2 ? words[1] : std::string()});
+  }
+  return out;
+}
+
+std::span<const ConfigVariable> config_variables() {
+  namespace v = validators;
+  static const std::array<ConfigVariable, 32> table = {{
+      {"NODE_ENV", "development",
+       "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
+       "or test",
+       false, v::node_env},
+      {"PORT", "3001", "HTTP port of the media server (health, WHIP, status)", false, v::port},
+      {"SERVER_ID", "media-server-01", "Identity sent to the API server", false, v::non_empty},
+      {"SERVER_IP", "localhost", "Address announced to the API server on register", false,
+       v::non_empty},
+      {"API_SERVER_URL", "http://localhost:3000", "Base URL of the API server (http or https)",
+       false, v::http_url},
+      {"API_SECRET_KEY", "", "Sent as x-api-key on every API server request", true, nullptr},
+      {"MEDIA_SERVER_SECRET", "", "Sent as x-media-auth on register, token and WebSocket", true,
+       nullptr},
+      {"AWS_REGION", "us-east-1", "AWS region (kept for the API server side and scale-out)", false,
+       v::non_empty},
+      {"AWS_ACCESS_KEY_ID", "", "AWS access key (not used by the media server itself)", true,
+       nullptr},
+      {"AWS_SECRET_ACCESS_KEY", "", "AWS secret key (not used by the media server itself)", true,
+       nullptr},
+      {"WHIP_ENDPOINT", "https://global.whip.live-video.net",
+       "IVS WHIP endpoint when neither the token response nor the token names one", false,
+       v::http_url},
+      {"LOG_LEVEL", "info", "debug, info, warn or error", false, v::log_level},
+      {"HEARTBEAT_INTERVAL", "30000", "Heartbeat period to the API server (ms)", false,
+       v::interval_ms},
+      {"STAGE_SYNC_INTERVAL", "60000", "Full stage list resync period (ms)", false, v::interval_ms},
+      {"ENABLE_AUTO_SYNC", "true", "Resync the stage list every STAGE_SYNC_INTERVAL", false,
+       v::boolean},
+      {"LOG_FORMAT", "text", "text (human readable) or json (one JSON object per line)", false,
+       v::log_format},
+      {"SHUTDOWN_TIMEOUT", "10000", "Longest graceful shutdown before exit is forced (ms)", false,
+       v::interval_ms},
+      {"WHIP_INGEST_TOKEN", "", "Bearer token a publisher must present on POST /whip", true,
+       nullptr},
+      {"RTC_UDP_PORT", "50000", "UDP port for WebRTC media (ICE, DTLS, SRTP)", false, v::port},
+      {"RTC_ANNOUNCED_IP", "",
+       "Address put in ICE candidates; empty = SERVER_IP if it is an "
+       "IP address, else detected",
+       false, v::ip_address_or_empty},
+      {"MAX_CONCURRENT_CONNECTS", "8", "Stage connection attempts in flight at once", false,
+       v::connect_limit},
+      {"MEDIA_WORKERS", "auto",
+       "Threads that send to stages (auto: one per core; 1: everything on the main thread)", false,
+       v::worker_count},
+      {"EGRESS_SEND_BATCHING", "auto",
+       "How a media thread hands its stage sockets' packets to the kernel each loop turn "
+       "(auto: one io_uring submission for all when the kernel allows it, else sendmmsg; "
+       "io_uring; sendmmsg: one call per socket)",
+       false, v::send_batching},
+      {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
+       v::interval_ms},
+      {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},
+      {"WHIP_PUBLISHER_POLICY", "replace",
+       "What a second authenticated publisher gets: replace (the old one is dropped, OBS "
+       "restarts) or refuse (409)",
+       false, v::publisher_policy},
+      {"WHEP_TOKEN", "", "Bearer token WHEP viewers must present on POST /whep; empty = open", true,
+       nullptr},
+      {"WHEP_MAX_VIEWERS", "100", "Most WHEP viewers at once", false, v::viewer_limit},
+      {"INGEST_MAX_BITRATE", "6000",
+       "Most a WHIP publisher is asked to send (kbit/s; sent as REMB next to transport-cc "
+       "feedback; IVS takes at most 8500)",
+       false, v::bitrate_kbps},
+      {"VIDEO_LIMITS_POLICY", "warn",
+       "Publisher video outside IVS limits (Baseline, <= 720p): warn (log + /api/status) or "
+       "reject (the WHIP POST fails)",
+       false, v::video_limits_policy},
+      {"STAGE_REPUBLISH_INTERVAL", "82800000",
+       "Age at which a stage's WHIP session is replaced make-before-break (ms; IVS ends "
+       "sessions at 24 h)",
+       false, v::interval_ms},
+      {"WHIP_DESTINATIONS", "",
+       "Static WHIP destinations without an API server: entries '<url> [token]' separated by ';'",
+       true, v::whip_destinations},
+  }};
+  return table;
+}
+
+}  // namespace ivs::app

@@ -1,0 +1,392 @@
+#include "app/roles/media_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+
+#include "app/relay/media_workers.hpp"
+#include "app/web/metrics.hpp"
+#include "app/egress/tracking_only_egress.hpp"
+#include "app/web/web_routes.hpp"
+#include "app/egress/whip_egress.hpp"
+#include "app/web/whip_routes.hpp"
+#include "app/egress/worker_egress.hpp"
+#include "app/relay/worker_shard.hpp"
+#include "io/clock.hpp"
+
+namespace ivs::app {
+
+const char* version();  // version.cpp
+
+namespace {
+
+double seconds_between(Instant from, Instant to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+MediaServer::MediaServer(boost::asio::io_context& io, Config config,
+                         std::unique_ptr<EgressFactory> egress)
+    : io_(io),
+      config_(std::move(config)),
+      started_at_(io::monotonic_now()),
+      egress_(std::move(egress)),
+      http_client_(io) {
+  add_builtin_routes();
+  add_media_routes();
+}
+
+MediaServer::MediaServer(boost::asio::io_context& io, Config config, EgressFactoryMaker make_egress)
+    : io_(io),
+      config_(std::move(config)),
+      started_at_(io::monotonic_now()),
+      make_egress_(std::move(make_egress)),
+      http_client_(io) {
+  add_builtin_routes();
+  add_media_routes();
+}
+
+namespace {
+
+// RTC_ANNOUNCED_IP, else SERVER_IP when it is an IP literal (config.hpp), else nothing: the
+// host addresses themselves are advertised.
+std::string announced_ip(const Config& config) {
+  if (!config.rtc_announced_ip.empty()) {
+    return config.rtc_announced_ip;
+  }
+  if (SocketAddress::from_ip(config.server_ip, 0)) {
+    return config.server_ip;
+  }
+  return {};
+}
+
+}  // namespace
+
+// The channel lookups return null before start() (and after a failed start): 404, not a crash.
+void MediaServer::add_media_routes() {
+  auto channel = [this](const io::RequestContext&) { return channel_.get(); };
+  mount_whip_endpoint(router_, WhipEndpoint{
+                                   .role = SessionRole::publisher,
+                                   .pattern = "/whip",
+                                   .channel = channel,
+                                   .authorize = bearer_authorizer(config_.whip_ingest_token,
+                                                                  "WHIP_INGEST_TOKEN", true),
+                               });
+  mount_whip_endpoint(router_,
+                      WhipEndpoint{
+                          .role = SessionRole::viewer,
+                          .pattern = "/whep",
+                          .channel = channel,
+                          .authorize = bearer_authorizer(config_.whep_token, "WHEP_TOKEN", false),
+                      });
+  router_.enable_cors();
+}
+
+Status MediaServer::start_media() {
+  MediaPlaneOptions plane;
+  plane.bind_ip = config_.rtc_bind_ip;
+  plane.udp_port = config_.rtc_udp_port;
+  plane.announced_ip = announced_ip(config_);
+  plane.max_sessions = config_.whep_max_viewers + 16;
+  auto started = MediaPlane::start(io_, plane);
+  if (!started) {
+    return started.error();
+  }
+  plane_ = std::move(*started);
+  RelayChannelOptions channel;
+  channel.name = "serve";
+  channel.refuse_second_publisher = config_.refuse_second_publisher;
+  channel.max_viewers = config_.whep_max_viewers;
+  channel.ingest_max_bitrate_bps = config_.ingest_max_bitrate_kbps * 1000;
+  channel.reject_video_over_ivs_limits = config_.reject_video_over_ivs_limits;
+  channel.on_publisher_live_changed = [this](bool /*live*/) {
+    if (control_) {
+      control_->publisher_changed();
+    }
+  };
+  channel_ = std::make_unique<RelayChannel>(io_, *plane_, channel);
+  std::string hosts;
+  for (const auto& address : plane_->host_addresses()) {
+    hosts += (hosts.empty() ? "" : ", ") + address.ip_string();
+  }
+  spdlog::info(
+      "RTC UDP port {} (host candidates: {}{}); WHIP ingest {}",
+      plane_->local_address().to_string(), hosts,
+      plane.announced_ip.empty() ? "" : ", announced as " + plane.announced_ip,
+      config_.whip_ingest_token.empty() ? "DISABLED (set WHIP_INGEST_TOKEN)" : "at POST /whip");
+  if (!egress_) {
+    egress_ = make_egress_ ? make_egress_(*channel_) : nullptr;
+  }
+  if (!egress_) {
+    egress_ = std::make_unique<TrackingOnlyEgress>(io_);
+  }
+  return Ok{};
+}
+
+MediaServer::~MediaServer() = default;
+
+void MediaServer::add_builtin_routes() {
+  router_.get("/health", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::basic, health_snapshot());
+  });
+  router_.get("/health/ready", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::ready, health_snapshot());
+  });
+  router_.get("/health/live", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return health_response(HealthProbe::live, health_snapshot());
+  });
+  router_.get("/api/status", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return io::json_response(io::http::status::ok, status_json(status_snapshot()));
+  });
+  router_.get("/metrics", [this](const io::HttpRequest&, const io::RequestContext&) {
+    return io::text_response(io::http::status::ok, render_metrics(status_snapshot()),
+                             "text/plain; version=0.0.4; charset=utf-8");
+  });
+  add_media_server_pages(router_, io_, config_);
+}
+
+Status MediaServer::start() {
+  if (auto media = start_media(); !media) {
+    return media;
+  }
+  io::HttpServer::Options options;
+  options.port = config_.port;
+  options.server_name = std::string("ivs-media-server/") + version();
+  http_server_ = std::make_unique<io::HttpServer>(io_, options, router_.as_handler());
+  if (auto status = http_server_->start(); !status) {
+    return status;
+  }
+  spdlog::info("listening on http://{}:{}", options.bind_address, http_server_->port());
+
+  ApiClientOptions api{.base_url = config_.api_server_url,
+                       .api_key = config_.api_secret_key,
+                       .media_secret = config_.media_server_secret,
+                       .server_id = config_.server_id,
+                       .server_ip = config_.server_ip,
+                       .port = http_server_->port(),
+                       .whip_endpoint = config_.whip_endpoint,
+                       .request_timeout = config_.api_request_timeout};
+  auto ws_url = websocket_url(config_.api_server_url);
+  if (!ws_url) {
+    return ws_url.error();
+  }
+  ControlPlaneOptions control{
+      .heartbeat_interval = config_.heartbeat_interval,
+      .stage_sync_interval = config_.stage_sync_interval,
+      .auto_sync = config_.enable_auto_sync,
+      .retry = ControlPlaneOptions{}.retry,
+      .websocket_url = *ws_url,
+      .websocket_headers = auth_headers(ApiCall::websocket, api),
+      .publisher_active = [this] { return channel_ && channel_->publisher_live(); }};
+  api_ = std::make_unique<ApiClient>(http_client_, api);
+  engine::StageReconcilerOptions reconcile;
+  reconcile.max_concurrent_connects = config_.max_concurrent_connects;
+  reconcile.attempt_timeout =
+      std::max<Duration>(std::chrono::seconds(30), config_.api_request_timeout * 2);
+  reconcile.max_session_age = config_.stage_republish_interval;  // IVS ends sessions at 24 h
+  stages_ = std::make_unique<StageManager>(
+      io_, reconcile,
+      [this](const std::string& arn, TokenCallback done) {
+        api_->fetch_token(arn, std::move(done));
+      },
+      *egress_, random_);
+  control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
+  if (!config_.whip_destinations.empty()) {
+    static_destinations_ = std::make_unique<StaticDestinations>(io_, config_.whip_destinations,
+                                                                *egress_, random_, reconcile);
+    spdlog::info("publishing to {} static WHIP destinations (WHIP_DESTINATIONS)",
+                 config_.whip_destinations.size());
+    static_destinations_->start();
+  }
+  if (egress_->mode() == "tracking-only") {
+    spdlog::warn("{}: stages are tracked, nothing is published to IVS yet", kTrackingOnlyNote);
+  }
+  control_->start();
+  return Ok{};
+}
+
+void MediaServer::stop(std::function<void()> done) {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;  // /health/ready answers 503 from now on
+  if (control_) {
+    // Silenced first, so the publisher's end below rides on the final heartbeat instead of
+    // racing it with an extra one (ControlPlane::publisher_changed).
+    control_->begin_stop();
+  }
+  if (channel_) {
+    channel_->close_all();  // the publisher and viewers get a DTLS close_notify
+  }
+  if (!control_) {
+    if (plane_) {
+      plane_->close();
+    }
+    boost::asio::post(io_, std::move(done));
+    return;
+  }
+  stop_egress([this, done = std::move(done)]() mutable {
+    control_->finish_stop([this, done = std::move(done)] {
+      plane_->close();
+      http_server_->stop();
+      done();
+    });
+  });
+}
+
+// Closes the API-managed and the static stage sessions in parallel (each sends its WHIP
+// DELETE); `done` runs once both managers have finished.
+void MediaServer::stop_egress(std::function<void()> done) {
+  const std::size_t open =
+      stages_->open_sessions() +
+      (static_destinations_ ? static_destinations_->manager().open_sessions() : 0);
+  spdlog::info("closing {} stage sessions", open);
+  auto remaining = std::make_shared<int>(static_destinations_ ? 2 : 1);
+  auto one_done = [remaining, done = std::move(done)] {
+    if (--*remaining == 0) {
+      done();
+    }
+  };
+  stages_->shutdown(one_done);
+  if (static_destinations_) {
+    static_destinations_->shutdown(one_done);
+  }
+}
+
+std::uint16_t MediaServer::port() const {
+  return http_server_ ? http_server_->port() : 0;
+}
+
+HealthSnapshot MediaServer::health_snapshot() const {
+  HealthSnapshot s;
+  s.server_id = config_.server_id;
+  s.version = version();
+  s.uptime_seconds = seconds_between(started_at_, io::monotonic_now());
+  s.publisher_active = channel_ && channel_->publisher_live();
+  s.connected_stages = stages_ ? stages_->connected_count() : 0;
+  s.active_connections = stages_ ? stages_->open_sessions() : 0;
+  if (static_destinations_) {
+    s.connected_stages += static_destinations_->manager().connected_count();
+    s.active_connections += static_destinations_->manager().open_sessions();
+  }
+  s.registered = control_ && control_->ready();
+  s.shutting_down = stopping_;
+  return s;
+}
+
+StatusSnapshot MediaServer::status_snapshot() const {
+  StatusSnapshot out;
+  out.health = health_snapshot();
+  out.egress_mode = egress_ ? egress_->mode() : "tracking-only";
+  if (channel_) {
+    out.channel = channel_->status();
+  }
+  if (out.egress_mode == "tracking-only") {
+    out.egress_note = kTrackingOnlyNote;
+  }
+  out.websocket_connected = control_ && control_->websocket_connected();
+  if (control_ && control_->last_sync()) {
+    out.last_sync_iso8601 = iso8601_from_unix_micros(control_->last_sync()->unix_micros);
+  }
+  if (stages_) {
+    add_stage_views(out, *stages_);
+  }
+  if (static_destinations_) {
+    add_stage_views(out, static_destinations_->manager());
+  }
+  return out;
+}
+
+void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manager) const {
+  const Instant now = io::monotonic_now();
+  const WallTime wall = io::wall_now();
+  const auto media = manager.stats_by_stage();
+  for (auto& status : manager.snapshot()) {
+    StageStatusView view;
+    const auto ago = std::chrono::duration_cast<std::chrono::microseconds>(now - status.since);
+    view.since_iso8601 = iso8601_from_unix_micros(wall.unix_micros - ago.count());
+    view.since_seconds_ago = seconds_between(status.since, now);
+    if (status.next_event) {
+      view.next_event_in_seconds = std::max(0.0, seconds_between(now, *status.next_event));
+    }
+    if (const auto found = media.find(status.stage_arn); found != media.end()) {
+      view.media = found->second;
+    }
+    view.status = std::move(status);
+    out.stages.push_back(std::move(view));
+  }
+}
+
+int run_media_server(const Config& config) {
+  boost::asio::io_context io;
+  WhipEgressOptions egress;
+  egress.bind_ip = config.rtc_bind_ip;
+  egress.send_batching = config.egress_send_batching == "sendmmsg"   ? io::SendBatching::kSendmmsg
+                         : config.egress_send_batching == "io_uring" ? io::SendBatching::kIoUring
+                                                                     : io::SendBatching::kAuto;
+  if (!config.rtc_announced_ip.empty()) {
+    egress.announced_ip = config.rtc_announced_ip;
+  }
+  // The WHIP POST keeps its own 10 s default rather than API_REQUEST_TIMEOUT: IVS answers
+  // through a 307 hop to a regional endpoint, and the attempt timeout (30 s) covers it plus
+  // the 15 s ICE/DTLS connect timeout.
+  // Declared before the server: the shards and the workers' loops outlive the sessions the
+  // server's StageManager holds proxies of, and the threads are joined (workers.stop() below)
+  // before anything they run is destroyed.
+  MediaWorkers workers(config.media_workers == 0 ? MediaWorkers::default_count()
+                                                 : config.media_workers);
+  std::vector<std::unique_ptr<WorkerShard>> shards;
+  MediaServer server(io, config, [&](RelayChannel& channel) -> std::unique_ptr<EgressFactory> {
+    if (!workers.threaded()) {
+      return make_whip_egress_factory(io, channel, egress);
+    }
+    std::vector<WorkerShard*> links;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      // Leg ids of shard i start at (i + 1) << 40: distinct from each other and from the
+      // channel's own relay (WHEP viewers), which counts from 1.
+      shards.push_back(std::make_unique<WorkerShard>(workers.io(i), io, channel.options().relay,
+                                                     (i + 1) << 40, channel.keyframe_requester()));
+      channel.add_shard(*shards.back());
+      links.push_back(shards.back().get());
+    }
+    spdlog::info("media workers: {} (stage legs are spread over them)", workers.size());
+    return make_worker_egress_factory(io, workers, std::move(links), egress);
+  });
+  if (auto status = server.start(); !status) {
+    spdlog::error("media server cannot start: {}", status.error().message);
+    workers.stop();
+    return 1;
+  }
+  int exit_code = 0;
+  boost::asio::steady_timer deadline(io);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+    if (error) {
+      return;
+    }
+    spdlog::info("received {}; shutting down (at most {} ms)",
+                 signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.shutdown_timeout.count());
+    deadline.expires_after(config.shutdown_timeout);
+    deadline.async_wait([&](const boost::system::error_code& e) {
+      if (!e) {
+        spdlog::error("shutdown did not finish within {} ms; exiting anyway",
+                      config.shutdown_timeout.count());
+        exit_code = 1;
+        io.stop();
+      }
+    });
+    server.stop([&] {
+      spdlog::info("shutdown complete");
+      deadline.cancel();
+      io.stop();
+    });
+  });
+  io.run();
+  workers.stop();
+  return exit_code;
+}
+
+}  // namespace ivs::app

@@ -1,0 +1,97 @@
+// The `serve` role: the media server process (DESIGN.md §2.2). It wires the control plane
+// (ControlPlane + StageManager over ApiClient) to one HTTP listener on PORT and runs everything
+// on one io_context, with the stage legs on media workers (media_workers.hpp) when
+// MEDIA_WORKERS > 1. Routes are added through router() before start(): the WHIP ingest, WHEP,
+// metrics and the pages share the one listener.
+//
+// Graceful shutdown (SIGTERM/SIGINT), bounded by SHUTDOWN_TIMEOUT:
+//   1. /health/ready answers 503 "shutting_down" at once (load balancers stop sending)
+//   2. timers and WebSocket events are silenced (ControlPlane::begin_stop)
+//   3. the WHIP publisher and WHEP viewers are closed (DTLS close_notify), then every egress
+//      session is closed through the EgressSession interface
+//   4. a last heartbeat with connectedStages 0
+//   5. the WebSocket is closed, the listener stopped, exit code 0
+// If any step hangs, the deadline timer ends the process with exit code 1.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "app/control/api_client.hpp"
+#include "app/roles/config.hpp"
+#include "app/control/control_plane.hpp"
+#include "app/egress/egress_session.hpp"
+#include "app/web/health.hpp"
+#include "app/relay/media_plane.hpp"
+#include "app/relay/relay_channel.hpp"
+#include "app/control/stage_manager.hpp"
+#include "app/control/static_destinations.hpp"
+#include "engine/random.hpp"
+#include "io/http_client.hpp"
+#include "io/http_router.hpp"
+#include "io/http_server.hpp"
+
+namespace ivs::app {
+
+// Makes the egress factory once the relay channel exists (start()); it may also attach the
+// channel's shards on media workers (RelayChannel::add_shard).
+using EgressFactoryMaker = std::function<std::unique_ptr<EgressFactory>(RelayChannel&)>;
+
+class MediaServer {
+ public:
+  // `egress` null: TrackingOnlyEgress.
+  MediaServer(boost::asio::io_context& io, Config config,
+              std::unique_ptr<EgressFactory> egress = nullptr);
+  // `make_egress` runs in start() with the relay channel; null: TrackingOnlyEgress.
+  MediaServer(boost::asio::io_context& io, Config config, EgressFactoryMaker make_egress);
+  ~MediaServer();
+  MediaServer(const MediaServer&) = delete;
+  MediaServer& operator=(const MediaServer&) = delete;
+
+  // Add routes before start(); /health*, /api/status and the JSON 404 are built in.
+  io::HttpRouter& router() { return router_; }
+
+  // Listens on PORT and starts registering with the API server.
+  Status start();
+  // The graceful shutdown sequence above; `done` runs once on the io_context.
+  void stop(std::function<void()> done);
+
+  std::uint16_t port() const;
+  HealthSnapshot health_snapshot() const;
+  StatusSnapshot status_snapshot() const;
+  const Config& config() const { return config_; }
+  // Null before start() (or when the RTC port could not be bound).
+  MediaPlane* media_plane() { return plane_.get(); }
+  RelayChannel* channel() { return channel_.get(); }
+
+ private:
+  void add_builtin_routes();
+  Status start_media();
+  void add_media_routes();
+  void add_stage_views(StatusSnapshot& out, const StageManager& manager) const;
+  void stop_egress(std::function<void()> done);
+
+  boost::asio::io_context& io_;
+  Config config_;
+  Instant started_at_;
+  engine::SecureRandom random_;
+  std::unique_ptr<MediaPlane> plane_;
+  std::unique_ptr<RelayChannel> channel_;  // before egress_: legs detach from it on destruction
+  EgressFactoryMaker make_egress_;
+  std::unique_ptr<EgressFactory> egress_;
+  io::HttpClient http_client_;
+  io::HttpRouter router_;
+  std::unique_ptr<io::HttpServer> http_server_;
+  std::unique_ptr<ApiClient> api_;
+  std::unique_ptr<StageManager> stages_;
+  std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set
+  std::unique_ptr<ControlPlane> control_;
+  bool stopping_ = false;
+};
+
+// Runs the media server until SIGTERM/SIGINT; returns the exit code.
+int run_media_server(const Config& config);
+
+}  // namespace ivs::app

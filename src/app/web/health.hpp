@@ -1,0 +1,66 @@
+// The media server's health and status documents (DESIGN.md §2.2; the seed's "健康檢查" JSON).
+// Pure functions from a snapshot to a response, so the exact JSON is unit tested without
+// sockets. The seed's document, field for field:
+//   {"status","service":"Media Server","version","serverId","uptime" (seconds, float),
+//    "stats":{"publisherActive","connectedStages","activeConnections"}}
+//   /health        200 "healthy" while the loop answers
+//   /health/live   200 "healthy" while the loop answers (K8s liveness)
+//   /health/ready  200 "healthy" once registered with the API server and while its heartbeats
+//                  get through; 503 "not_ready" otherwise, 503 "shutting_down" during shutdown
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/egress/egress_session.hpp"
+#include "app/web/media_status.hpp"
+#include "engine/stage_reconciler.hpp"
+#include "io/http_types.hpp"
+
+namespace ivs::app {
+
+struct HealthSnapshot {
+  std::string server_id;
+  std::string version;
+  double uptime_seconds = 0;
+  bool publisher_active = false;
+  std::size_t connected_stages = 0;    // stages actually published to
+  std::size_t active_connections = 0;  // open egress sessions (any mode)
+  bool registered = false;             // registered AND the last heartbeat got through
+  bool shutting_down = false;
+};
+
+enum class HealthProbe { basic, ready, live };
+
+io::HttpResponse health_response(HealthProbe probe, const HealthSnapshot& snapshot);
+std::string health_json(std::string_view status, const HealthSnapshot& snapshot);
+
+// One stage on /api/status, times already converted to wall-clock text.
+struct StageStatusView {
+  engine::StageStatus status;
+  std::string since_iso8601;
+  double since_seconds_ago = 0;
+  double next_event_in_seconds = -1;  // < 0: none
+  std::optional<EgressStats> media;   // while the session publishes media
+};
+
+struct StatusSnapshot {
+  HealthSnapshot health;
+  std::string egress_mode;  // "whip" or "tracking-only"
+  std::string egress_note;  // why stages are tracked, not published to; empty otherwise
+  bool websocket_connected = false;
+  std::string last_sync_iso8601;  // empty before the first successful sync
+  std::vector<StageStatusView> stages;
+  // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
+  ChannelStatus channel;
+};
+
+std::string status_json(const StatusSnapshot& snapshot);
+
+// "2026-01-02T03:04:05.678Z" from microseconds since the Unix epoch.
+std::string iso8601_from_unix_micros(std::int64_t micros);
+
+}  // namespace ivs::app
