@@ -170,6 +170,7 @@ class UdpPort {
   void end_batched_send(std::size_t messages_sent, int error);
   // The batch this port is deferred in, told when the port closes.
   void set_deferred_in(UdpSendBatch* batch) { deferred_in_ = batch; }
+  UdpSendBatch* deferred_in() const { return deferred_in_; }
 
  private:
   struct Impl;

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstring>
@@ -30,7 +29,12 @@ std::uint64_t tag(std::size_t entry, std::size_t message) {
 
 struct UdpSendBatch::Ring {
   io_uring ring{};
-  ~Ring() { io_uring_queue_exit(&ring); }
+  bool initialized = false;
+  ~Ring() {
+    if (initialized) {
+      io_uring_queue_exit(&ring);
+    }
+  }
 };
 
 std::shared_ptr<UdpSendBatch> UdpSendBatch::create(boost::asio::io_context& io, SendBatching mode) {
@@ -52,8 +56,9 @@ bool UdpSendBatch::uses_io_uring() const {
 }
 
 void UdpSendBatch::defer_flush(UdpPort& port) {
-  if (std::any_of(deferred_.begin(), deferred_.end(),
-                  [&port](const Deferred& entry) { return entry.port == &port; })) {
+  // The port's own link says whether it is listed already (this runs per packet per leg, so no
+  // search): in deferred_, or in flushing_ with its entry still to come.
+  if (port.deferred_in() == this) {
     return;
   }
   deferred_.push_back(Deferred{&port});
@@ -80,7 +85,9 @@ void UdpSendBatch::forget(const UdpPort& port) {
 }
 
 // Works on its own copy of the list: a port's handler that runs during the flush (an ICMP
-// report failing a session) may defer another port, which then waits for the next turn.
+// report failing a session) may defer another port, which then waits for the next turn. Each
+// port keeps pointing at this batch until its own entry is done, so a port closed by another
+// port's handler meanwhile is forgotten here instead of being flushed after it is gone.
 void UdpSendBatch::flush() {
   flush_posted_ = false;
   if (deferred_.empty()) {
@@ -88,11 +95,6 @@ void UdpSendBatch::flush() {
   }
   ++counters_.flushes;
   flushing_.swap(deferred_);
-  for (auto& entry : flushing_) {
-    if (entry.port != nullptr) {
-      entry.port->set_deferred_in(nullptr);
-    }
-  }
   if (ring_ready()) {
     flush_with_ring();
   } else {
@@ -105,6 +107,7 @@ void UdpSendBatch::flush() {
 void UdpSendBatch::flush_each(std::size_t first) {
   for (std::size_t i = first; i < flushing_.size(); ++i) {
     if (UdpPort* port = flushing_[i].port) {
+      port->set_deferred_in(nullptr);
       ++counters_.ports_flushed;
       port->flush();
     }
@@ -131,10 +134,9 @@ bool UdpSendBatch::ring_ready() {
         "io_uring is not available ({}): egress sockets are flushed with one sendmmsg each; "
         "a container needs a seccomp profile that allows io_uring_setup and io_uring_enter",
         std::strerror(-result));
-    ring->ring = {};
-    ring.release();  // nothing to exit: the ring was never set up
     return false;
   }
+  ring->initialized = true;
   ring_ = std::move(ring);
   return true;
 }
@@ -196,7 +198,11 @@ bool UdpSendBatch::submit_and_complete(std::size_t first, std::size_t end) {
   }
   for (std::size_t i = first; i < end; ++i) {
     auto& entry = flushing_[i];
-    if (entry.port == nullptr || entry.messages == 0) {
+    if (entry.port == nullptr) {
+      continue;
+    }
+    entry.port->set_deferred_in(nullptr);
+    if (entry.messages == 0) {
       continue;
     }
     ++counters_.ports_flushed;

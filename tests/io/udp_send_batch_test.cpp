@@ -137,6 +137,33 @@ TEST_P(UdpSendBatchTest, SkipsAPortClosedOrDestroyedWhileDeferred) {
   EXPECT_EQ(rig.batch->counters().ports_flushed, 1u);
 }
 
+// A port's unreachable handler runs inside the batch's flush (the ICMP report is read there);
+// if it destroys a port deferred after it, as a failing session does with its own socket, the
+// batch must skip that port, not flush it after it is gone (ASan would see the use).
+TEST_P(UdpSendBatchTest, SkipsAPortDestroyedByAnotherPortsHandlerDuringTheFlush) {
+  Rig rig(GetParam(), 2);
+  auto gone = open_port(rig.io, kLoopback4);
+  const SocketAddress closed = gone->local_address();
+  gone.reset();
+  UdpPort& first = *rig.ports[0];
+  first.start([](Instant, const SocketAddress&, ByteSpan) {},
+              [&rig](const SocketAddress&, int) { rig.ports[1].reset(); });
+  first.send(closed, numbered(0));
+  first.flush();  // the ICMP report is now pending on the first port's socket
+
+  first.send(rig.receiver->local_address(), numbered(1));
+  rig.batch->defer_flush(first);
+  rig.ports[1]->send(rig.receiver->local_address(), numbered(2));
+  rig.batch->defer_flush(*rig.ports[1]);
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.batch->counters().flushes == 1; }));
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.recorder.received.size() == 1; }));
+
+  EXPECT_EQ(rig.ports[1], nullptr);
+  EXPECT_EQ(read_u32(rig.recorder.received[0].bytes.data()), 1u);
+  EXPECT_EQ(rig.recorder.received[0].from.port(), first.local_address().port());
+  EXPECT_EQ(rig.batch->counters().ports_flushed, 1u);
+}
+
 // The bug this guards against: a sendmsg through io_uring consumes the socket's pending ICMP
 // error (ECONNREFUSED) instead of sending, exactly like sendmmsg does; the port must still read
 // the report, tell its unreachable handler, and send the datagram it was refused.
