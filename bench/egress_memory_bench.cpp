@@ -229,8 +229,8 @@ Figures measure_relay_legs(std::size_t count, std::size_t& gop_packets) {
           "GOP burst " + std::to_string(gop_packets) + " packets"};
 }
 
-// The options WhipEgressSession::open_socket uses (src/app/egress/whip_egress_session.cpp); keep them
-// in step.
+// The options WhipEgressSession::open_socket uses (src/app/egress/whip_egress_session.cpp); keep
+// them in step.
 io::UdpPortOptions egress_port_options(bool before) {
   io::UdpPortOptions udp;
   udp.receive_buffer_bytes = 256 * 1024;

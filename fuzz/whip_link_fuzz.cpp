@@ -1,5 +1,5 @@
-// Fuzzes the WHIP Link header parser and Location resolution (app/egress/whip_egress_link.hpp): both
-// read text a remote WHIP endpoint chose.
+// Fuzzes the WHIP Link header parser and Location resolution (app/egress/whip_egress_link.hpp):
+// both read text a remote WHIP endpoint chose.
 #include <cstddef>
 #include <cstdint>
 #include <string>

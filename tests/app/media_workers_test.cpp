@@ -1,7 +1,7 @@
-// Media workers (app/relay/media_workers.hpp, app/relay/worker_shard.hpp) with real threads: a RelayChannel
-// on the main loop and two WorkerShards on two worker threads, a publisher over loopback
-// (webrtc_test_peer.hpp), and legs attached on each worker. Checks across the two workers: a
-// stage join from each shard's GOP cache, PLI aggregation into one request upstream, a NACK
+// Media workers (app/relay/media_workers.hpp, app/relay/worker_shard.hpp) with real threads: a
+// RelayChannel on the main loop and two WorkerShards on two worker threads, a publisher over
+// loopback (webrtc_test_peer.hpp), and legs attached on each worker. Checks across the two workers:
+// a stage join from each shard's GOP cache, PLI aggregation into one request upstream, a NACK
 // answered byte-identical on a worker, a publisher switch that keeps every leg's numbering, and
 // the channel's status counting the workers' legs and delays. Run under ThreadSanitizer in CI
 // (scripts/test.sh). No sleeps: the main loop runs until a condition holds, with a deadline.

@@ -1,6 +1,6 @@
-// The stage role's participant-token check (app/control/stage_auth.hpp): tokens made by the same code the
-// reference API server signs with, so good, expired, wrong-stage and forged tokens are exactly
-// what a publisher could present. Time is an input.
+// The stage role's participant-token check (app/control/stage_auth.hpp): tokens made by the same
+// code the reference API server signs with, so good, expired, wrong-stage and forged tokens are
+// exactly what a publisher could present. Time is an input.
 #include "app/control/stage_auth.hpp"
 
 #include <gtest/gtest.h>

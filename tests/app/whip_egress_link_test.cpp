@@ -1,5 +1,5 @@
-// WHIP egress response headers (app/egress/whip_egress_link): the Link header's STUN/TURN entries and
-// the resolution of Location against the URL that answered. Pure parsing, no sockets.
+// WHIP egress response headers (app/egress/whip_egress_link): the Link header's STUN/TURN entries
+// and the resolution of Location against the URL that answered. Pure parsing, no sockets.
 #include <gtest/gtest.h>
 
 #include "app/egress/whip_egress_link.hpp"

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "app/roles/config.hpp"
-#include "app/egress/egress_session.hpp"
 #include "app/control/stage_manager.hpp"
+#include "app/egress/egress_session.hpp"
+#include "app/roles/config.hpp"
 #include "engine/random.hpp"
 #include "engine/stage_reconciler.hpp"
 

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "app/egress/egress_session.hpp"
-#include "app/relay/media_workers.hpp"
 #include "app/egress/whip_egress.hpp"
+#include "app/relay/media_workers.hpp"
 #include "app/relay/worker_shard.hpp"
 
 namespace ivs::app {

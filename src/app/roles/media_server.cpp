@@ -6,14 +6,14 @@
 
 #include <csignal>
 
-#include "app/relay/media_workers.hpp"
-#include "app/web/metrics.hpp"
 #include "app/egress/tracking_only_egress.hpp"
-#include "app/web/web_routes.hpp"
 #include "app/egress/whip_egress.hpp"
-#include "app/web/whip_routes.hpp"
 #include "app/egress/worker_egress.hpp"
+#include "app/relay/media_workers.hpp"
 #include "app/relay/worker_shard.hpp"
+#include "app/web/metrics.hpp"
+#include "app/web/web_routes.hpp"
+#include "app/web/whip_routes.hpp"
 #include "io/clock.hpp"
 
 namespace ivs::app {

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <optional>
 
+#include "app/publisher/test_publisher.hpp"
 #include "app/roles/logging.hpp"
 #include "app/roles/media_server.hpp"
 #include "app/roles/stage_role.hpp"
-#include "app/publisher/test_publisher.hpp"
 
 #include "app/api_server/api_server_role.hpp"
 #include "app/web/web_routes.hpp"

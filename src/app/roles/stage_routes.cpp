@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "app/roles/logging.hpp"
 #include "app/relay/relay_channel.hpp"
+#include "app/roles/logging.hpp"
 #include "app/roles/stage_role.hpp"
 #include "app/web/whip_routes.hpp"
 

@@ -4,8 +4,8 @@
 
 #include <utility>
 
-#include "app/control/api_client.hpp"
 #include "app/api_server/api_handlers.hpp"
+#include "app/control/api_client.hpp"
 
 namespace ivs::app {
 
