@@ -1,11 +1,5 @@
 #include "app/egress/whip_egress_session.hpp"
 
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +7,7 @@
 #include "app/egress/whip_egress_link.hpp"
 #include "engine/ice_candidate.hpp"
 #include "io/clock.hpp"
+#include "io/local_addresses.hpp"
 
 namespace ivs::app {
 namespace {
@@ -23,34 +18,6 @@ using namespace std::chrono_literals;
 // The largest UDP payload of a 1,500-byte-MTU path (1,472) plus slack: an ingest packet that
 // arrived over such a path still fits after the relay's rewrite and a 16-byte SRTP tag.
 constexpr std::size_t kEgressDatagramBytes = 1536;
-
-// Every up IPv4 interface address (non-loopback first, loopback last) with `port`: a socket
-// bound to 0.0.0.0 receives on all of them, so each is a host candidate (RFC 8445 §5.1.1.1).
-std::vector<SocketAddress> interface_addresses(std::uint16_t port) {
-  std::vector<SocketAddress> outside;
-  std::vector<SocketAddress> loopback;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) {
-    return {};
-  }
-  for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET ||
-        (entry->ifa_flags & IFF_UP) == 0) {
-      continue;
-    }
-    const auto* in = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&in->sin_addr.s_addr);
-    const SocketAddress address =
-        SocketAddress::ipv4({bytes[0], bytes[1], bytes[2], bytes[3]}, port);
-    auto& target = (entry->ifa_flags & IFF_LOOPBACK) != 0 ? loopback : outside;
-    if (std::find(target.begin(), target.end(), address) == target.end()) {
-      target.push_back(address);
-    }
-  }
-  freeifaddrs(list);
-  outside.insert(outside.end(), loopback.begin(), loopback.end());
-  return outside;
-}
 
 bool is_unspecified(const SocketAddress& address) {
   for (std::size_t i = 0; i < address.ip_size(); ++i) {
@@ -179,7 +146,7 @@ Status WhipEgressSession::open_socket() {
   });
   const SocketAddress bound = port_->local_address();
   local_.host_addresses =
-      is_unspecified(bound) ? interface_addresses(bound.port()) : std::vector{bound};
+      is_unspecified(bound) ? io::local_ipv4_addresses(bound.port()) : std::vector{bound};
   if (local_.host_addresses.empty()) {
     return Error{"no local interface address to advertise"};
   }

@@ -34,24 +34,20 @@ class WorkerEgressSession final : public EgressSession {
             EgressCallbacks callbacks, std::shared_ptr<io::UdpSendBatch> send_batch) {
     // These run on the worker: they copy what they need and touch the proxy only back on the
     // main thread, once `alive` says it still exists.
+    // Each callback, called on the worker, runs back on the main thread with copies of its
+    // arguments unless the proxy is gone or closing by then.
+    auto on_main_thread = [&io = io_, alive = alive_, self = this](auto callback) {
+      return [&io, alive, self, callback = std::move(callback)](const auto&... args) {
+        boost::asio::post(io, [alive, self, callback, args...] {
+          if (*alive && !self->closing_ && callback) {
+            callback(args...);
+          }
+        });
+      };
+    };
     EgressCallbacks relayed;
-    relayed.on_connected = [&io = io_, alive = alive_, self = this,
-                            on_connected = std::move(callbacks.on_connected)](
-                               bool publishing, const std::string& note) {
-      boost::asio::post(io, [alive, self, on_connected, publishing, note] {
-        if (*alive && !self->closing_ && on_connected) {
-          on_connected(publishing, note);
-        }
-      });
-    };
-    relayed.on_failed = [&io = io_, alive = alive_, self = this,
-                         on_failed = std::move(callbacks.on_failed)](const std::string& reason) {
-      boost::asio::post(io, [alive, self, on_failed, reason] {
-        if (*alive && !self->closing_ && on_failed) {
-          on_failed(reason);
-        }
-      });
-    };
+    relayed.on_connected = on_main_thread(std::move(callbacks.on_connected));
+    relayed.on_failed = on_main_thread(std::move(callbacks.on_failed));
     boost::asio::post(
         shard_.io(), [shard = &shard_, id = id_, box = box_, options,
                       identity = std::move(identity), target = std::move(target),

@@ -5,9 +5,9 @@
 // authorized WHIP POST (or the first WHEP POST) for a stage id. The WHIP/WHEP handlers are
 // app/web/whip_routes' with per-stage paths:
 //
-//   POST   /whip/{stage}             Bearer participant JWT (app/control/stage_auth.hpp): 201, 401,
-//   403,
-//                                    503 (verification key not loaded yet; Retry-After)
+//   POST   /whip/{stage}             Bearer participant JWT (app/control/stage_auth.hpp):
+//                                    201, 401, 403, 503 (verification key not loaded yet;
+//                                    Retry-After)
 //   DELETE /whip/{stage}/{resource}  200 / 404 (counted in "deletes")
 //   POST   /whep/{stage}             no auth; 409 + Retry-After while the stage has no publisher
 //   DELETE /whep/{stage}/{resource}
