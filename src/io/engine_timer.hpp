@@ -1,10 +1,10 @@
 // The timer half of the engine loop (src/engine/transmit.hpp), written once for every owner of
-// a sans-I/O engine:
+// a sans-I/O engine; the other half, which drains the engine after each input and re-arms this
+// timer from poll_timeout(), is EngineDriver (io/engine_driver.hpp):
 //
 //   input (packet / timeout / command)
 //     -> engine.handle_*(now, ...)
-//     -> drain_engine(): poll_transmit() and poll_event() until both are empty,
-//                        then timer.rearm(engine.poll_timeout())
+//     -> EngineDriver::drain(): transmits to the port, events to the owner, timer.rearm(...)
 //   timer fires at that Instant -> on_timeout(now) -> engine.handle_timeout(now) -> drain again
 //
 // Why a class and not a bare steady_timer: re-arming happens after every packet, so arming the
@@ -57,27 +57,5 @@ class EngineTimer {
   std::uint64_t fired_count_ = 0;
   std::shared_ptr<EngineTimer*> self_;
 };
-
-// After any input to `engine`: hands every pending transmit to `on_transmit` and every event
-// to `on_event` until neither has more (an event handler may feed the engine a command that
-// produces more output), then re-arms `timer` from poll_timeout(). The caller flushes its port
-// afterwards (UdpPort also flushes by itself after each receive batch).
-template <class Engine, class TransmitSink, class EventSink>
-void drain_engine(Engine& engine, TransmitSink&& on_transmit, EventSink&& on_event,
-                  EngineTimer& timer) {
-  bool progressed = true;
-  while (progressed) {
-    progressed = false;
-    while (auto transmit = engine.poll_transmit()) {
-      on_transmit(std::move(*transmit));
-      progressed = true;
-    }
-    while (auto event = engine.poll_event()) {
-      on_event(std::move(*event));
-      progressed = true;
-    }
-  }
-  timer.rearm(engine.poll_timeout());
-}
 
 }  // namespace ivs::io

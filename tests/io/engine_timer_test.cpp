@@ -1,19 +1,17 @@
-// EngineTimer and drain_engine on a real io_context: the timer fires at (never before) the
-// Instant the engine asked for, moving or cancelling a deadline takes effect, and the drain
-// loop empties transmits and events before re-arming. Deadlines are short and every wait is
+// EngineTimer on a real io_context: the timer fires at (never before) the Instant the engine
+// asked for, and moving or cancelling a deadline takes effect (the drain loop that re-arms it is
+// tested in engine_driver_test.cpp). Deadlines are short and every wait is
 // for an event with a generous limit; orderings are asserted, never durations.
 #include "io/engine_timer.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/transmit.hpp"
 #include "io/clock.hpp"
 
 namespace ivs::io {
@@ -110,87 +108,6 @@ TEST(EngineTimer, HandlerMayDestroyTheTimer) {
   timer->rearm(monotonic_now());
   ASSERT_TRUE(run_until(io, [&] { return fired; }));
   EXPECT_EQ(timer, nullptr);
-}
-
-// A minimal engine with the shared shape: each timeout emits one datagram and asks to be woken
-// again `interval` later, `remaining` times; event "ping" makes the owner send a command that
-// produces one more datagram.
-struct FakeEngine {
-  std::deque<engine::Transmit> transmits;
-  std::deque<std::string> events;
-  std::optional<Instant> next_timeout;
-  Duration interval = milliseconds(5);
-  int remaining = 3;
-  std::vector<Instant> timeouts_handled;
-
-  void handle_timeout(Instant now) {
-    timeouts_handled.push_back(now);
-    transmits.push_back({SocketAddress::ipv4({127, 0, 0, 1}, 9), Bytes{1}});
-    next_timeout = --remaining > 0 ? std::optional<Instant>(now + interval) : std::nullopt;
-  }
-  void command_pong() { transmits.push_back({SocketAddress::ipv4({127, 0, 0, 1}, 9), Bytes{2}}); }
-  std::optional<engine::Transmit> poll_transmit() { return pop(transmits); }
-  std::optional<std::string> poll_event() { return pop(events); }
-  std::optional<Instant> poll_timeout() const { return next_timeout; }
-
-  template <class T>
-  static std::optional<T> pop(std::deque<T>& queue) {
-    if (queue.empty()) {
-      return std::nullopt;
-    }
-    T front = std::move(queue.front());
-    queue.pop_front();
-    return front;
-  }
-};
-
-TEST(DrainEngine, EmptiesTransmitsAndEventsIncludingOnesEventsCauseThenRearms) {
-  boost::asio::io_context io;
-  FakeEngine engine;
-  EngineTimer timer(io, [](Instant) {});
-  const Instant wake = monotonic_now() + seconds(10);
-  engine.transmits.push_back({SocketAddress::ipv4({127, 0, 0, 1}, 9), Bytes{0}});
-  engine.events = {"ping", "other"};
-  engine.next_timeout = wake;
-  std::vector<std::uint8_t> sent;
-  std::vector<std::string> seen;
-  drain_engine(
-      engine, [&](engine::Transmit transmit) { sent.push_back(transmit.payload.at(0)); },
-      [&](std::string event) {
-        seen.push_back(event);
-        if (event == "ping") {
-          engine.command_pong();
-        }
-      },
-      timer);
-  EXPECT_EQ(sent, (std::vector<std::uint8_t>{0, 2}));
-  EXPECT_EQ(seen, (std::vector<std::string>{"ping", "other"}));
-  EXPECT_EQ(timer.deadline(), wake);
-}
-
-TEST(DrainEngine, TimerDrivesTheEngineAtTheTimesItAsksFor) {
-  boost::asio::io_context io;
-  FakeEngine engine;
-  std::size_t sent = 0;
-  std::unique_ptr<EngineTimer> timer;
-  auto drain = [&] {
-    drain_engine(
-        engine, [&](engine::Transmit) { ++sent; }, [](std::string) {}, *timer);
-  };
-  timer = std::make_unique<EngineTimer>(io, [&](Instant now) {
-    engine.handle_timeout(now);
-    drain();
-  });
-  engine.next_timeout = monotonic_now() + milliseconds(5);
-  const Instant first_requested = *engine.next_timeout;
-  drain();
-  ASSERT_TRUE(run_until(io, [&] { return engine.timeouts_handled.size() == 3; }));
-  EXPECT_EQ(sent, 3u);
-  EXPECT_GE(engine.timeouts_handled[0], first_requested);
-  for (std::size_t i = 1; i < 3; ++i) {
-    EXPECT_GE(engine.timeouts_handled[i], engine.timeouts_handled[i - 1] + engine.interval);
-  }
-  EXPECT_FALSE(timer->deadline().has_value());  // the engine asked for nothing more
 }
 
 }  // namespace

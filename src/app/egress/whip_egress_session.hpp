@@ -29,6 +29,7 @@
 #include "engine/peer_session.hpp"
 #include "engine/random.hpp"
 #include "engine/sdp_negotiation.hpp"
+#include "io/engine_driver.hpp"
 #include "io/engine_timer.hpp"
 #include "io/http_client.hpp"
 #include "io/udp_port.hpp"
@@ -113,6 +114,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   static constexpr std::size_t kMaxEarlyDatagramBytes = 548;
   std::vector<EarlyDatagram> early_datagrams_;
   io::EngineTimer engine_timer_;
+  io::EngineDriver driver_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer sample_timer_;
   Phase phase_ = Phase::kStarting;

@@ -47,27 +47,9 @@ void WhipEgressSession::drain_transmits() {
 }
 
 void WhipEgressSession::drain() {
-  bool progressed = true;
-  while (progressed && phase_ != Phase::kDone) {
-    progressed = false;
-    while (auto transmit = peer_->poll_transmit()) {
-      port_->send(transmit->destination, transmit->payload);
-      progressed = true;
-    }
-    while (phase_ != Phase::kDone) {
-      auto event = peer_->poll_event();
-      if (!event) {
-        break;
-      }
-      on_event(*event);
-      progressed = true;
-    }
-  }
-  if (phase_ == Phase::kDone) {
-    return;
-  }
-  port_->flush();
-  engine_timer_.rearm(peer_->poll_timeout());
+  driver_.drain(
+      [this]() -> engine::PeerSession* { return phase_ == Phase::kDone ? nullptr : peer_.get(); },
+      port_.get(), engine_timer_, [this](engine::PeerSessionEvent& event) { on_event(event); });
 }
 
 void WhipEgressSession::on_event(engine::PeerSessionEvent& event) {

@@ -17,6 +17,7 @@
 #include "engine/random.hpp"
 #include "engine/sdp_negotiation.hpp"
 #include "io/clock.hpp"
+#include "io/engine_driver.hpp"
 #include "io/engine_timer.hpp"
 #include "io/http_client.hpp"
 #include "io/local_addresses.hpp"
@@ -254,22 +255,8 @@ class Publisher {
 
   void drain(Instant now) {
     (void)now;
-    bool progressed = true;
-    while (progressed && session_) {
-      progressed = false;
-      while (auto transmit = session_->poll_transmit()) {
-        port_->send(transmit->destination, transmit->payload);
-        progressed = true;
-      }
-      while (auto event = session_->poll_event()) {
-        on_event(*event);
-        progressed = true;
-      }
-    }
-    port_->flush();
-    if (session_) {
-      timer_.rearm(session_->poll_timeout());
-    }
+    driver_.drain([this] { return session_.get(); }, port_.get(), timer_,
+                  [this](const engine::PeerSessionEvent& event) { on_event(event); });
   }
 
   void on_event(const engine::PeerSessionEvent& event) {
@@ -432,6 +419,7 @@ class Publisher {
   std::unique_ptr<engine::PeerSession> session_;
   std::optional<MediaFileSource> source_;
   io::EngineTimer timer_;
+  io::EngineDriver driver_;
   asio::steady_timer pacer_;
   SendPacer send_pacer_;
   asio::steady_timer reports_;

@@ -11,10 +11,6 @@ namespace ivs::app {
 
 namespace {
 
-// Flush the port every this many datagrams inside one drain, so a burst (a GOP cache replayed
-// to a new viewer) never overruns the send ring.
-constexpr std::size_t kFlushEvery = 64;
-
 bool is_wildcard(const SocketAddress& address) {
   for (std::size_t i = 0; i < address.ip_size(); ++i) {
     if (address.ip_bytes()[i] != 0) {
@@ -163,44 +159,18 @@ void MediaPlane::on_timeout(Instant now) {
   drain(now);
 }
 
-void MediaPlane::drain_once(Instant now, bool& progressed) {
-  std::size_t sent = 0;
-  while (auto transmit = router_.poll_transmit()) {
-    port_->send(transmit->destination, transmit->payload);
-    if (++sent % kFlushEvery == 0) {
-      port_->flush();
-    }
-    progressed = true;
-  }
-  while (auto routed = router_.poll_event()) {
-    progressed = true;
-    auto handler = handlers_.find(routed->session);
-    if (handler != handlers_.end()) {
-      handler->second->on_session_event(now, routed->session, routed->event);
-    }
-  }
-}
-
 void MediaPlane::drain(Instant now) {
   if (closed_ || !port_) {
     return;
   }
-  if (draining_) {
-    drain_again_ = true;  // a handler's command: the running loop goes round once more
-    return;
-  }
-  draining_ = true;
-  do {
-    drain_again_ = false;
-    bool progressed = true;
-    while (progressed) {
-      progressed = false;
-      drain_once(now, progressed);
-    }
-  } while (drain_again_);
-  draining_ = false;
-  port_->flush();
-  timer_->rearm(router_.poll_timeout());
+  driver_.drain([this]() -> engine::PeerSessionRouter* { return closed_ ? nullptr : &router_; },
+                port_.get(), *timer_,
+                [this, now](engine::RoutedSessionEvent& routed) {
+                  auto handler = handlers_.find(routed.session);
+                  if (handler != handlers_.end()) {
+                    handler->second->on_session_event(now, routed.session, routed.event);
+                  }
+                });
 }
 
 void MediaPlane::close() {

@@ -35,6 +35,7 @@
 #include "engine/peer_session_router.hpp"
 #include "engine/random.hpp"
 #include "engine/sdp_negotiation.hpp"
+#include "io/engine_driver.hpp"
 #include "proto/result.hpp"
 #include "proto/socket_address.hpp"
 #include "proto/time.hpp"
@@ -119,7 +120,6 @@ class MediaPlane {
   explicit MediaPlane(MediaPlaneOptions options);
   void on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes);
   void on_timeout(Instant now);
-  void drain_once(Instant now, bool& progressed);
 
   MediaPlaneOptions options_;
   engine::SecureRandom random_;
@@ -129,8 +129,7 @@ class MediaPlane {
   engine::PeerSessionRouter router_;
   std::unique_ptr<io::EngineTimer> timer_;
   std::unordered_map<engine::IceSessionId, MediaSessionHandler*> handlers_;
-  bool draining_ = false;
-  bool drain_again_ = false;
+  io::EngineDriver driver_;
   bool closed_ = false;
 };
 
