@@ -29,7 +29,7 @@ if [ "${IVS_QUICK:-0}" = 1 ]; then
 fi
 
 stage "unit tests under ASan + UBSan"
-IVS_BUILD_DIR=build-asan scripts/build.sh -DIVS_SANITIZE=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+IVS_BUILD_DIR=build-asan IVS_TARGETS=unit-tests scripts/build.sh -DIVS_SANITIZE=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$IVS_JOBS" -L unit
 

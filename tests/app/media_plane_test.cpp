@@ -203,6 +203,31 @@ TEST(MediaPlane, ASessionConnectsExchangesSrtpAndClosesWithCloseNotify) {
   }
 }
 
+// A viewer's media is protected straight into the plane's send ring (no Transmit per packet). A
+// burst larger than the ring, as when a GOP is replayed to a new viewer, is flushed on the way
+// rather than dropped, and arrives in order.
+TEST(MediaPlane, AViewerBurstLargerThanTheSendRingArrivesWhole) {
+  boost::asio::io_context io;
+  auto options = loopback();
+  options.send_queue_capacity = 16;
+  auto plane = MediaPlane::start(io, options);
+  ASSERT_TRUE(plane);
+  RecordingHandler handler;
+  TestPeer peer(io, TestPeer::Mode::publisher);  // ingest negotiation; it receives as well
+  auto id = open(**plane, peer, handler);
+  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_TRUE(run_until(io, [&] { return handler.connected && peer.connected; }));
+
+  constexpr std::uint16_t kBurst = 100;
+  for (std::uint16_t sequence = 1; sequence <= kBurst; ++sequence) {
+    EXPECT_TRUE((*plane)->send_rtp(*id, video_packet(peer.video_payload_type, sequence)));
+  }
+  (*plane)->drain(io::monotonic_now());
+  ASSERT_TRUE(run_until(io, [&] { return peer.media.size() == kBurst; }));
+  EXPECT_EQ(peer.media.front().packet, video_packet(peer.video_payload_type, 1));
+  EXPECT_EQ(peer.media.back().packet, video_packet(peer.video_payload_type, kBurst));
+}
+
 TEST(MediaPlane, ConsentLossReachesTheHandlerWhichMayRemoveTheSession) {
   boost::asio::io_context io;
   auto options = loopback();

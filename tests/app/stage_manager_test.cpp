@@ -1,6 +1,9 @@
-// StageManager: the reconciler's commands executed on a real io_context against a recording
-// egress factory and a scripted token source (no sockets). Backoff is shortened to milliseconds
-// so retries happen within the test's deadline; nothing sleeps.
+// StageManager: the reconciler's commands executed against a recording egress factory and a
+// scripted token source (no sockets), on simulated time (SimulatedControlClock): the default
+// backoff (1 s to 30 s) and session age (23 h) are kept and asserted to the instant, and a test
+// runs in microseconds because the clock jumps to the next deadline. The fakes answer through
+// the io_context, as real token requests and session closes do; the clock runs its ready
+// handlers between timers.
 #include "app/control/stage_manager.hpp"
 
 #include "app/control/static_destinations.hpp"
@@ -13,20 +16,13 @@
 #include <chrono>
 #include <map>
 
+#include "support/simulated_control_clock.hpp"
+
 namespace ivs::app {
 namespace {
 
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using std::chrono::hours;
+using std::chrono::seconds;
 
 // Sessions stay open until the test tells them how to end.
 class RecordingEgress final : public EgressFactory {
@@ -66,10 +62,8 @@ class RecordingEgress final : public EgressFactory {
 
 struct Fixture {
   explicit Fixture(engine::StageReconcilerOptions options = {}) : egress(io), random(5) {
-    options.backoff.min = std::chrono::milliseconds(10);
-    options.backoff.max = std::chrono::milliseconds(50);
     manager = std::make_unique<StageManager>(
-        io, options,
+        io, clock, options,
         [this](const std::string& arn, TokenCallback done) {
           ++token_requests;
           const std::string token = "token-" + std::to_string(token_requests);
@@ -88,7 +82,12 @@ struct Fixture {
     return engine::StageState::failed;
   }
 
+  bool run_until(const std::function<bool()>& done, Duration limit = std::chrono::minutes(10)) {
+    return clock.run_until(io, done, limit);
+  }
+
   boost::asio::io_context io;
+  test::SimulatedControlClock clock;
   RecordingEgress egress;
   engine::SeededRandom random;
   int token_requests = 0;
@@ -98,7 +97,7 @@ struct Fixture {
 TEST(StageManager, OpensEgressWithTheFetchedTokenAndCountsConnected) {
   Fixture f;
   f.manager->sync({"arn:a"});
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 1; }));
   EXPECT_EQ(f.egress.records[0]->target.token, "token-1");
   EXPECT_EQ(f.egress.records[0]->target.whip_url, "https://whip.example/");
   f.egress.records[0]->callbacks.on_connected(true, "");
@@ -109,13 +108,18 @@ TEST(StageManager, OpensEgressWithTheFetchedTokenAndCountsConnected) {
 TEST(StageManager, FailedSessionIsRetriedWithAFreshToken) {
   Fixture f;
   f.manager->add("arn:a");
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 1; }));
   f.egress.records[0]->callbacks.on_connected(true, "");
+  const Instant failed_at = f.clock.now();
   f.egress.records[0]->callbacks.on_failed("consent lost");
   EXPECT_EQ(f.manager->open_sessions(), 0u);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 2; }));
   EXPECT_EQ(f.egress.records[1]->target.token, "token-2");
   EXPECT_EQ(f.token_requests, 2);
+  // The first retry waits the backoff's first step: at least its 1 s minimum, and no longer
+  // than that step's ceiling (full jitter over [1 s, 2 s]).
+  EXPECT_GE(f.clock.now() - failed_at, seconds(1));
+  EXPECT_LE(f.clock.now() - failed_at, seconds(2));
 }
 
 // Regression: the first WHIP egress crashed the media server whenever a stage endpoint refused
@@ -156,13 +160,11 @@ TEST(StageManager, FailedSessionIsNotDestroyedInsideItsOwnCallback) {
     int opened = 0;
   };
   boost::asio::io_context io;
+  test::SimulatedControlClock clock;
   SelfReportingEgress egress(io);
   engine::SeededRandom random(7);
-  engine::StageReconcilerOptions options;
-  options.backoff.min = std::chrono::milliseconds(10);
-  options.backoff.max = std::chrono::milliseconds(20);
   StageManager manager(
-      io, options,
+      io, clock, {},
       [&io](const std::string&, TokenCallback done) {
         boost::asio::post(io, [done] {
           done(TokenInfo{"t", "p", "http://127.0.0.1:9/whip", WhipUrlSource::response}, false);
@@ -170,19 +172,19 @@ TEST(StageManager, FailedSessionIsNotDestroyedInsideItsOwnCallback) {
       },
       egress, random);
   manager.add("arn:a");
-  ASSERT_TRUE(run_until(io, [&] { return egress.opened >= 2; }));  // failed once, retried
+  ASSERT_TRUE(clock.run_until(io, [&] { return egress.opened >= 2; }));  // failed, retried
   EXPECT_FALSE(egress.destroyed_in_callback);
 }
 
 TEST(StageManager, RemovedStageIsClosedThroughTheInterface) {
   Fixture f;
   f.manager->sync({"arn:a", "arn:b"});
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 2; }));
   for (auto& record : f.egress.records) {
     record->callbacks.on_connected(true, "");
   }
   f.manager->remove("arn:a");
-  ASSERT_TRUE(run_until(f.io, [&] { return f.manager->snapshot().size() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.manager->snapshot().size() == 1; }));
   EXPECT_TRUE(f.egress.records[0]->close_called);
   EXPECT_FALSE(f.egress.records[1]->close_called);
   EXPECT_EQ(f.state_of("arn:b"), engine::StageState::connected);
@@ -191,12 +193,12 @@ TEST(StageManager, RemovedStageIsClosedThroughTheInterface) {
 TEST(StageManager, ShutdownClosesEverySessionThenReportsDone) {
   Fixture f;
   f.manager->sync({"arn:a", "arn:b", "arn:c"});
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 3; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 3; }));
   f.egress.records[0]->callbacks.on_connected(true, "");
   f.egress.records[1]->callbacks.on_connected(false, "tracking");  // still opening: arn:c
   bool done = false;
   f.manager->shutdown([&] { done = true; });
-  ASSERT_TRUE(run_until(f.io, [&] { return done; }));
+  ASSERT_TRUE(f.run_until([&] { return done; }));
   for (auto& record : f.egress.records) {
     EXPECT_TRUE(record->close_called) << record->target.stage_arn;
   }
@@ -205,18 +207,19 @@ TEST(StageManager, ShutdownClosesEverySessionThenReportsDone) {
 }
 
 TEST(StageManager, RepublishSwitchesStatsToTheNewSessionThenClosesTheOld) {
-  engine::StageReconcilerOptions options;
-  options.max_session_age = std::chrono::milliseconds(30);
-  Fixture f(options);
+  Fixture f;  // the default session age: 23 h, an hour before IVS ends a session
   f.manager->add("arn:a");
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 1; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 1; }));
   f.egress.records[0]->stats = EgressStats{};
   f.egress.records[0]->stats->packets_sent = 1;
   f.egress.records[0]->callbacks.on_connected(true, "");
+  const Instant connected_at = f.clock.now();
   ASSERT_EQ(f.manager->stats("arn:a")->packets_sent, 1u);
 
-  // The session age is reached: a second session opens with a fresh token.
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records.size() == 2; }));
+  // The session age is reached: a second session opens with a fresh token, not before.
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 2; }, hours(24)));
+  EXPECT_GE(f.clock.now() - connected_at, hours(23));
+  EXPECT_LT(f.clock.now() - connected_at, hours(23) + seconds(1));
   EXPECT_EQ(f.egress.records[1]->target.token, "token-2");
   EXPECT_FALSE(f.egress.records[0]->close_called) << "the old one keeps publishing";
   EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 1u) << "the new one is not publishing yet";
@@ -229,7 +232,7 @@ TEST(StageManager, RepublishSwitchesStatsToTheNewSessionThenClosesTheOld) {
   EXPECT_EQ(f.manager->stats("arn:a")->packets_sent, 2u);
   EXPECT_EQ(f.manager->stats_by_stage().at("arn:a").packets_sent, 2u);
   EXPECT_EQ(f.manager->stats_by_stage().size(), 1u);
-  ASSERT_TRUE(run_until(f.io, [&] { return f.egress.records[0]->close_called; }));
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records[0]->close_called; }));
   EXPECT_FALSE(f.egress.records[1]->close_called);
   EXPECT_EQ(f.state_of("arn:a"), engine::StageState::connected);
   EXPECT_EQ(f.manager->connected_count(), 1u);
@@ -237,18 +240,16 @@ TEST(StageManager, RepublishSwitchesStatsToTheNewSessionThenClosesTheOld) {
 
 TEST(StaticDestinations, PublishesToEachConfiguredUrlWithItsToken) {
   boost::asio::io_context io;
+  test::SimulatedControlClock clock;
   RecordingEgress egress(io);
   engine::SeededRandom random(3);
-  engine::StageReconcilerOptions options;
-  options.backoff.min = std::chrono::milliseconds(10);
-  options.backoff.max = std::chrono::milliseconds(50);
   StaticDestinations destinations(
-      io, {{"http://a.example/whip", "tok-a"}, {"http://b.example/whip", ""}}, egress, random,
-      options);
+      io, {{"http://a.example/whip", "tok-a"}, {"http://b.example/whip", ""}}, egress, random, {},
+      &clock);
   EXPECT_EQ(destinations.stage_ids(), (std::vector<std::string>{"static-1", "static-2"}));
   EXPECT_EQ(destinations.url_of("static-2"), "http://b.example/whip");
   destinations.start();
-  ASSERT_TRUE(run_until(io, [&] { return egress.records.size() == 2; }));
+  ASSERT_TRUE(clock.run_until(io, [&] { return egress.records.size() == 2; }));
   std::map<std::string, EgressTarget> by_id;
   for (auto& record : egress.records) {
     by_id[record->target.stage_arn] = record->target;
@@ -259,12 +260,12 @@ TEST(StaticDestinations, PublishesToEachConfiguredUrlWithItsToken) {
 
   // Same backoff and retry as API stages: a failure opens the destination again.
   egress.records[0]->callbacks.on_failed("HTTP 500");
-  ASSERT_TRUE(run_until(io, [&] { return egress.records.size() == 3; }));
+  ASSERT_TRUE(clock.run_until(io, [&] { return egress.records.size() == 3; }));
   EXPECT_EQ(egress.records[2]->target.stage_arn, egress.records[0]->target.stage_arn);
 
   bool done = false;
   destinations.shutdown([&] { done = true; });
-  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  ASSERT_TRUE(clock.run_until(io, [&] { return done; }));
   EXPECT_EQ(destinations.manager().open_sessions(), 0u);
 }
 

@@ -30,12 +30,18 @@ void* operator new(std::size_t size) {
   }
   throw std::bad_alloc();
 }
+// The replaced operator new above takes its memory from malloc, so free() is the matching
+// release. GCC (-O1 and up) inlines this delete into gtest's `new TestClass` and, seeing free()
+// after a new-expression, warns of a mismatch it cannot see is deliberate.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* memory) noexcept {
   std::free(memory);
 }
 void operator delete(void* memory, std::size_t) noexcept {
   std::free(memory);
 }
+#pragma GCC diagnostic pop
 
 namespace ivs::engine {
 namespace {

@@ -4,7 +4,6 @@
 #include <boost/asio/post.hpp>
 
 #include "app/roles/logging.hpp"
-#include "io/clock.hpp"
 
 namespace ivs::app {
 
@@ -12,37 +11,50 @@ using engine::StageState;
 
 StageManager::StageManager(boost::asio::io_context& io, engine::StageReconcilerOptions options,
                            TokenSource tokens, EgressFactory& egress, engine::RandomSource& random)
+    : StageManager(io, std::make_unique<io::SteadyControlClock>(io), nullptr, options,
+                   std::move(tokens), egress, random) {}
+
+StageManager::StageManager(boost::asio::io_context& io, io::ControlClock& clock,
+                           engine::StageReconcilerOptions options, TokenSource tokens,
+                           EgressFactory& egress, engine::RandomSource& random)
+    : StageManager(io, nullptr, &clock, options, std::move(tokens), egress, random) {}
+
+StageManager::StageManager(boost::asio::io_context& io, std::unique_ptr<io::ControlClock> owned,
+                           io::ControlClock* clock, engine::StageReconcilerOptions options,
+                           TokenSource tokens, EgressFactory& egress, engine::RandomSource& random)
     : io_(io),
+      owned_clock_(std::move(owned)),
+      clock_(clock != nullptr ? *clock : *owned_clock_),
       reconciler_(options, random),
       tokens_(std::move(tokens)),
       egress_(egress),
-      timer_(io),
+      timer_(clock_.make_timer()),
       alive_(std::make_shared<bool>(true)) {}
 
 StageManager::~StageManager() {
   *alive_ = false;
-  timer_.cancel();
+  timer_->cancel();
 }
 
 void StageManager::sync(const std::vector<std::string>& stage_arns) {
   spdlog::info("syncing {} stages", stage_arns.size());
-  reconciler_.replace_desired(io::monotonic_now(), stage_arns);
+  reconciler_.replace_desired(clock_.now(), stage_arns);
   step();
 }
 
 void StageManager::add(const std::string& stage_arn) {
-  reconciler_.add_stage(io::monotonic_now(), stage_arn);
+  reconciler_.add_stage(clock_.now(), stage_arn);
   step();
 }
 
 void StageManager::remove(const std::string& stage_arn) {
-  reconciler_.remove_stage(io::monotonic_now(), stage_arn);
+  reconciler_.remove_stage(clock_.now(), stage_arn);
   step();
 }
 
 void StageManager::shutdown(std::function<void()> done) {
   shutdown_done_ = std::move(done);
-  reconciler_.shutdown(io::monotonic_now());
+  reconciler_.shutdown(clock_.now());
   step();
 }
 
@@ -74,7 +86,7 @@ std::unordered_map<std::string, EgressStats> StageManager::stats_by_stage() cons
 }
 
 void StageManager::feed(const engine::StageResult& result) {
-  reconciler_.handle_result(io::monotonic_now(), result);
+  reconciler_.handle_result(clock_.now(), result);
   step();
 }
 
@@ -103,17 +115,13 @@ void StageManager::step() {
 
 void StageManager::arm_timer() {
   const auto due = reconciler_.poll_timeout();
-  timer_.cancel();
   if (!due) {
+    timer_->cancel();
     return;
   }
-  timer_.expires_at(*due);
-  std::weak_ptr<bool> alive = alive_;
-  timer_.async_wait([this, alive](const boost::system::error_code& error) {
-    if (error || !alive.lock() || !*alive.lock()) {
-      return;
-    }
-    reconciler_.handle_timeout(io::monotonic_now());
+  // The timer belongs to this manager and dies with it, so its handler may use `this`.
+  timer_->arm(*due, [this] {
+    reconciler_.handle_timeout(clock_.now());
     step();
   });
 }

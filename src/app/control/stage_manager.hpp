@@ -1,7 +1,8 @@
 // StageManager (seed "核心組件 2"): the I/O shell around engine::StageReconciler. It turns the
 // reconciler's commands into token requests and egress sessions, feeds their outcomes back, arms
 // one timer from poll_timeout(), and logs the key events of the seed ("connecting to stage",
-// "stage connected"). All on the control plane's single io_context, so no locks.
+// "stage connected"). All on the control plane's single io_context, so no locks. Time comes from
+// an io::ControlClock, so its tests run the reconciler's backoff and deadlines on simulated time.
 //
 //   desired set ──► StageReconciler ──commands──► FetchToken  → TokenSource (API client)
 //   (list, WS)          ▲                         OpenEgress  → EgressFactory::open
@@ -9,7 +10,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 #include <map>
@@ -23,6 +23,7 @@
 #include "app/egress/egress_session.hpp"
 #include "engine/random.hpp"
 #include "engine/stage_reconciler.hpp"
+#include "io/control_clock.hpp"
 
 namespace ivs::app {
 
@@ -32,8 +33,13 @@ using TokenSource = std::function<void(const std::string& stage_arn, TokenCallba
 
 class StageManager {
  public:
+  // On real time (io::monotonic_now() and steady timers on `io`).
   StageManager(boost::asio::io_context& io, engine::StageReconcilerOptions options,
                TokenSource tokens, EgressFactory& egress, engine::RandomSource& random);
+  // On `clock` (a simulated one in tests); `io` still runs what the manager posts.
+  StageManager(boost::asio::io_context& io, io::ControlClock& clock,
+               engine::StageReconcilerOptions options, TokenSource tokens, EgressFactory& egress,
+               engine::RandomSource& random);
   ~StageManager();
   StageManager(const StageManager&) = delete;
   StageManager& operator=(const StageManager&) = delete;
@@ -57,6 +63,9 @@ class StageManager {
   std::string egress_mode() const { return egress_.mode(); }
 
  private:
+  StageManager(boost::asio::io_context& io, std::unique_ptr<io::ControlClock> owned,
+               io::ControlClock* clock, engine::StageReconcilerOptions options, TokenSource tokens,
+               EgressFactory& egress, engine::RandomSource& random);
   void step();  // drain commands and events, re-arm the timer
   void execute(const engine::FetchToken& command);
   void execute(const engine::OpenEgress& command);
@@ -66,10 +75,12 @@ class StageManager {
   void arm_timer();
 
   boost::asio::io_context& io_;
+  std::unique_ptr<io::ControlClock> owned_clock_;  // the real clock, unless one was given
+  io::ControlClock& clock_;
   engine::StageReconciler reconciler_;
   TokenSource tokens_;
   EgressFactory& egress_;
-  boost::asio::steady_timer timer_;
+  std::unique_ptr<io::ControlTimer> timer_;
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> sessions_;  // by attempt id
   std::map<std::uint64_t, std::unique_ptr<EgressSession>> closing_;   // close() in progress
   std::map<std::string, std::uint64_t> newest_attempt_;               // by stage ARN

@@ -8,15 +8,19 @@ namespace ivs::app {
 StaticDestinations::StaticDestinations(boost::asio::io_context& io,
                                        std::vector<WhipDestination> destinations,
                                        EgressFactory& egress, engine::RandomSource& random,
-                                       engine::StageReconcilerOptions options)
+                                       engine::StageReconcilerOptions options,
+                                       io::ControlClock* clock)
     : io_(io), destinations_(std::move(destinations)), alive_(std::make_shared<bool>(true)) {
   for (std::size_t i = 0; i < destinations_.size(); ++i) {
     ids_.push_back(stage_id(i));
   }
-  manager_ = std::make_unique<StageManager>(
-      io, options,
-      [this](const std::string& id, TokenCallback done) { fetch(id, std::move(done)); }, egress,
-      random);
+  TokenSource tokens = [this](const std::string& id, TokenCallback done) {
+    fetch(id, std::move(done));
+  };
+  manager_ =
+      clock != nullptr
+          ? std::make_unique<StageManager>(io, *clock, options, std::move(tokens), egress, random)
+          : std::make_unique<StageManager>(io, options, std::move(tokens), egress, random);
 }
 
 StaticDestinations::~StaticDestinations() {

@@ -26,10 +26,11 @@ namespace ivs::app {
 
 class StaticDestinations {
  public:
-  // `egress` and `random` must outlive this object.
+  // `egress`, `random` and `clock` (real time when null) must outlive this object.
   StaticDestinations(boost::asio::io_context& io, std::vector<WhipDestination> destinations,
                      EgressFactory& egress, engine::RandomSource& random,
-                     engine::StageReconcilerOptions options = {});
+                     engine::StageReconcilerOptions options = {},
+                     io::ControlClock* clock = nullptr);
   ~StaticDestinations();
   StaticDestinations(const StaticDestinations&) = delete;
   StaticDestinations& operator=(const StaticDestinations&) = delete;

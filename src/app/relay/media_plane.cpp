@@ -142,11 +142,37 @@ engine::PeerSession* MediaPlane::session(engine::IceSessionId id) {
 }
 
 bool MediaPlane::send_rtp(engine::IceSessionId id, ByteSpan packet) {
-  return router_.send_rtp(id, packet);
+  return send_protected(id, packet, false);
 }
 
 bool MediaPlane::send_rtcp(engine::IceSessionId id, ByteSpan packet) {
-  return router_.send_rtcp(id, packet);
+  return send_protected(id, packet, true);
+}
+
+// WHEP viewers' media takes the stages' path (WhipEgressSession::send_protected): the packet is
+// protected straight into the port's next send slot, so nothing is queued in the session and
+// nothing is allocated per packet; the drain that follows the relay's fan-out flushes the port.
+// A full ring (a GOP replayed to several new viewers at once) is flushed once before the packet
+// is given up, as the old per-64-transmits flush did.
+bool MediaPlane::send_protected(engine::IceSessionId id, ByteSpan packet, bool rtcp) {
+  engine::PeerSession* target = router_.session(id);
+  if (target == nullptr || closed_ || !port_ || !port_->is_open()) {
+    return false;
+  }
+  MutableByteSpan slot = port_->send_slot();
+  if (slot.empty()) {
+    port_->flush();
+    slot = port_->send_slot();
+    if (slot.empty()) {
+      return false;
+    }
+  }
+  const auto size =
+      rtcp ? target->protect_rtcp_into(packet, slot) : target->protect_rtp_into(packet, slot);
+  if (!size) {
+    return false;  // counted by the session (not connected yet, too large, protect failure)
+  }
+  return port_->commit_send(*target->remote_address(), *size);
 }
 
 void MediaPlane::on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes) {

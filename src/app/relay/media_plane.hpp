@@ -12,8 +12,10 @@
 //   hash lookup, so nothing is gained from a port per session.
 // - Sessions do not get callbacks from the engine (sans-I/O); the plane's drain loop hands each
 //   routed event to the MediaSessionHandler registered with the session. Handlers may call
-//   back into the plane (send, close, add sessions): drain() is re-entrancy safe, a nested call
-//   only asks the running loop to go round once more.
+//   back into the plane (send, close, add sessions): drain() is io::EngineDriver, on which a
+//   nested call only asks the running loop to go round once more.
+// - Viewers' media (send_rtp/send_rtcp) is protected straight into the port's send ring, as the
+//   egress legs' is: no Transmit queued and no allocation per packet.
 // - The plane owns no media logic: RelayChannel (publisher + viewers of one relay) is the
 //   handler for its sessions; the stage role runs one channel per stage on ONE plane.
 // - Local transports (our ICE credentials, fingerprint and host candidates for an SDP answer)
@@ -120,6 +122,7 @@ class MediaPlane {
   explicit MediaPlane(MediaPlaneOptions options);
   void on_datagram(Instant now, const SocketAddress& from, ByteSpan bytes);
   void on_timeout(Instant now);
+  bool send_protected(engine::IceSessionId id, ByteSpan packet, bool rtcp);
 
   MediaPlaneOptions options_;
   engine::SecureRandom random_;
