@@ -26,6 +26,7 @@
 #include "engine/peer_session_router.hpp"
 #include "engine/sdp_negotiation.hpp"
 #include "io/clock.hpp"
+#include "io/engine_driver.hpp"
 #include "io/engine_timer.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
@@ -231,20 +232,9 @@ class Server {
 
   void drain(Instant now) {
     (void)now;
-    bool progressed = true;
-    while (progressed) {
-      progressed = false;
-      while (auto transmit = router_.poll_transmit()) {
-        port_->send(transmit->destination, transmit->payload);
-        progressed = true;
-      }
-      while (auto routed = router_.poll_event()) {
-        on_event(routed->session, routed->event);
-        progressed = true;
-      }
-    }
-    port_->flush();
-    timer_.rearm(router_.poll_timeout());
+    driver_.drain(
+        [this] { return &router_; }, port_.get(), timer_,
+        [this](engine::RoutedSessionEvent& routed) { on_event(routed.session, routed.event); });
   }
 
   void on_event(engine::IceSessionId id, const engine::PeerSessionEvent& event) {
@@ -285,6 +275,7 @@ class Server {
   std::unique_ptr<io::HttpServer> server_;
   engine::PeerSessionRouter router_;
   io::EngineTimer timer_;
+  io::EngineDriver driver_;
   asio::steady_timer tick_;
   asio::steady_timer stop_timer_;
   std::map<engine::IceSessionId, MediaSource> senders_;
@@ -432,20 +423,8 @@ class Client {
   }
 
   void drain() {
-    bool progressed = true;
-    while (progressed) {
-      progressed = false;
-      while (auto transmit = session_->poll_transmit()) {
-        port_->send(transmit->destination, transmit->payload);
-        progressed = true;
-      }
-      while (auto event = session_->poll_event()) {
-        on_event(*event);
-        progressed = true;
-      }
-    }
-    port_->flush();
-    timer_.rearm(session_->poll_timeout());
+    driver_.drain([this] { return session_.get(); }, port_.get(), timer_,
+                  [this](engine::PeerSessionEvent& event) { on_event(event); });
   }
 
   void on_event(const engine::PeerSessionEvent& event) {
@@ -474,6 +453,7 @@ class Client {
   std::unique_ptr<engine::PeerSession> session_;
   std::optional<MediaSource> source_;
   io::EngineTimer timer_;
+  io::EngineDriver driver_;
   asio::steady_timer tick_;
   asio::steady_timer stop_timer_;
   io::HttpClient http_;

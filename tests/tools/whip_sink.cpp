@@ -46,11 +46,13 @@
 #include "engine/peer_session_router.hpp"
 #include "engine/sdp_negotiation.hpp"
 #include "io/clock.hpp"
+#include "io/engine_driver.hpp"
 #include "io/engine_timer.hpp"
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
 #include "io/udp_port.hpp"
 #include "proto/rtcp_compound.hpp"
+#include "ssrc_counter.hpp"
 
 namespace {
 
@@ -81,38 +83,7 @@ std::string random_token(engine::RandomSource& random, std::size_t length) {
   return out;
 }
 
-// One SSRC's sequence accounting (RFC 3550 A.1 extension of the 16-bit sequence number).
-struct SsrcCounter {
-  std::uint32_t ssrc = 0;
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
-  std::int64_t first = 0;    // extended sequence number of the first packet
-  std::int64_t highest = 0;  // extended highest sequence number
-  std::uint64_t jumps = 0;
-  std::uint64_t reordered = 0;
-
-  void count(std::uint16_t sequence, std::size_t size) {
-    if (packets == 0) {
-      first = highest = sequence;
-    } else {
-      const auto delta = static_cast<std::int16_t>(sequence - static_cast<std::uint16_t>(highest));
-      if (delta > 0) {
-        jumps += delta > 1 ? 1 : 0;
-        highest += delta;
-      } else {
-        ++reordered;
-      }
-    }
-    ++packets;
-    bytes += size;
-  }
-  std::uint64_t gaps() const {
-    const std::int64_t expected = highest - first + 1;
-    return expected > static_cast<std::int64_t>(packets)
-               ? static_cast<std::uint64_t>(expected - static_cast<std::int64_t>(packets))
-               : 0;
-  }
-};
+using ivs::tools::SsrcCounter;
 
 struct SinkSession {
   std::string path;
@@ -374,20 +345,9 @@ class Sink {
   }
 
   void drain() {
-    bool progressed = true;
-    while (progressed) {
-      progressed = false;
-      while (auto transmit = router_.poll_transmit()) {
-        port_->send(transmit->destination, transmit->payload);
-        progressed = true;
-      }
-      while (auto routed = router_.poll_event()) {
-        on_event(routed->session, routed->event);
-        progressed = true;
-      }
-    }
-    port_->flush();
-    timer_.rearm(router_.poll_timeout());
+    driver_.drain(
+        [this] { return &router_; }, port_.get(), timer_,
+        [this](engine::RoutedSessionEvent& routed) { on_event(routed.session, routed.event); });
   }
 
   void on_event(engine::IceSessionId id, const engine::PeerSessionEvent& event) {
@@ -497,6 +457,7 @@ class Sink {
   std::unique_ptr<io::HttpServer> server_;
   engine::PeerSessionRouter router_;
   io::EngineTimer timer_;
+  io::EngineDriver driver_;
   asio::steady_timer stop_timer_;
   asio::steady_timer report_timer_{io_};
   asio::signal_set signals_;
