@@ -20,21 +20,12 @@
 #include "io/clock.hpp"
 #include "io/engine_timer.hpp"
 #include "io/udp_port.hpp"
+#include "io/udp_test_support.hpp"
 
 namespace ivs::io {
 namespace {
 
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    io.restart();
-    io.run_one_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
+using udp_testing::run_until;
 
 // A minimal engine with the shared shape: each timeout emits one datagram and asks to be woken
 // again `interval` later, `remaining` times; the owner answers event "ping" with a command that

@@ -13,21 +13,12 @@
 #include <vector>
 
 #include "io/clock.hpp"
+#include "io/udp_test_support.hpp"
 
 namespace ivs::io {
 namespace {
 
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    io.restart();
-    io.run_one_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
+using udp_testing::run_until;
 
 TEST(EngineTimer, FiresNoEarlierThanTheRequestedInstant) {
   boost::asio::io_context io;
