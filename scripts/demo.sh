@@ -12,34 +12,56 @@
 #   scripts/demo.sh                  # everything on loopback, test publisher included
 #   scripts/demo.sh --no-publisher   # publish yourself (OBS or http://127.0.0.1:3001/publish)
 #
+# It builds in build/ when that exists (scripts/build.sh's), else in build-demo/, configured for
+# a quick first build: no tests, no benchmarks, -O1 without debug information.
 # Environment: DEMO_API_PORT (3000), DEMO_MEDIA_PORT (3001), DEMO_STAGE_PORT (3002),
 # DEMO_RTC_UDP_PORT (50000), DEMO_STAGE_RTC_UDP_PORT (50002), DEMO_STAGES (3), DEMO_HOST (the
-# address shown in URLs and put in ICE candidates; 127.0.0.1), DEMO_LOG_DIR (build/demo-logs),
+# address shown in URLs and put in ICE candidates; 127.0.0.1), DEMO_LOG_DIR (<build>/demo-logs),
 # WHIP_INGEST_TOKEN (generated when unset), IVS_SKIP_SETUP=1 (skip apt-get, for CI),
-# IVS_BUILD_DIR (build), IVS_JOBS (compile jobs; the core count). Every other argument goes to
-# `media-server demo` (build/media-server demo --help lists its flags).
+# IVS_BUILD_DIR (the build directory), IVS_JOBS (compile jobs; the core count). Other arguments
+# go to `media-server demo` (<build>/media-server demo --help lists its flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-setup_mode=demo
+publisher=1
 for argument in "$@"; do
   case "$argument" in
-    # Without the test publisher, ffmpeg (its media generator, the largest download) is not needed.
-    --no-publisher) setup_mode=binary ;;
+    --no-publisher) publisher=0 ;;
     -h | --help)
-      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
   esac
 done
 
-build_dir="${IVS_BUILD_DIR:-build}"
+if [ -n "${IVS_BUILD_DIR:-}" ]; then
+  build_dir="$IVS_BUILD_DIR"
+elif [ -f build/build.ninja ]; then
+  build_dir=build
+else
+  build_dir=build-demo
+fi
 jobs="${IVS_JOBS:-$(nproc)}"
 log="$build_dir/demo-build.log"
+mkdir -p "$build_dir"
+: >"$log"
 
+# ffmpeg (the test publisher's media generator) is the largest download, and nothing needs it
+# before the build is done: it installs in the background while the compiler runs, when that
+# needs no password prompt (root, or sudo with cached credentials).
+ffmpeg_setup=""
 if [ "${IVS_SKIP_SETUP:-0}" != 1 ]; then
-  echo "==> [1/3] installing what the demo needs (scripts/setup.sh $setup_mode)"
-  scripts/setup.sh "$setup_mode"
+  echo "==> [1/3] installing the compiler and libraries (scripts/setup.sh binary)"
+  scripts/setup.sh binary
+  if [ "$publisher" = 1 ]; then
+    if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+      echo "    installing ffmpeg in the background meanwhile (log: $build_dir/demo-setup.log)"
+      scripts/setup.sh demo >"$build_dir/demo-setup.log" 2>&1 &
+      ffmpeg_setup=$!
+    else
+      scripts/setup.sh demo
+    fi
+  fi
 else
   echo "==> [1/3] skipping dependency installation (IVS_SKIP_SETUP=1)"
 fi
@@ -47,9 +69,11 @@ fi
 # Shows ninja's [done/total] counter: rewritten in place on a terminal, every 10 % otherwise
 # (a CI log or a pipe). Everything, warnings included, is in the log file.
 show_progress() {
-  local line finished total percent shown=-10 started=$SECONDS
+  local line finished total=0 percent shown started=$SECONDS
   while IFS= read -r line; do
     [[ "$line" =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+    # A re-run of cmake counts its own steps first: a new total starts the count afresh.
+    [ "${BASH_REMATCH[2]}" = "$total" ] || shown=-10
     finished="${BASH_REMATCH[1]}" total="${BASH_REMATCH[2]}"
     percent=$((finished * 100 / total))
     if [ -t 1 ]; then
@@ -68,18 +92,24 @@ build_failed() {
   exit 1
 }
 
-mkdir -p "$build_dir"
-: >"$log"
 if [ ! -f "$build_dir/build.ninja" ]; then
-  # A new build directory gets neither the unit tests nor the benchmarks, so configuring needs
-  # no GoogleTest or Google Benchmark; scripts/test.sh switches them on in the same directory.
-  echo "==> [2/3] configuring $build_dir (cmake; the demo needs no tests or benchmarks)"
+  # Neither tests nor benchmarks, so configuring needs no GoogleTest or Google Benchmark; and
+  # -O1 without -g, which compiles in about half the CPU time of RelWithDebInfo (-O2 -g) and is
+  # ample for a demo moving a few Mbit/s. Production builds are Release (Dockerfile, package).
+  echo "==> [2/3] configuring $build_dir (cmake: no tests, -O1 without debug information)"
   cmake -S . -B "$build_dir" -G Ninja -DIVS_BUILD_TESTS=OFF -DIVS_BUILD_BENCH=OFF \
-    >>"$log" 2>&1 || build_failed
+    -DCMAKE_BUILD_TYPE=Demo "-DCMAKE_CXX_FLAGS_DEMO=-O1 -DNDEBUG" >>"$log" 2>&1 || build_failed
 fi
 echo "==> [2/3] building the media-server target in $build_dir (-j$jobs; full log: $log)"
 cmake --build "$build_dir" -j "$jobs" --target media-server 2>&1 | tee -a "$log" | show_progress \
   || build_failed
+
+if [ -n "$ffmpeg_setup" ] && ! wait "$ffmpeg_setup"; then
+  tail -n 20 "$build_dir/demo-setup.log" >&2
+  echo "==> installing ffmpeg failed (log above: $build_dir/demo-setup.log); fix it, or run" >&2
+  echo "    scripts/demo.sh --no-publisher and publish with OBS or the browser page" >&2
+  exit 1
+fi
 
 echo "==> [3/3] $build_dir/media-server demo"
 export DEMO_LOG_DIR="${DEMO_LOG_DIR:-$build_dir/demo-logs}"

@@ -51,8 +51,7 @@ stage "setup"
 scripts/setup.sh all
 
 stage "build"
-# Explicitly with tests and benchmarks: scripts/demo.sh configures a new build/ without them.
-scripts/build.sh -DIVS_BUILD_TESTS=ON -DIVS_BUILD_BENCH=ON
+scripts/build.sh
 
 stage "tests (ctest)"
 ctest --test-dir build --output-on-failure -j "$IVS_JOBS" --timeout 600
