@@ -69,7 +69,10 @@ ExecImage exec_image(const ChildSpec& spec) {
   image.strings.insert(image.strings.end(), spec.args.begin(), spec.args.end());
   const std::size_t argument_count = image.strings.size();
   for (const auto& [name, value] : environment) {
-    image.strings.push_back(name + "=" + value);
+    std::string assignment = name;
+    assignment += '=';
+    assignment += value;
+    image.strings.push_back(std::move(assignment));
   }
   for (std::size_t i = 0; i < image.strings.size(); ++i) {
     (i < argument_count ? image.argv : image.envp).push_back(image.strings[i].data());

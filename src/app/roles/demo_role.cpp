@@ -99,7 +99,10 @@ Result<std::uint16_t> parse_port(const Environment& environment, std::string_vie
 std::string text_or(const Environment& environment, std::string_view variable,
                     std::string fallback) {
   const auto found = environment.find(variable);
-  return found == environment.end() || found->second.empty() ? std::move(fallback) : found->second;
+  if (found == environment.end() || found->second.empty()) {
+    return fallback;
+  }
+  return found->second;
 }
 
 // "demo-" and 24 hex digits: a token nobody else on the network can guess.
