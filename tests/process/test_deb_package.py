@@ -1,15 +1,15 @@
 """The Debian package (cmake/packaging.cmake, packaging/debian/): what is in it, and that it
 installs, runs and purges without leaving anything behind.
 
-The package is built here with `cmake --build <build> --target package` every time (CPack
-rewrites it in ~10-20 s on a built tree), so the test never checks a stale .deb. The checks of
-its contents, control fields and maintainer scripts need only dpkg-deb. The install check needs
-real root and dpkg (CI runs as root) and skips with the reason otherwise; it also skips when an
-ivs-media-server package, its user or /usr/bin/media-server is already on the machine, so it can
-never remove somebody's real installation. It starts the unit's ExecStart command line as the
-service user with the unit's environment, as systemd would (there is no systemd inside the test's
-network namespace), checks /health/live, stops it, purges the package and checks that the files,
-the configuration, the state directories and the user are all gone.
+The package is made here from the built binary with cpack (what `cmake --build <build> --target
+package` runs after building `all`), every time (~10-20 s), so the test never checks a stale
+.deb. The checks of its contents, control fields and maintainer scripts need only dpkg-deb. The
+install check needs real root and dpkg (CI runs as root) and skips with the reason otherwise; it
+also skips when an ivs-media-server package, its user or /usr/bin/media-server is already on the
+machine, so it can never remove somebody's real installation. It starts the unit's ExecStart
+command line as the service user with the unit's environment, as systemd would (there is no
+systemd inside the test's network namespace), checks /health/live, stops it, purges the package
+and checks that the files, the configuration, the state directories and the user are all gone.
 """
 
 import grp
@@ -45,21 +45,26 @@ EXPECTED_DEPENDS = ["libc6", "libstdc++6", "libssl3", "libsrtp2-1", "libboost-js
 
 
 @pytest.fixture(scope="module")
-def deb() -> Path:
-    if not shutil.which("cmake") or not (BUILD / "CMakeCache.txt").exists():
-        pytest.skip(f"needs cmake and a configured build directory ({BUILD})")
+def deb(tmp_path_factory) -> Path:
+    """The package of the binary in the build directory, made by cpack into a temporary
+    directory. Not the `package` target: that builds `all` first, and a relink in the middle of
+    a ctest run would pull the binary from under the tests running beside this one."""
+    config = BUILD / "CPackConfig.cmake"
+    if not shutil.which("cpack") or not (BUILD / "media-server").exists():
+        pytest.skip(f"needs cpack and a built {BUILD / 'media-server'}")
+    assert config.exists(), f"{config} missing: re-run cmake (cmake/packaging.cmake makes it)"
+    out = tmp_path_factory.mktemp("deb")
     started = time.monotonic()
-    result = subprocess.run(["cmake", "--build", str(BUILD), "--target", "package"],
-                            capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(["cpack", "-G", "DEB", "--config", str(config), "-B", str(out)],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (
-        "cmake --build --target package failed (dpkg-shlibdeps is in dpkg-dev, CPack also "
-        "needs file(1): scripts/setup.sh installs both)\n"
-        + result.stdout[-3000:] + result.stderr[-3000:])
-    packages = sorted(BUILD.glob(f"{PACKAGE}_*.deb"), key=lambda p: p.stat().st_mtime)
-    assert packages, f"no {PACKAGE}_*.deb in {BUILD} after the package target"
-    print(f"built {packages[-1].name} ({packages[-1].stat().st_size} bytes) in "
+        "cpack failed (dpkg-shlibdeps is in dpkg-dev, and CPack needs file(1): scripts/setup.sh "
+        "installs both)\n" + result.stdout[-3000:] + result.stderr[-3000:])
+    packages = sorted(out.glob(f"{PACKAGE}_*.deb"))
+    assert len(packages) == 1, f"expected one {PACKAGE}_*.deb in {out}: {packages}"
+    print(f"built {packages[0].name} ({packages[0].stat().st_size} bytes) in "
           f"{time.monotonic() - started:.1f} s")
-    return packages[-1]
+    return packages[0]
 
 
 def dpkg_deb(*args) -> bytes:

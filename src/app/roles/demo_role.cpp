@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -24,8 +25,8 @@ using demo::Event;
 // /health/ready waits for its registration with the API server, which is quick on loopback; the
 // margin is for a loaded machine.
 constexpr std::chrono::seconds kReadyDeadline{30};
-// How long each child may take to stop after SIGTERM before it is killed: the media server's
-// own SHUTDOWN_TIMEOUT (10 s by default) plus a margin, as in the systemd unit.
+// How long each child may take to stop after SIGTERM before it is killed: longer than the media
+// server's own SHUTDOWN_TIMEOUT (10 s by default), as the systemd unit's TimeoutStopSec is.
 constexpr std::chrono::seconds kStopGrace{15};
 
 // Each flag and the environment variable it overrides.
