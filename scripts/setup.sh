@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
-# Installs everything the build, the tests and the demo need on a fresh Debian 12 machine:
-# Debian packages with apt-get, then the npm packages of the browser tests with `npm ci`.
+# Installs what the build, the tests and the demo need on a fresh Debian 12 machine: Debian
+# packages with apt-get, then (mode all) the npm packages of the browser tests with `npm ci`.
 # Idempotent and quick when everything is already there. Needs root (or sudo) for apt-get.
+#
+#   scripts/setup.sh [all]   everything scripts/test.sh needs (the default)
+#   scripts/setup.sh build   building everything (tests, benchmarks) and running the servers
+#   scripts/setup.sh demo    only what scripts/demo.sh needs: the media-server binary + ffmpeg
+#   scripts/setup.sh binary  only what building the media-server binary needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PACKAGES=(cmake g++ ninja-build ccache pkg-config git
+# Building the media-server binary alone (the Dockerfile's build stage installs the same).
+BUILD_PACKAGES=(cmake g++ ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev liburing-dev
-  libgtest-dev libgmock-dev libbenchmark-dev)
+  libssl-dev libsrtp2-dev libspdlog-dev libfmt-dev liburing-dev)
+# Building the unit tests and benchmarks too, with a compiler cache for the rebuilds.
+DEV_PACKAGES=(ccache git libgtest-dev libgmock-dev libbenchmark-dev)
+# The demo's test publisher generates its media once with ffmpeg.
+DEMO_PACKAGES=(ca-certificates ffmpeg)
 CHECK_PACKAGES=(clang-14 libclang-rt-14-dev clang-format clang-tidy shellcheck)
 RUNTIME_PACKAGES=(ca-certificates iproute2 util-linux ffmpeg curl)
 TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp python3-cryptography python3-yaml
   chromium nodejs npm
   # A GStreamer WHIP publisher (webrtcbin + libnice; x264enc is in plugins-ugly) for the join test.
-  simple-whip-client gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
+  simple-whip-client gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+  # The Debian package's test: CPack runs dpkg-shlibdeps (dpkg-dev) and file(1) to find Depends.
+  dpkg-dev file)
 # The fan-out benchmark: Janus is its anchor (bench/janus_anchor.py), gnuplot draws its plot.
 # (Not python3-matplotlib: it pulls libboost1.74-dev, which conflicts with Boost 1.81.)
 BENCH_PACKAGES=(janus gnuplot-nox)
 
-want=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+want=("${BUILD_PACKAGES[@]}")
 case "${1:-all}" in
-  build) ;;
-  all) want+=("${CHECK_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
-  *) echo "usage: scripts/setup.sh [all|build]" >&2; exit 2 ;;
+  binary) ;;
+  demo) want+=("${DEMO_PACKAGES[@]}") ;;
+  build) want+=("${DEV_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}") ;;
+  all) want+=("${DEV_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${CHECK_PACKAGES[@]}"
+    "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+  *) echo "usage: scripts/setup.sh [all|build|demo|binary]" >&2; exit 2 ;;
 esac
 
 missing=()

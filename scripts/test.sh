@@ -7,12 +7,45 @@
 #      and the tests that run threads (media workers) under ThreadSanitizer (build-tsan/)
 #   4. each libFuzzer target for a short run (build-fuzz/, clang-14)
 #   5. clang-format and clang-tidy checks
-# Set IVS_QUICK=1 to run only steps 1-2 while developing.
+# Set IVS_QUICK=1 to run only steps 1-2 while developing. At the end (also after a failure) it
+# prints how long each stage took, so it is plain where the time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export IVS_JOBS="${IVS_JOBS:-2}"
-start=$(date +%s)
-stage() { echo; echo "==> [$(($(date +%s) - start))s] $*"; }
+
+stage_names=()
+stage_seconds=()
+current_stage=""
+current_start=0
+end_stage() {
+  if [ -n "$current_stage" ]; then
+    stage_names+=("$current_stage")
+    stage_seconds+=($((SECONDS - current_start)))
+    current_stage=""
+  fi
+}
+stage() {
+  end_stage
+  current_stage="$*"
+  current_start=$SECONDS
+  echo
+  echo "==> [${SECONDS}s] $*"
+}
+# shellcheck disable=SC2317  # invoked through the EXIT trap
+summary() {
+  local status=$? failed="" index
+  [ -z "$current_stage" ] || [ $status = 0 ] || failed="$current_stage"
+  end_stage
+  echo
+  echo "==> time per stage (-j$IVS_JOBS)"
+  for index in "${!stage_names[@]}"; do
+    printf '  %-36s %4dm %02ds%s\n' "${stage_names[$index]}" $((stage_seconds[index] / 60)) \
+      $((stage_seconds[index] % 60)) "$([ "${stage_names[$index]}" = "$failed" ] && echo "  FAILED")"
+  done
+  printf '  %-36s %4dm %02ds\n' "total" $((SECONDS / 60)) $((SECONDS % 60))
+  if [ $status = 0 ]; then echo "==> all checks passed"; else echo "==> failed (exit $status)"; fi
+}
+trap summary EXIT
 
 stage "setup"
 scripts/setup.sh all
@@ -24,6 +57,7 @@ stage "tests (ctest)"
 ctest --test-dir build --output-on-failure -j "$IVS_JOBS" --timeout 600
 
 if [ "${IVS_QUICK:-0}" = 1 ]; then
+  end_stage
   echo "IVS_QUICK=1: skipping sanitizers, fuzzing and lint"
   exit 0
 fi
@@ -53,5 +87,3 @@ scripts/fuzz.sh "${IVS_FUZZ_SECONDS:-15}"
 stage "format and lint"
 cmake --build build --target format-check
 scripts/lint.sh build
-
-stage "all checks passed"

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "app/publisher/test_publisher.hpp"
+#include "app/roles/demo_role.hpp"
 #include "app/roles/logging.hpp"
 #include "app/roles/media_server.hpp"
 #include "app/roles/stage_role.hpp"
@@ -33,13 +34,14 @@ int run_publish(int argc, char** argv) {
 }  // namespace
 
 std::span<const Role> roles() {
-  // The one-command demo is scripts/demo.sh (README); it is not a role of this binary.
-  static const std::array<Role, 4> table = {{
+  static const std::array<Role, 5> table = {{
       {"serve", "the media server (default): control plane, health, status", run_serve_role},
       {"api-server", "reference API server (stages, tokens, WebSocket notifications)",
        run_api_server_role},
       {"stage", "local stand-in for IVS Real-Time stages (WHIP in, WHEP out)", run_stage},
       {"publish", "test publisher: generated H.264 + Opus over WHIP", run_publish},
+      {"demo", "the whole system on this machine: api-server, stage, serve, publish",
+       run_demo_role},
   }};
   return table;
 }
