@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,18 @@ struct StageStatusView {
   std::optional<EgressStats> media;   // while the session publishes media
 };
 
+// What the HTTP edge refused and why (issue 13, docs/security.md), for /metrics. Names are the
+// label values: endpoints ("whip", "whep", "dashboard") and refusal reasons.
+struct SecurityCounters {
+  std::map<std::string, std::uint64_t, std::less<>> auth_failures;   // by endpoint
+  std::map<std::string, std::uint64_t, std::less<>> auth_throttled;  // 429s, by endpoint
+  // Connections refused at accept ("per_ip", "full"), shed ("evicted"), closed without a whole
+  // header ("header_timeout"); requests answered early ("rate_limited", "before_body",
+  // "reserved_slot").
+  std::map<std::string, std::uint64_t, std::less<>> http_refusals;
+  std::size_t http_connections = 0;  // open on PORT
+};
+
 struct StatusSnapshot {
   HealthSnapshot health;
   std::string egress_mode;  // "whip" or "tracking-only"
@@ -56,6 +70,7 @@ struct StatusSnapshot {
   std::vector<StageStatusView> stages;
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;
+  SecurityCounters security;  // /metrics only
 };
 
 std::string status_json(const StatusSnapshot& snapshot);
