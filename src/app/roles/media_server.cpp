@@ -11,6 +11,7 @@
 #include "app/egress/worker_egress.hpp"
 #include "app/relay/media_workers.hpp"
 #include "app/relay/worker_shard.hpp"
+#include "app/web/edge_counters.hpp"
 #include "app/web/metrics.hpp"
 #include "app/web/web_routes.hpp"
 #include "app/web/whip_routes.hpp"
@@ -40,16 +41,6 @@ SessionAdmissionOptions admission_options(const Config& config) {
   options.max_connecting_per_ip = config.whep_max_connecting_per_ip;
   options.connect_timeout = config.session_connect_timeout;
   return options;
-}
-
-io::HttpResponse refusal_response(const io::HttpRequest& request, const SessionRefused& refused) {
-  auto response =
-      io::text_response(static_cast<io::http::status>(refused.http_status), refused.message + "\n",
-                        "text/plain; charset=utf-8", request.version());
-  if (refused.retry_after_seconds) {
-    response.set(io::http::field::retry_after, std::to_string(*refused.retry_after_seconds));
-  }
-  return response;
 }
 
 }  // namespace
@@ -142,7 +133,7 @@ void MediaServer::add_media_routes() {
     const ViewerCounts counts = viewer_counts(plane_ ? plane_->session_count() : 0, relay.status());
     if (auto refused =
             admission_.admit_viewer(counts, source_address(context), io::monotonic_now())) {
-      return refusal_response(request, *refused);
+      return session_refused_response(request, *refused);
     }
     return std::nullopt;
   };
@@ -424,28 +415,7 @@ StatusSnapshot MediaServer::status_snapshot() const {
 }
 
 SecurityCounters MediaServer::security_counters() const {
-  SecurityCounters out;
-  // Every endpoint with a credential has a series from the start, zero included.
-  for (const char* endpoint : {"whip", "whep", "dashboard"}) {
-    out.auth_failures[endpoint] = 0;
-    out.auth_throttled[endpoint] = 0;
-  }
-  for (const auto& [endpoint, count] : auth_guard_->failures()) {
-    out.auth_failures[endpoint] = count;
-  }
-  for (const auto& [endpoint, count] : auth_guard_->throttled()) {
-    out.auth_throttled[endpoint] = count;
-  }
-  const io::HttpServer::Stats http = http_server_ ? http_server_->stats() : io::HttpServer::Stats{};
-  out.http_refusals = {{"per_ip", http.refused_per_ip},
-                       {"full", http.refused_full},
-                       {"evicted", http.evicted},
-                       {"header_timeout", http.header_timeouts},
-                       {"rate_limited", http.rate_limited},
-                       {"before_body", http.rejected_before_body},
-                       {"reserved_slot", http.reserved_refused}};
-  out.http_connections = http_server_ ? http_server_->active_connections() : 0;
-  return out;
+  return edge_counters(*auth_guard_, http_server_.get(), {"whip", "whep", "dashboard"});
 }
 
 void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manager) const {

@@ -46,6 +46,15 @@ io::HttpResponse no_channel(const WhipEndpoint& endpoint, const io::HttpRequest&
 
 }  // namespace
 
+io::HttpResponse session_refused_response(const io::HttpRequest& request,
+                                          const SessionRefused& refused) {
+  auto response = text(request, static_cast<http::status>(refused.http_status), refused.message);
+  if (refused.retry_after_seconds) {
+    response.set(http::field::retry_after, std::to_string(*refused.retry_after_seconds));
+  }
+  return response;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   // Every byte of the longer input is read whatever the contents, so the time says nothing
   // about where the first difference is.
@@ -183,12 +192,7 @@ io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& 
           ? channel->accept_publisher(request.body())
           : channel->accept_viewer(request.body(), io::query_param(request, "layer"));
   if (const auto* refused = std::get_if<SessionRefused>(&outcome)) {
-    auto response =
-        text(request, static_cast<http::status>(refused->http_status), refused->message);
-    if (refused->retry_after_seconds) {
-      response.set(http::field::retry_after, std::to_string(*refused->retry_after_seconds));
-    }
-    return response;
+    return session_refused_response(request, *refused);
   }
   const auto& accepted = std::get<SessionAccepted>(outcome);
   if (endpoint.on_accepted) {

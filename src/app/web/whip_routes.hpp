@@ -75,6 +75,10 @@ io::HttpResponse whip_options(const WhipEndpoint& endpoint, const io::HttpReques
 // must read Location and ETag).
 void mount_whip_endpoint(io::HttpRouter& router, WhipEndpoint endpoint);
 
+// The plain-text answer for a refused session (status, sentence, Retry-After when given).
+io::HttpResponse session_refused_response(const io::HttpRequest& request,
+                                          const SessionRefused& refused);
+
 // Compares in time that depends only on the lengths (RFC 6750 tokens; DESIGN.md §6).
 bool constant_time_equal(std::string_view a, std::string_view b);
 // The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if any.
