@@ -92,7 +92,7 @@ TEST(AuthGuard, ClosedEndpointsAndOtherRefusalsAreNotAuthenticationFailures) {
 }
 
 struct ChannelFixture {
-  explicit ChannelFixture(RelayChannelOptions options = {}) {
+  explicit ChannelFixture(const RelayChannelOptions& options = {}) {
     MediaPlaneOptions plane_options;
     plane_options.bind_ip = "127.0.0.1";
     auto started = MediaPlane::start(io, plane_options);

@@ -166,8 +166,10 @@ Result<Config> load_config(const Environment& environment, const Environment& do
         const std::string shown =
             variable.secret ? "(secret, " + std::to_string(effective.value.size()) + " characters)"
                             : "\"" + effective.value + "\"";
-        return make_error("configuration: " + std::string(variable.name) + "=" + shown +
-                          " is not valid; expected " + accepted);
+        std::string message = "configuration: ";
+        message.append(variable.name).append("=").append(shown);
+        message.append(" is not valid; expected ").append(accepted);
+        return make_error(std::move(message));
       }
     }
     config.effective.emplace(std::string(variable.name), std::move(effective));
