@@ -79,6 +79,7 @@ void ControlPlane::register_now() {
 void ControlPlane::on_registered() {
   const bool first = !registered_ && !websocket_;
   registered_ = true;
+  ever_registered_ = true;
   api_reachable_ = true;
   spdlog::info("registered with the API server at {} as {}",
                io::redact_url(api_.options().base_url), api_.options().server_id);

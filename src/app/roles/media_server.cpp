@@ -385,7 +385,8 @@ HealthSnapshot MediaServer::health_snapshot() const {
     s.connected_stages += static_destinations_->manager().connected_count();
     s.active_connections += static_destinations_->manager().open_sessions();
   }
-  s.registered = control_ && control_->ready();
+  s.registered = control_ && control_->ever_registered();
+  s.api_reachable = control_ && control_->ready();
   s.shutting_down = stopping_;
   return s;
 }

@@ -3,10 +3,13 @@
 // sockets. The seed's document, field for field:
 //   {"status","service":"Media Server","version","serverId","uptime" (seconds, float),
 //    "stats":{"publisherActive","connectedStages","activeConnections"}}
-//   /health        200 "healthy" while the loop answers
-//   /health/live   200 "healthy" while the loop answers (K8s liveness)
-//   /health/ready  200 "healthy" once registered with the API server and while its heartbeats
-//                  get through; 503 "not_ready" otherwise, 503 "shutting_down" during shutdown
+//   /health        200 "healthy" while the loop answers; "degraded" while the API server is
+//                  unreachable after registration (media keeps flowing; stage changes wait)
+//   /health/live   200 as /health (K8s liveness)
+//   /health/ready  200 once registered with the API server, "degraded" during a later API
+//                  outage (issue 13: an API outage must not pull every media server out of its
+//                  load balancer); 503 "not_ready" before the first registration, 503
+//                  "shutting_down" during shutdown
 #pragma once
 
 #include <cstddef>
@@ -31,7 +34,8 @@ struct HealthSnapshot {
   bool publisher_active = false;
   std::size_t connected_stages = 0;    // stages actually published to
   std::size_t active_connections = 0;  // open egress sessions (any mode)
-  bool registered = false;             // registered AND the last heartbeat got through
+  bool registered = false;             // registered with the API server at least once
+  bool api_reachable = false;          // registered AND the last heartbeat got through
   bool shutting_down = false;
 };
 

@@ -23,7 +23,7 @@ void render_process(PrometheusText& out, const StatusSnapshot& snapshot) {
   out.sample("ivs_uptime_seconds", health.uptime_seconds);
   out.family("ivs_registered", Type::kGauge,
              "1 while registered with the API server and heartbeats get through");
-  out.sample("ivs_registered", health.registered ? 1 : 0);
+  out.sample("ivs_registered", health.api_reachable ? 1 : 0);
   out.family("ivs_websocket_connected", Type::kGauge, "1 while the API server WebSocket is up");
   out.sample("ivs_websocket_connected", snapshot.websocket_connected ? 1 : 0);
   out.family("ivs_shutting_down", Type::kGauge, "1 once graceful shutdown has begun");
