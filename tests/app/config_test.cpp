@@ -323,6 +323,23 @@ TEST(ConfigSecrets, ProductionNeedsSixteenCharactersAndSaysWhatToDo) {
   EXPECT_TRUE(load_config(environment));
 }
 
+// Issue 13, item 15: SERVER_ID went unchecked into the WebSocket's serverId header and into JSON
+// (a CR/LF would split the header), and RTC_BIND_IP accepted IPv6, which the IPv4-only media
+// plane then refused at start-up with a less helpful message.
+TEST(ConfigSecurity, ServerIdAndRtcBindIpAreValidated) {
+  EXPECT_TRUE(load_config({{"SERVER_ID", "media-7f9c.eu_west-1"}}));
+  for (const char* bad : {"a\r\nx-api-key: y", "with space", "quote\"", ""}) {
+    auto config = load_config({{"SERVER_ID", bad}});
+    ASSERT_FALSE(config) << bad;
+    EXPECT_NE(config.error().message.find("SERVER_ID"), std::string::npos);
+  }
+  EXPECT_FALSE(load_config({{"SERVER_ID", std::string(129, 'a')}}));
+  EXPECT_TRUE(load_config({{"RTC_BIND_IP", "127.0.0.1"}}));
+  auto v6 = load_config({{"RTC_BIND_IP", "::"}});
+  ASSERT_FALSE(v6);
+  EXPECT_NE(v6.error().message.find("IPv4"), std::string::npos) << v6.error().message;
+}
+
 TEST(ConfigSecurity, EdgeLimitsHaveDefaultsAndAreValidated) {
   auto config = load_config({});
   ASSERT_TRUE(config);

@@ -158,6 +158,8 @@ std::string viewer_limit(std::string_view value);
 std::string bitrate_kbps(std::string_view value);
 std::string video_limits_policy(std::string_view value);
 std::string connection_limit(std::string_view value);
+std::string server_id(std::string_view value);
+std::string ipv4_address(std::string_view value);
 std::string count_or_zero(std::string_view value);
 std::string header_timeout_ms(std::string_view value);
 std::string connect_timeout_ms(std::string_view value);

@@ -142,6 +142,24 @@ std::string bitrate_kbps(std::string_view value) {
 std::string video_limits_policy(std::string_view value) {
   return one_of(value, {"warn", "reject"});
 }
+// SERVER_ID travels in an HTTP header (the WebSocket's serverId) and in JSON bodies: a CR, LF
+// or quote in it would split a header or a document, so only a plain name is accepted.
+std::string server_id(std::string_view value) {
+  const bool ok = !value.empty() && value.size() <= 128 &&
+                  std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-';
+                  });
+  return ok ? std::string()
+            : "a non-empty name of at most 128 letters, digits, '.', '_' or '-' (it is sent in "
+              "HTTP headers and JSON)";
+}
+// The media plane's UDP port is IPv4 (app/relay/media_plane.hpp): an IPv6 address would pass a
+// general address check and then fail at start-up with a less helpful message.
+std::string ipv4_address(std::string_view value) {
+  boost::system::error_code error;
+  const auto address = boost::asio::ip::make_address(std::string(value), error);
+  return error || !address.is_v4() ? "an IPv4 address (e.g. 0.0.0.0 or 127.0.0.1)" : std::string();
+}
 std::string connection_limit(std::string_view value) {
   return integer_between(value, 1, 100000, "an integer");
 }
@@ -218,7 +236,7 @@ std::span<const ConfigVariable> config_variables() {
        "or test",
        false, v::node_env},
       {"PORT", "3001", "HTTP port of the media server (health, WHIP, status)", false, v::port},
-      {"SERVER_ID", "media-server-01", "Identity sent to the API server", false, v::non_empty},
+      {"SERVER_ID", "media-server-01", "Identity sent to the API server", false, v::server_id},
       {"SERVER_IP", "localhost", "Address announced to the API server on register", false,
        v::non_empty},
       {"API_SERVER_URL", "http://localhost:3000", "Base URL of the API server (http or https)",
@@ -265,7 +283,8 @@ std::span<const ConfigVariable> config_variables() {
        false, v::send_batching},
       {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
        v::interval_ms},
-      {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},
+      {"RTC_BIND_IP", "0.0.0.0", "Local IPv4 address the RTC UDP port binds to", false,
+       v::ipv4_address},
       {"WHIP_PUBLISHER_POLICY", "replace",
        "What a second authenticated publisher gets: replace (the old one is dropped, OBS "
        "restarts) or refuse (409)",
