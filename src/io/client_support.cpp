@@ -6,13 +6,19 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "io/redact.hpp"
+
 namespace ivs::io::detail {
 
 Result<ClientEndpoint> parse_client_url(std::string_view url, std::string_view plain_scheme,
                                         std::string_view tls_scheme) {
   const auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
-    return make_error("invalid URL \"" + std::string(url) + "\": " + parsed.error().message());
+    return make_error("invalid URL \"" + redact_url(url) + "\": " + parsed.error().message());
   }
   const auto& view = *parsed;
   ClientEndpoint endpoint;
@@ -20,11 +26,11 @@ Result<ClientEndpoint> parse_client_url(std::string_view url, std::string_view p
   if (scheme == tls_scheme) {
     endpoint.tls = true;
   } else if (scheme != plain_scheme) {
-    return make_error("unsupported URL scheme \"" + scheme + "\" in \"" + std::string(url) + "\"");
+    return make_error("unsupported URL scheme \"" + scheme + "\" in \"" + redact_url(url) + "\"");
   }
   endpoint.host = view.host_address();
   if (endpoint.host.empty()) {
-    return make_error("URL without host: \"" + std::string(url) + "\"");
+    return make_error("URL without host: \"" + redact_url(url) + "\"");
   }
   endpoint.port = view.has_port() ? std::string(view.port()) : (endpoint.tls ? "443" : "80");
   endpoint.host_header = view.encoded_host_and_port();
@@ -38,19 +44,76 @@ Result<ClientEndpoint> parse_client_url(std::string_view url, std::string_view p
 Result<std::string> resolve_location(std::string_view base, std::string_view location) {
   const auto reference = boost::urls::parse_uri_reference(location);
   if (!reference) {
-    return make_error("invalid Location \"" + std::string(location) + "\"");
+    return make_error("invalid Location \"" + redact_url(location) + "\"");
   }
   const auto base_view = boost::urls::parse_uri(base);
   if (!base_view) {
-    return make_error("invalid URL \"" + std::string(base) + "\"");
+    return make_error("invalid URL \"" + redact_url(base) + "\"");
   }
   boost::urls::url resolved(*base_view);
   const auto outcome = resolved.resolve(*reference);
   if (!outcome) {
-    return make_error("cannot resolve Location \"" + std::string(location) + "\"");
+    return make_error("cannot resolve Location \"" + redact_url(location) + "\"");
   }
   resolved.remove_fragment();
   return std::string(resolved.buffer());
+}
+
+bool is_secret_header(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower == "authorization" || lower == "proxy-authorization" || lower == "cookie" ||
+         lower == "x-api-key" || lower == "x-media-auth";
+}
+
+namespace {
+
+// scheme://host:port with the scheme's default port filled in; nullopt for a URL we cannot
+// parse (such a hop fails later in parse_client_url with its own message).
+struct Origin {
+  std::string scheme;
+  std::string host;
+  std::string port;
+  bool operator==(const Origin&) const = default;
+};
+
+std::optional<Origin> origin_of(std::string_view url) {
+  const auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return std::nullopt;
+  }
+  Origin origin;
+  origin.scheme = parsed->scheme();
+  std::transform(origin.scheme.begin(), origin.scheme.end(), origin.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  origin.host = parsed->host_address();
+  std::transform(origin.host.begin(), origin.host.end(), origin.host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool tls = origin.scheme == "https" || origin.scheme == "wss";
+  origin.port = parsed->has_port() ? std::string(parsed->port()) : (tls ? "443" : "80");
+  return origin;
+}
+
+}  // namespace
+
+RedirectDecision decide_redirect(std::string_view from_url, std::string_view to_url,
+                                 CrossOriginSecrets policy) {
+  const auto from = origin_of(from_url);
+  const auto to = origin_of(to_url);
+  if (!from || !to) {
+    return {false, false, "cannot follow the redirect to \"" + redact_url(to_url) + "\""};
+  }
+  if (from->scheme == "https" && to->scheme != "https") {
+    return {false, false,
+            "refusing a redirect from https to " + to->scheme + " (\"" + redact_url(to_url) +
+                "\"): it would send the request unencrypted"};
+  }
+  if (*from == *to) {
+    return {true, true, {}};
+  }
+  const bool keep = policy == CrossOriginSecrets::https_only && to->scheme == "https";
+  return {true, keep, {}};
 }
 
 Status configure_tls_client(SSL* ssl, const std::string& host) {

@@ -34,6 +34,31 @@ Result<ClientEndpoint> parse_client_url(std::string_view url, std::string_view p
 // Resolves `location` (absolute or relative, RFC 3986 §5) against `base`.
 Result<std::string> resolve_location(std::string_view base, std::string_view location);
 
+// Headers that carry credentials: Authorization, Proxy-Authorization, Cookie, x-api-key,
+// x-media-auth (case-insensitive).
+bool is_secret_header(std::string_view name);
+
+// Where a redirect may take a request's secret headers (HttpClient::Request::cross_origin).
+enum class CrossOriginSecrets {
+  // Re-sent to another origin only when the new URL is https (IVS answers a WHIP POST to its
+  // global host with a 307 to a regional host, which needs the bearer token).
+  https_only,
+  // Never re-sent to another origin (the API server's x-api-key and x-media-auth).
+  never,
+};
+
+struct RedirectDecision {
+  bool follow = false;        // false: the request fails with `refusal`
+  bool keep_secrets = false;  // false: secret headers are dropped before the next hop
+  std::string refusal;
+};
+
+// The redirect policy (docs/http.md "Redirects"): an https URL never redirects to http (the
+// request fails: a downgrade would expose the body and any secret); within one origin (scheme,
+// host, port) secrets are kept; across origins they follow `policy`.
+RedirectDecision decide_redirect(std::string_view from_url, std::string_view to_url,
+                                 CrossOriginSecrets policy);
+
 // Sets SNI (for names, not IP literals), peer verification and the expected host name or IP on
 // one TLS connection, regardless of how the context was configured.
 Status configure_tls_client(SSL* ssl, const std::string& host);

@@ -16,7 +16,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "io/client_support.hpp"
+#include "io/redact.hpp"
 
 namespace ivs::io {
 namespace {
@@ -73,7 +76,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   std::string context() const {
-    return std::string(http::to_string(request_.method)) + " " + current_url_;
+    return std::string(http::to_string(request_.method)) + " " + redact_url(current_url_);
   }
 
   void on_deadline() {
@@ -210,9 +213,25 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!next) {
       return finish(make_error(context() + ": " + next.error().message));
     }
+    const auto decision = detail::decide_redirect(current_url_, *next,
+                                                  request_.secrets_cross_origin_over_https
+                                                      ? detail::CrossOriginSecrets::https_only
+                                                      : detail::CrossOriginSecrets::never);
+    if (!decision.follow) {
+      return finish(make_error(context() + ": " + decision.refusal));
+    }
+    if (!decision.keep_secrets) {
+      const auto before = request_.headers.size();
+      std::erase_if(request_.headers,
+                    [](const auto& header) { return detail::is_secret_header(header.first); });
+      if (request_.headers.size() != before) {
+        spdlog::debug("http client: {} redirected to another origin ({}); credentials not re-sent",
+                      context(), redact_url(*next));
+      }
+    }
     ++redirects_;
     // RFC 9110 §15.4: 303 (and, as every browser does, 301/302 after POST) continue with a GET
-    // without body; 307/308 repeat the request exactly, Authorization included.
+    // without body; 307/308 repeat the request (secrets only as decided above).
     const bool to_get = (status == 303 && request_.method != http::verb::head) ||
                         ((status == 301 || status == 302) && request_.method == http::verb::post);
     if (to_get) {

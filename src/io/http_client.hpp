@@ -8,10 +8,14 @@
 // - One total deadline per request() covering DNS, connect, TLS, write, read and all redirect
 //   hops: "GET http://h/x: timed out after 5000 ms".
 // - Redirects 301/302/303/307/308 are followed up to Request::max_redirects. 307/308 re-send
-//   the method, body and every header (Authorization included: WHIP egress needs the bearer
-//   token on the regional endpoint); 301/302/303 turn a POST into a GET without body (the
-//   browser rule, RFC 9110 §15.4). A relative Location is resolved against the current URL.
-//   Exceeding the limit -> "redirect loop".
+//   the method and body; 301/302/303 turn a POST into a GET without body (the browser rule,
+//   RFC 9110 §15.4). A relative Location is resolved against the current URL. Exceeding the
+//   limit -> "redirect loop". Secrets on redirects (detail::decide_redirect): https never
+//   redirects to http (the request fails); secret headers (Authorization, x-api-key,
+//   x-media-auth, Cookie) stay within one origin, and cross to another only over https and only
+//   when Request::cross_origin_secrets allows it (WHIP egress: IVS's 307 from its global host
+//   to a regional one needs the bearer; API server calls: never).
+// - URLs in error messages are redacted (io/redact.hpp): no userinfo, no query values.
 // - The response body is bounded (Request::max_response_bytes) so a hostile peer can't exhaust
 //   memory. One connection per request (no pooling): control-plane rates are low.
 // - Errors carry context: "POST http://127.0.0.1:3000/api/media/register: connect: Connection
@@ -49,6 +53,8 @@ class HttpClient {
     std::string content_type;  // sets Content-Type when non-empty
     std::chrono::milliseconds timeout{10000};
     int max_redirects = 5;
+    // Whether secret headers may follow a redirect to another origin (see above).
+    bool secrets_cross_origin_over_https = true;
     std::size_t max_response_bytes = std::size_t{4} * 1024 * 1024;
   };
 

@@ -72,6 +72,46 @@ HttpRouter& HttpRouter::add(http::verb method, const std::string& pattern, Handl
   return *this;
 }
 
+HttpRouter& HttpRouter::header_check(http::verb method, const std::string& pattern,
+                                     HeaderCheck check) {
+  std::vector<std::string> segments;
+  for (const auto segment : split_path(pattern)) {
+    segments.emplace_back(segment);
+  }
+  std::erase_if(checks_, [&](const Check& existing) {
+    return existing.method == method && existing.segments == segments;
+  });
+  checks_.push_back(Check{method, std::move(segments), std::move(check)});
+  return *this;
+}
+
+std::optional<HttpResponse> HttpRouter::check_header(const HttpRequest& request,
+                                                     const RequestContext& context) const {
+  if (checks_.empty()) {
+    return std::nullopt;
+  }
+  const auto path = split_path(request_path(request));
+  for (auto it = checks_.rbegin(); it != checks_.rend(); ++it) {
+    if (it->method != request.method() || !match(it->segments, path, nullptr)) {
+      continue;
+    }
+    RequestContext routed = context;
+    match(it->segments, path, &routed.path_params);
+    auto answer = it->check(request, routed);
+    if (answer) {
+      decorate(*answer, allowed_methods(path));
+    }
+    return answer;
+  }
+  return std::nullopt;
+}
+
+HttpRouter::HeaderCheck HttpRouter::as_header_check() const {
+  return [router = *this](const HttpRequest& request, const RequestContext& context) {
+    return router.check_header(request, context);
+  };
+}
+
 HttpRouter& HttpRouter::get(const std::string& pattern, Handler handler) {
   return add(http::verb::get, pattern, std::move(handler));
 }

@@ -7,8 +7,15 @@
 // -Allow-Headers, -Allow-Methods and Access-Control-Expose-Headers (Location, Link, ETag are
 // what WHIP/WHEP browser clients must read), and an OPTIONS request on a known path without its
 // own OPTIONS route is answered 204 with Allow listing the path's methods (preflight).
+//
+// Header checks: `header_check(method, pattern, check)` attaches a check that the server runs
+// once a matching request's header is complete and before its body is read (HttpServer::
+// Options::header_check = router.as_header_check()). Credentials and Content-Length are
+// checked there, so an unauthenticated body is never buffered (docs/security.md).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +46,18 @@ class HttpRouter {
   HttpRouter& post(const std::string& pattern, Handler handler);
   HttpRouter& del(const std::string& pattern, Handler handler);
 
+  using HeaderCheck =
+      std::function<std::optional<HttpResponse>(const HttpRequest&, const RequestContext&)>;
+  // Attaches `check` to requests matching `method` and `pattern` (path parameters are filled
+  // in the context it gets). Later duplicates win.
+  HttpRouter& header_check(http::verb method, const std::string& pattern, HeaderCheck check);
+  // The answer of the check matching `request`, or nullopt (no check, or it let it through).
+  // A CORS-enabled router decorates the answer like any other.
+  std::optional<HttpResponse> check_header(const HttpRequest& request,
+                                           const RequestContext& context) const;
+  // A copy of this router's checks as an HttpServer::Options::header_check.
+  HeaderCheck as_header_check() const;
+
   // Turns on CORS headers and automatic OPTIONS preflight answers.
   HttpRouter& enable_cors(CorsOptions cors = {});
 
@@ -59,7 +78,14 @@ class HttpRouter {
   std::string allowed_methods(const std::vector<std::string_view>& path) const;
   void decorate(HttpResponse& response, std::string_view allow_methods) const;
 
+  struct Check {
+    http::verb method;
+    std::vector<std::string> segments;
+    HeaderCheck check;
+  };
+
   std::vector<Route> routes_;
+  std::vector<Check> checks_;
   bool cors_enabled_ = false;
   CorsOptions cors_;
 };

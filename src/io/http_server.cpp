@@ -1,5 +1,6 @@
-// The listener and the HTTP/1.1 session loop (see http_server.hpp for the flow). Template-heavy
-// Beast code lives here and in websocket_server.cpp only, to keep compile times down.
+// The HTTP/1.1 session loop (see http_server.hpp for the flow; the listener and admission are
+// in http_listener.cpp). Template-heavy Beast code lives here and in websocket_server.cpp only,
+// to keep compile times down.
 #include "io/http_server.hpp"
 
 #include <exception>
@@ -13,6 +14,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "engine/rate_limit.hpp"
+#include "io/clock.hpp"
 #include "io/http_server_state.hpp"
 
 namespace ivs::io {
@@ -43,11 +46,16 @@ std::optional<HttpResponse> error_response(const error_code& error) {
   return std::nullopt;
 }
 
+HttpResponse with_retry_after(HttpResponse response, Duration wait) {
+  response.set(http::field::retry_after, std::to_string(engine::retry_after_seconds(wait)));
+  return response;
+}
+
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(std::shared_ptr<HttpServer::State> state, Stream stream)
-      : state_(std::move(state)), stream_(std::move(stream)) {
+  HttpSession(std::shared_ptr<HttpServer::State> state, Stream stream, SlotKind slot)
+      : state_(std::move(state)), stream_(std::move(stream)), slot_(slot) {
     error_code ignored;
     remote_ = lowest().socket().remote_endpoint(ignored);
     local_ = lowest().socket().local_endpoint(ignored);
@@ -56,13 +64,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void run() {
     std::weak_ptr<HttpSession> weak = this->shared_from_this();
-    id_ = state_->register_connection([weak] {
+    id_ = state_->register_connection(remote_, slot_, [weak] {
       if (auto self = weak.lock(); self && !self->upgraded_) {
         self->close_now();
       }
     });
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      lowest().expires_after(state_->options.request_timeout);
+      lowest().expires_after(state_->options.header_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code error) {
                                 if (error) {
@@ -84,7 +92,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
     parser_->body_limit(state_->options.max_body_bytes);
-    lowest().expires_after(state_->options.request_timeout);
+    state_->awaiting_header(id_, true);
+    lowest().expires_after(state_->options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](error_code error, std::size_t) {
                               self->on_header(error);
@@ -93,7 +102,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void on_header(const error_code& error) {
     if (error) {
+      if (error == beast::error::timeout) {
+        ++state_->stats.header_timeouts;
+      }
       return on_read_error(error);
+    }
+    state_->awaiting_header(id_, false);
+    lowest().expires_after(state_->options.request_timeout);
+    if (auto early = answer_before_body()) {
+      // The body (if any) is never read: the connection closes after the answer unless the
+      // request announced none.
+      const auto& header = parser_->get();
+      const bool keep_alive =
+          parser_->is_done() && header.keep_alive() && slot_ == SlotKind::general;
+      return send(std::move(*early), header.version(), keep_alive,
+                  header.method() == http::verb::head);
     }
     // curl and libcurl-based encoders (OBS) send "Expect: 100-continue" with larger bodies and
     // wait for this interim answer before sending the body.
@@ -122,6 +145,44 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                      });
   }
 
+  // The answer owed before the body is read: the reserved-slot rule, the per-address request
+  // rate, then the application's header_check. nullopt: read the body and dispatch.
+  std::optional<HttpResponse> answer_before_body() {
+    const HttpRequest& header = parser_->get();
+    const std::string_view path = request_path(header);
+    const auto& options = state_->options;
+    const bool reserved_path = options.reserved_path && options.reserved_path(path);
+    if (slot_ == SlotKind::reserved && !reserved_path) {
+      ++state_->stats.reserved_refused;
+      return with_retry_after(json_error(http::status::service_unavailable,
+                                         "the server is at its connection limit; retry shortly"),
+                              std::chrono::seconds(1));
+    }
+    if (!reserved_path) {
+      if (const auto wait = state_->rate_limiter.admit(address_text(remote_), monotonic_now())) {
+        ++state_->stats.rate_limited;
+        return with_retry_after(
+            json_error(http::status::too_many_requests,
+                       "too many requests from this address; slow down and retry later"),
+            *wait);
+      }
+    }
+    if (options.header_check) {
+      const RequestContext context = make_context(header);
+      try {
+        if (auto answer = options.header_check(header, context)) {
+          ++state_->stats.rejected_before_body;
+          return answer;
+        }
+      } catch (const std::exception& exception) {
+        spdlog::error("http: header check for {} {} threw: {}", header.method_string(),
+                      header.target(), exception.what());
+        return json_error(http::status::internal_server_error, "internal error");
+      }
+    }
+    return std::nullopt;
+  }
+
   void on_read_error(const error_code& error) {
     auto response = error_response(error);
     if (!response) {
@@ -139,7 +200,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return on_upgrade(std::move(request), *route);
       }
     }
-    const bool keep_alive = request.keep_alive();
+    const bool keep_alive = request.keep_alive() && slot_ == SlotKind::general;
     auto response = call_handler(request);
     send(std::move(response), request.version(), keep_alive, request.method() == http::verb::head);
   }
@@ -163,7 +224,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     start_websocket_session(state_, std::move(stream_), std::move(request), route);
   }
 
-  HttpResponse call_handler(const HttpRequest& request) {
+  RequestContext make_context(const HttpRequest& request) const {
     RequestContext context;
     context.remote = remote_;
     const bool tls = static_cast<bool>(state_->options.tls_context);
@@ -172,6 +233,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       host = endpoint_text(local_);
     }
     context.scheme_host = (tls ? "https://" : "http://") + host;
+    return context;
+  }
+
+  HttpResponse call_handler(const HttpRequest& request) {
+    const RequestContext context = make_context(request);
     try {
       return state_->handler(request, context);
     } catch (const std::exception& exception) {
@@ -247,6 +313,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   std::shared_ptr<HttpServer::State> state_;
   Stream stream_;
+  SlotKind slot_ = SlotKind::general;
   std::uint64_t id_ = 0;
   bool upgraded_ = false;
   tcp::endpoint remote_;
@@ -261,130 +328,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
 }  // namespace
 
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  std::string text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return text + ":" + std::to_string(endpoint.port());
-}
-
-std::uint64_t HttpServer::State::register_connection(std::function<void()> closer) {
-  const std::uint64_t id = next_connection_id++;
-  connections.emplace(id, std::move(closer));
-  return id;
-}
-
-void HttpServer::State::unregister_connection(std::uint64_t id) {
-  connections.erase(id);
-}
-
-const WebSocketRoute* HttpServer::State::find_websocket_route(std::string_view path) const {
-  const auto found = websocket_routes.find(path);
-  return found == websocket_routes.end() ? nullptr : &found->second;
-}
-
-void HttpServer::State::do_accept() {
-  acceptor.async_accept(io, [self = shared_from_this()](error_code error, tcp::socket socket) {
-    self->on_accept(error, std::move(socket));
-  });
-}
-
-void HttpServer::State::on_accept(error_code error, tcp::socket socket) {
-  if (!running || error == asio::error::operation_aborted) {
-    return;
-  }
-  if (error) {
-    // Typically EMFILE: back off briefly instead of spinning on the error.
-    spdlog::warn("http: accept on port {}: {}", bound_port, error.message());
-    retry_timer.expires_after(std::chrono::milliseconds(100));
-    retry_timer.async_wait([self = shared_from_this()](error_code wait_error) {
-      if (!wait_error && self->running) {
-        self->do_accept();
-      }
-    });
-    return;
-  }
-  if (connections.size() >= options.max_connections) {
-    spdlog::warn("http: connection limit {} reached; closing a new connection",
-                 options.max_connections);
-  } else if (options.tls_context) {
-    std::make_shared<HttpSession<TlsStream>>(shared_from_this(),
-                                             TlsStream(std::move(socket), *options.tls_context))
+void start_http_session(std::shared_ptr<HttpServer::State> state,
+                        boost::asio::ip::tcp::socket socket, SlotKind slot) {
+  if (state->options.tls_context) {
+    auto& tls = *state->options.tls_context;
+    std::make_shared<HttpSession<TlsStream>>(std::move(state), TlsStream(std::move(socket), tls),
+                                             slot)
         ->run();
   } else {
-    std::make_shared<HttpSession<PlainStream>>(shared_from_this(), PlainStream(std::move(socket)))
+    std::make_shared<HttpSession<PlainStream>>(std::move(state), PlainStream(std::move(socket)),
+                                               slot)
         ->run();
   }
-  do_accept();
-}
-
-HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
-    : state_(std::make_shared<State>(io, std::move(options), std::move(handler))) {}
-
-HttpServer::~HttpServer() {
-  stop();
-}
-
-void HttpServer::add_websocket_route(std::string path, WebSocketRoute route) {
-  state_->websocket_routes[std::move(path)] = std::move(route);
-}
-
-Status HttpServer::start() {
-  const auto& options = state_->options;
-  const std::string where = "listen " + options.bind_address + ":" + std::to_string(options.port);
-  error_code error;
-  const auto address = asio::ip::make_address(options.bind_address, error);
-  if (error) {
-    return make_error(where + ": bad address: " + error.message());
-  }
-  const tcp::endpoint endpoint(address, options.port);
-  auto& acceptor = state_->acceptor;
-  const auto fail = [&](std::string_view step) {
-    error_code ignored;
-    acceptor.close(ignored);
-    return make_error(where + ": " + std::string(step) + ": " + error.message());
-  };
-  acceptor.open(endpoint.protocol(), error);
-  if (error) {
-    return fail("open");
-  }
-  acceptor.set_option(asio::socket_base::reuse_address(true), error);
-  if (error) {
-    return fail("setsockopt");
-  }
-  acceptor.bind(endpoint, error);
-  if (error) {
-    return fail("bind");
-  }
-  acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return fail("listen");
-  }
-  state_->bound_port = acceptor.local_endpoint(error).port();
-  state_->running = true;
-  state_->do_accept();
-  spdlog::info("http: listening on {}:{}{}", options.bind_address, state_->bound_port,
-               options.tls_context ? " (TLS)" : "");
-  return Ok{};
-}
-
-std::uint16_t HttpServer::port() const {
-  return state_->bound_port;
-}
-
-void HttpServer::stop() {
-  state_->running = false;
-  error_code ignored;
-  state_->acceptor.close(ignored);
-  state_->retry_timer.cancel();
-  // Closers may unregister themselves synchronously; iterate over a copy.
-  auto connections = state_->connections;
-  for (auto& [id, closer] : connections) {
-    closer();
-  }
-}
-
-std::size_t HttpServer::active_connections() const {
-  return state_->connections.size();
 }
 
 }  // namespace ivs::io

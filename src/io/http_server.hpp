@@ -5,8 +5,17 @@
 // Why the handler is a plain function: it keeps every route testable without sockets, and the
 // session loop below stays the only code that knows about bytes and timeouts:
 //
-//   accept -> [read header (limit, timeout)] -> too large/malformed -> 4xx JSON, close
-//                    |                          body over limit      -> 413 JSON, close
+//   accept -> admission (io/connection_table.hpp: per-IP cap, evict the longest header-waiting
+//     |       connection when full, reserved slots for /health*) -> refused: closed at once
+//     v
+//   [read header (limit, header_timeout)] -> too large/malformed -> 4xx JSON, close
+//                    |                      no header in time    -> closed (counted)
+//                    v
+//             reserved slot and not a reserved path -> 503, close
+//             per-IP request rate exceeded          -> 429 + Retry-After
+//             header_check(request w/o body)        -> its answer, body never read (401, 413)
+//                    v
+//   [read body (limit, request_timeout)] -> body over limit -> 413 JSON, close
 //                    v
 //             websocket route?  -- yes -> accept()? -> upgrade / 401 JSON
 //                    | no
@@ -14,6 +23,11 @@
 //             handler(request, context) (exception -> 500 JSON + log)
 //                    v
 //             add Server + Content-Length, write (HEAD: header only), keep-alive? loop : close
+//
+// Why the header has its own deadline and a check before the body: a client that trickles a
+// header (slowloris) or announces a body it never sends must not hold a slot or memory for the
+// whole request timeout, and a request without valid credentials must be refused before the
+// server buffers a byte of its body (Beast reserves the announced Content-Length).
 #pragma once
 
 #include <chrono>
@@ -21,7 +35,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/http_types.hpp"
 #include "io/websocket_peer.hpp"
@@ -43,10 +59,31 @@ class HttpServer {
     std::uint16_t port = 0;  // 0 -> an ephemeral port; read it back with port()
     std::size_t max_body_bytes = 1 << 20;
     std::size_t max_header_bytes = std::size_t{16} * 1024;
-    // Time allowed to receive one whole request (also the keep-alive idle limit).
-    std::chrono::seconds request_timeout{30};
-    // Connections beyond this are accepted and closed at once.
+    // Time allowed to receive a request's header, counted from when the server starts waiting
+    // for it; also the keep-alive idle limit and the TLS handshake limit.
+    std::chrono::milliseconds header_timeout{10000};
+    // Time allowed to receive the body once the header is in, and to write the response.
+    std::chrono::milliseconds request_timeout{30000};
+    // General connection slots; beyond them the longest header-waiting connection is evicted,
+    // then reserved slots are used, then new connections are closed at once.
     std::size_t max_connections = 1024;
+    // Open connections one client address may hold; 0: no limit.
+    std::size_t max_connections_per_ip = 64;
+    // Extra slots that serve one request each, and only to a path reserved_path() accepts
+    // (health probes keep working when every general slot is busy).
+    std::size_t reserved_connections = 32;
+    std::function<bool(std::string_view path)> reserved_path = [](std::string_view path) {
+      return path == "/health" || path.starts_with("/health/");
+    };
+    // Requests per second per client address (token bucket of twice that size); 0: no limit.
+    // Requests to reserved paths are not counted. Beyond it: 429 + Retry-After.
+    double rate_limit_per_ip = 0;
+    // Runs once a request's header is complete and before any byte of its body is read. A
+    // response returned here is sent as the answer (the connection is closed when a body was
+    // announced, so the body is never read). Checking credentials and Content-Length here keeps
+    // unauthenticated bodies out of memory.
+    std::function<std::optional<HttpResponse>(const HttpRequest&, const RequestContext&)>
+        header_check;
     // Value of the Server header on every response.
     std::string server_name = "ivs-media-server";
     // When set, every connection is TLS (HTTPS / WSS) with this context.
@@ -73,6 +110,18 @@ class HttpServer {
   void stop();
   // Open connections, HTTP and WebSocket.
   std::size_t active_connections() const;
+
+  // What the overload defences did since start() (docs/security.md; /metrics shows them).
+  struct Stats {
+    std::uint64_t refused_per_ip = 0;        // connections closed at accept: per-address cap
+    std::uint64_t refused_full = 0;          // connections closed at accept: every slot taken
+    std::uint64_t evicted = 0;               // header-waiting connections closed to make room
+    std::uint64_t header_timeouts = 0;       // connections closed: no whole header in time
+    std::uint64_t rate_limited = 0;          // requests answered 429 (per-address rate)
+    std::uint64_t rejected_before_body = 0;  // requests answered by header_check
+    std::uint64_t reserved_refused = 0;      // reserved-slot requests to other paths (503)
+  };
+  Stats stats() const;
 
   struct State;  // shared with sessions, which may outlive a stop() by a few handlers
 

@@ -33,12 +33,15 @@ class WebSocketSession : public WebSocketPeer,
 
   void start(HttpRequest request) {
     std::weak_ptr<WebSocketSession> weak = this->shared_from_this();
-    id_ = state_->register_connection([weak] {
+    error_code ignored;
+    const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ignored);
+    id_ = state_->register_connection(remote, SlotKind::general, [weak] {
       if (auto self = weak.lock()) {
-        error_code ignored;
-        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        error_code close_ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(close_ignored);
       }
     });
+    state_->awaiting_header(id_, false);  // a WebSocket is never shed as an idle connection
     // Beast's suggested server settings: handshake deadline, and pings when idle so a dead
     // client is noticed.
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));

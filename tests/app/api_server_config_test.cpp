@@ -96,3 +96,22 @@ TEST(ApiServerConfigTest, HelpListsEveryVariable) {
 
 }  // namespace
 }  // namespace ivs::app::api_server
+
+namespace ivs::app::api_server {
+namespace {
+
+// Issue 13, item 8: the API server accepted 1-character secrets in production.
+TEST(ApiServerConfigTest, ProductionSecretsNeedSixteenCharacters) {
+  auto config = load_api_server_config(
+      {{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k"}, {"MEDIA_SERVER_SECRET", "m"}});
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("API_SECRET_KEY"), std::string::npos);
+  EXPECT_NE(config.error().message.find("at least 16"), std::string::npos);
+  EXPECT_TRUE(load_api_server_config({{"NODE_ENV", "production"},
+                                      {"API_SECRET_KEY", "0123456789abcdef"},
+                                      {"MEDIA_SERVER_SECRET", "0123456789abcdeF"}}));
+  EXPECT_TRUE(load_api_server_config({{"API_SECRET_KEY", "k"}, {"MEDIA_SERVER_SECRET", "m"}}));
+}
+
+}  // namespace
+}  // namespace ivs::app::api_server

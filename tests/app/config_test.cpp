@@ -115,11 +115,13 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"SERVER_ID", "", "non-empty"}));
 
 TEST(Config, ProductionRequiresBothSecrets) {
-  auto missing = load_config({{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k"}});
+  auto missing =
+      load_config({{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k-0123456789abcdef"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("MEDIA_SERVER_SECRET"), std::string::npos);
-  auto complete = load_config(
-      {{"NODE_ENV", "production"}, {"API_SECRET_KEY", "k"}, {"MEDIA_SERVER_SECRET", "m"}});
+  auto complete = load_config({{"NODE_ENV", "production"},
+                               {"API_SECRET_KEY", "k-0123456789abcdef"},
+                               {"MEDIA_SERVER_SECRET", "m-0123456789abcdef"}});
   EXPECT_TRUE(complete.ok());
   EXPECT_TRUE(complete->production);
 }
@@ -245,6 +247,119 @@ TEST(NewRelayVariables, HaveDefaultsAndAreValidated) {
   ASSERT_TRUE(refuse);
   EXPECT_TRUE(refuse->refuse_second_publisher);
   EXPECT_TRUE(refuse->reject_video_over_ivs_limits);
+}
+
+}  // namespace
+}  // namespace ivs::app
+
+namespace ivs::app {
+namespace {
+
+// Issue 13, item 7: a malformed WHIP_DESTINATIONS printed its token in the start-up error.
+// Every variable marked secret is now described, never echoed, whatever its validator says.
+TEST(ConfigSecrets, ErrorsNeverEchoASecretValue) {
+  const std::string token = "tok-SHOULD-NOT-APPEAR";
+  for (const char* value :
+       {"https://a.example/w tok-SHOULD-NOT-APPEAR extra", "ftp://user:tok-SHOULD-NOT-APPEAR@x/y",
+        "https://h/w?token=tok-SHOULD-NOT-APPEAR tok extra"}) {
+    auto config = load_config({{"WHIP_DESTINATIONS", value}});
+    ASSERT_FALSE(config) << value;
+    EXPECT_NE(config.error().message.find("WHIP_DESTINATIONS"), std::string::npos);
+    EXPECT_EQ(config.error().message.find(token), std::string::npos) << config.error().message;
+    auto parsed = parse_whip_destinations(value);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().message.find(token), std::string::npos) << parsed.error().message;
+  }
+}
+
+// Every variable marked secret, in both roles' tables: --print-config shows *** and an invalid
+// value (where the variable has a validator) is not echoed.
+TEST(ConfigSecrets, EverySecretVariableIsRedactedInPrintedConfig) {
+  const std::string value = "Zz9-secret-value-0123456789";
+  Environment environment;
+  std::size_t secrets = 0;
+  for (const ConfigVariable& variable : config_variables()) {
+    if (variable.secret) {
+      ++secrets;
+      environment[std::string(variable.name)] =
+          variable.name == "WHIP_DESTINATIONS" ? "https://a.example/w " + value : value;
+    }
+  }
+  EXPECT_GE(secrets, 7u);
+  auto config = load_config(environment);
+  ASSERT_TRUE(config) << config.error().message;
+  const std::string printed = format_effective_config(*config);
+  EXPECT_EQ(printed.find(value), std::string::npos) << printed;
+  for (const ConfigVariable& variable : config_variables()) {
+    if (variable.secret) {
+      EXPECT_NE(printed.find(std::string(variable.name) + "=***"), std::string::npos)
+          << variable.name;
+    }
+  }
+}
+
+// Issue 13, item 8: NODE_ENV=production accepted 1-character secrets.
+TEST(ConfigSecrets, ProductionNeedsSixteenCharactersAndSaysWhatToDo) {
+  const Environment base = {{"NODE_ENV", "production"},
+                            {"API_SECRET_KEY", "0123456789abcdef"},
+                            {"MEDIA_SERVER_SECRET", "fedcba9876543210"}};
+  ASSERT_TRUE(load_config(base));
+  for (const char* name :
+       {"API_SECRET_KEY", "MEDIA_SERVER_SECRET", "WHIP_INGEST_TOKEN", "WHEP_TOKEN"}) {
+    Environment environment = base;
+    environment[name] = "x";
+    auto config = load_config(environment);
+    ASSERT_FALSE(config) << name;
+    EXPECT_NE(config.error().message.find(name), std::string::npos) << config.error().message;
+    EXPECT_NE(config.error().message.find("at least 16"), std::string::npos);
+    EXPECT_NE(config.error().message.find("openssl rand"), std::string::npos);
+    EXPECT_EQ(config.error().message.find("=x"), std::string::npos);
+  }
+  // Development keeps short secrets working (local runs, tests).
+  EXPECT_TRUE(load_config({{"API_SECRET_KEY", "k"}, {"WHIP_INGEST_TOKEN", "t"}}));
+  // Third-party credentials (AWS keys, WHIP_DESTINATIONS tokens) have no minimum of ours.
+  Environment environment = base;
+  environment["WHIP_DESTINATIONS"] = "https://a.example/w short";
+  EXPECT_TRUE(load_config(environment));
+}
+
+// Issue 13, item 15: SERVER_ID went unchecked into the WebSocket's serverId header and into JSON
+// (a CR/LF would split the header), and RTC_BIND_IP accepted IPv6, which the IPv4-only media
+// plane then refused at start-up with a less helpful message.
+TEST(ConfigSecurity, ServerIdAndRtcBindIpAreValidated) {
+  EXPECT_TRUE(load_config({{"SERVER_ID", "media-7f9c.eu_west-1"}}));
+  for (const char* bad : {"a\r\nx-api-key: y", "with space", "quote\"", ""}) {
+    auto config = load_config({{"SERVER_ID", bad}});
+    ASSERT_FALSE(config) << bad;
+    EXPECT_NE(config.error().message.find("SERVER_ID"), std::string::npos);
+  }
+  EXPECT_FALSE(load_config({{"SERVER_ID", std::string(129, 'a')}}));
+  EXPECT_TRUE(load_config({{"RTC_BIND_IP", "127.0.0.1"}}));
+  auto v6 = load_config({{"RTC_BIND_IP", "::"}});
+  ASSERT_FALSE(v6);
+  EXPECT_NE(v6.error().message.find("IPv4"), std::string::npos) << v6.error().message;
+}
+
+TEST(ConfigSecurity, EdgeLimitsHaveDefaultsAndAreValidated) {
+  auto config = load_config({});
+  ASSERT_TRUE(config);
+  EXPECT_FALSE(config->whep_open);
+  EXPECT_EQ(config->whep_max_connecting, 20u);
+  EXPECT_EQ(config->whep_max_connecting_per_ip, 8u);
+  EXPECT_EQ(config->session_connect_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(config->health_port, 0);
+  EXPECT_EQ(config->http_max_connections, 1024u);
+  EXPECT_EQ(config->http_max_connections_per_ip, 64u);
+  EXPECT_EQ(config->http_reserved_connections, 32u);
+  EXPECT_EQ(config->http_header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(config->http_request_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config->http_rate_limit, 100);
+  EXPECT_EQ(config->auth_failure_limit, 10u);
+  EXPECT_EQ(config->auth_failure_window, std::chrono::seconds(60));
+  EXPECT_FALSE(load_config({{"HTTP_HEADER_TIMEOUT", "30000"}})) << "a header deadline <= 10 s";
+  EXPECT_FALSE(load_config({{"HTTP_MAX_CONNECTIONS", "0"}}));
+  EXPECT_FALSE(load_config({{"SESSION_CONNECT_TIMEOUT", "500"}}));
+  EXPECT_TRUE(load_config({{"WHEP_OPEN", "true"}})->whep_open);
 }
 
 }  // namespace

@@ -64,12 +64,31 @@ TEST(Health, ReadyFollowsRegistrationAndShutdown) {
   EXPECT_EQ(response[io::http::field::content_type], "application/json");
 
   s.registered = true;
+  s.api_reachable = true;
   EXPECT_EQ(health_response(HealthProbe::ready, s).result(), io::http::status::ok);
 
   s.shutting_down = true;
   response = health_response(HealthProbe::ready, s);
   EXPECT_EQ(response.result(), io::http::status::service_unavailable);
   EXPECT_EQ(json::parse(response.body()).at("status").as_string(), "shutting_down");
+}
+
+// Issue 13, item 13: once registered, an API server outage made /health/ready answer 503, so
+// whoever could take the API server down could pull every media server out of its load
+// balancer mid-broadcast. Now readiness needs one registration; an outage after it shows as
+// "degraded" (200) on every probe.
+TEST(Health, AnApiOutageAfterRegistrationIsDegradedNotUnready) {
+  HealthSnapshot s = sample();
+  s.registered = true;
+  s.api_reachable = false;
+  for (const auto probe : {HealthProbe::ready, HealthProbe::live, HealthProbe::basic}) {
+    const auto response = health_response(probe, s);
+    EXPECT_EQ(response.result(), io::http::status::ok);
+    EXPECT_EQ(json::parse(response.body()).at("status").as_string(), "degraded");
+  }
+  s.api_reachable = true;
+  EXPECT_EQ(json::parse(health_response(HealthProbe::ready, s).body()).at("status").as_string(),
+            "healthy");
 }
 
 TEST(Health, LiveAndBasicAnswer200WhateverTheRegistration) {

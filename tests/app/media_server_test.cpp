@@ -45,6 +45,8 @@ Config test_config(const std::string& api_url) {
                              {"RTC_BIND_IP", "127.0.0.1"},
                              {"RTC_UDP_PORT", "0"},
                              {"WHIP_INGEST_TOKEN", "ingest-token"},
+                             // WHEP is closed by default (issue 13); these tests view openly.
+                             {"WHEP_OPEN", "true"},
                              {"HEARTBEAT_INTERVAL", "200"},
                              {"API_REQUEST_TIMEOUT", "2000"}});
   EXPECT_TRUE(config.ok());

@@ -49,7 +49,9 @@ def output_dir(name):
 
 
 def run_case(case, directory, processes, layer_viewer=None):
-    setup = harness.RelaySetup(directory, processes, initial_stages=STAGES)
+    # The layer viewer watches the media server's own /whep, closed by default (issue 13).
+    setup = harness.RelaySetup(directory, processes, initial_stages=STAGES,
+                               media_env={"WHEP_OPEN": "true"} if layer_viewer else None)
     setup.require_whip_egress()
     node = shutil.which("node")
     assert node, "node is not installed"

@@ -49,6 +49,7 @@ def test_chromium_publishes_to_serve_and_chromium_views_it_over_whep():
     server = harness.MediaServer(output, f"http://127.0.0.1:{free_port()}", extra_env={
         "WHIP_INGEST_TOKEN": TOKEN,
         "RTC_BIND_IP": "127.0.0.1",
+        "WHEP_OPEN": "true",  # WHEP is closed by default (issue 13); this viewer has no token
     })
     server.start()
     publisher = viewer = None

@@ -172,9 +172,9 @@ TEST_F(HttpServerTest, ExpectContinueGets100BeforeTheBody) {
   ASSERT_TRUE(run_until(io_, [&] { return client.received().ends_with("xyz"); }));
 }
 
-TEST_F(HttpServerTest, IdleConnectionIsClosedAfterRequestTimeout) {
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterHeaderTimeout) {
   HttpServer::Options options;
-  options.request_timeout = std::chrono::seconds(1);
+  options.header_timeout = std::chrono::seconds(1);
   start(options);
   RawClient client(io_);
   client.connect(server_->port());
@@ -184,17 +184,27 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedAfterRequestTimeout) {
   EXPECT_TRUE(client.received().empty());
 }
 
+// Every slot busy with work (a body being read) and no reserved slot: a new connection is
+// closed at once. (Header-waiting connections are shed instead: http_server_limits_test.cpp.)
 TEST_F(HttpServerTest, ConnectionLimitClosesExtraConnections) {
   HttpServer::Options options;
   options.max_connections = 1;
+  options.reserved_connections = 0;
+  bool header_seen = false;
+  options.header_check = [&](const HttpRequest&, const RequestContext&) {
+    header_seen = true;
+    return std::optional<HttpResponse>();
+  };
   start(options);
   RawClient first(io_);
   first.connect(server_->port());
-  ASSERT_TRUE(run_until(io_, [&] { return server_->active_connections() == 1; }));
+  first.write("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab");
+  ASSERT_TRUE(run_until(io_, [&] { return header_seen; }));
   RawClient second(io_);
   second.connect(server_->port());
   ASSERT_TRUE(run_until(io_, [&] { return second.closed(); }));
   EXPECT_FALSE(first.closed());
+  EXPECT_EQ(server_->stats().refused_full, 1u);
 }
 
 TEST_F(HttpServerTest, StopClosesConnections) {

@@ -79,9 +79,14 @@ def test_api_server_outage_and_restart(output_dir, processes):
     wait_until(lambda: media.ready_status() == 200, 5, "ready", context=context(api, media))
 
     assert api.stop(timeout=5)[0] == 0
-    # Not ready within a few heartbeat intervals, but alive throughout.
-    wait_until(lambda: media.ready_status() == 503, 10 * HEARTBEAT_S + 2,
-               "/health/ready 503 with the API server down", context=context(media))
+    # Degraded within a few heartbeat intervals, but still ready and alive throughout: an API
+    # outage must not pull a registered media server out of its load balancer (issue 13).
+    wait_until(lambda: media.get("/health").json()["status"] == "degraded",
+               10 * HEARTBEAT_S + 2, "/health degraded with the API server down",
+               context=context(media))
+    assert media.ready_status() == 200
+    assert media.get("/health/ready").json()["status"] == "degraded"
+    assert media.status()["registered"] is False
     for _ in range(5):
         assert media.get("/health/live").status == 200
     assert media.running()
@@ -93,7 +98,8 @@ def test_api_server_outage_and_restart(output_dir, processes):
     new_stage = api.create_stage("after")
     wait_until(lambda: media.stage_arns() == {new_stage["stageArn"]}, 15,
                "resync to the new API server's stages", context=context(api, media))
-    wait_until(lambda: media.ready_status() == 200, 10, "ready again", context=context(media))
+    wait_until(lambda: media.get("/health/ready").json()["status"] == "healthy", 10,
+               "healthy again", context=context(media))
     assert media.starts == 1
 
 

@@ -108,6 +108,20 @@ ApiHandlers::ApiHandlers(ApiServerSettings settings, ApiServerState& state,
               });
 }
 
+bool ApiHandlers::is_public_path(std::string_view path) {
+  return path == "/health" || path == "/api/keys" || path == "/api/keys/public.pem";
+}
+
+std::optional<io::HttpResponse> ApiHandlers::header_rejection(
+    const io::HttpRequest& request) const {
+  const std::string_view path = io::request_path(request);
+  if (is_public_path(path) || request.method() == io::http::verb::options) {
+    return std::nullopt;
+  }
+  const bool media = path == "/api/media/register" || path == "/api/media/token" || path == "/ws";
+  return check_auth(request, media);
+}
+
 io::HttpResponse ApiHandlers::handle(const io::HttpRequest& request,
                                      const io::RequestContext& context) const {
   auto response = router_.handle(request, context);

@@ -57,6 +57,13 @@ class ApiHandlers {
   io::HttpResponse handle(const io::HttpRequest& request,
                           const io::RequestContext& context = {}) const;
 
+  // The 401 a request's header alone earns (run before its body is read, issue 13): every path
+  // but the public ones (/health, /api/keys*) needs x-api-key, and register, token and /ws also
+  // x-media-auth. nullopt: let it through to handle().
+  std::optional<io::HttpResponse> header_rejection(const io::HttpRequest& request) const;
+  // True for the routes anyone may call (no credential to fail).
+  static bool is_public_path(std::string_view path);
+
   // Checks a WebSocket upgrade on /ws: both secrets, and type=media-server when a type is given.
   // Empty when accepted; otherwise the reason, for the log.
   std::optional<std::string> websocket_rejection(const io::HttpRequest& request) const;

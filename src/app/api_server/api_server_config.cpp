@@ -87,13 +87,18 @@ std::string non_empty_secret(std::string_view value) {
 
 std::span<const ConfigVariable> api_server_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 13> table = {{
+  constexpr std::size_t kMin = kMinProductionSecretLength;
+  static const std::array<ConfigVariable, 14> table = {{
+      {"NODE_ENV", "development",
+       "development, production (secrets must then be at least 16 characters) or test", false,
+       v::node_env},
       {"PORT", "3000", "HTTP port of the API server", false, v::port},
       {"API_BIND_ADDRESS", "0.0.0.0", "Address the API server listens on", false,
        v::ip_address_or_empty},
-      {"API_SECRET_KEY", "", "Expected x-api-key on every protected route", true, non_empty_secret},
+      {"API_SECRET_KEY", "", "Expected x-api-key on every protected route", true, non_empty_secret,
+       kMin},
       {"MEDIA_SERVER_SECRET", "", "Expected x-media-auth on register, token and /ws", true,
-       non_empty_secret},
+       non_empty_secret, kMin},
       {"AWS_REGION", "us-east-1", "Region in the stage ARNs", false, region},
       {"AWS_ACCOUNT_ID", "123456789012", "Account id in the stage ARNs", false, account_id},
       {"LOG_LEVEL", "info", "debug, info, warn or error", false, v::log_level},
@@ -138,6 +143,13 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
   const auto get = [&](std::string_view name) -> const std::string& {
     return values.find(name)->second;
   };
+  if (get("NODE_ENV") == "production") {
+    for (const ConfigVariable& variable : api_server_variables()) {
+      if (auto problem = check_production_secret(variable, get(variable.name)); !problem.empty()) {
+        return make_error(std::move(problem));
+      }
+    }
+  }
   ApiServerConfig config;
   config.port = static_cast<std::uint16_t>(std::stoi(get("PORT")));
   config.bind_address = get("API_BIND_ADDRESS").empty() ? "0.0.0.0" : get("API_BIND_ADDRESS");

@@ -38,7 +38,8 @@ struct ApiServerConfig {
 std::span<const ConfigVariable> api_server_variables();
 
 // Both secrets are required: an API server without them would either reject every media server
-// or accept anyone. The error is the single line to print before exiting with code 2.
+// or accept anyone. With NODE_ENV=production each must be at least 16 characters. The error is the
+// single line to print before exiting with code 2.
 Result<ApiServerConfig> load_api_server_config(const Environment& environment,
                                                const Environment& dotenv = {});
 

@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -18,9 +20,11 @@
 #include "app/api_server/api_handlers.hpp"
 #include "app/api_server/api_server_config.hpp"
 #include "app/api_server/api_server_state.hpp"
+#include "app/api_server/atomic_file.hpp"
 #include "app/control/jwt.hpp"
 #include "app/roles/config.hpp"
 #include "app/roles/logging.hpp"
+#include "app/web/auth_guard.hpp"
 #include "io/clock.hpp"
 #include "io/http_server.hpp"
 
@@ -36,26 +40,6 @@ Result<std::string> read_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// Writes through a temporary file and a rename, so a crash mid-write never leaves half a file.
-Status write_file_atomically(const std::string& path, std::string_view text,
-                             std::filesystem::perms permissions) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return make_error("cannot write " + temporary + ": " + std::strerror(errno));
-    out << text;
-    if (!out.flush())
-      return make_error("cannot write " + temporary + ": " + std::strerror(errno));
-  }
-  std::error_code error;
-  std::filesystem::permissions(temporary, permissions, error);
-  std::filesystem::rename(temporary, path, error);
-  if (error)
-    return make_error("cannot rename " + temporary + " to " + path + ": " + error.message());
-  return Ok{};
 }
 
 // The signing key: from API_TOKEN_KEY_FILE when it exists, else fresh (and saved there when a
@@ -75,9 +59,8 @@ Result<jwt::Es384Key> load_or_create_key(const std::string& path) {
   if (!key)
     return key.error();
   if (!path.empty()) {
-    using std::filesystem::perms;
-    if (auto saved =
-            write_file_atomically(path, key->private_pem(), perms::owner_read | perms::owner_write);
+    // 0600 from the first byte: the private key is never readable by anyone else.
+    if (auto saved = api_server::write_file_atomically(path, key->private_pem(), S_IRUSR | S_IWUSR);
         !saved) {
       return make_error("API_TOKEN_KEY_FILE: " + saved.error().message);
     }
@@ -114,6 +97,8 @@ class ApiServerRole {
   }
 
   Status restore_state();
+  std::optional<io::HttpResponse> check_header(const io::HttpRequest& request,
+                                               const io::RequestContext& context);
   io::HttpResponse on_request(const io::HttpRequest& request, const io::RequestContext& context);
   void log_request(const io::HttpRequest& request, const io::HttpResponse& response) const;
   void publish_events();
@@ -125,6 +110,8 @@ class ApiServerRole {
   engine::SecureRandom random_;
   api_server::ApiServerState state_;
   api_server::ApiHandlers handlers_;
+  // Failed x-api-key / x-media-auth checks: counted, logged at a rate limit, throttled.
+  AuthGuard guard_;
   boost::asio::io_context io_;
   std::unique_ptr<io::HttpServer> server_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
@@ -163,6 +150,12 @@ Status ApiServerRole::start() {
   options.max_body_bytes =
       std::size_t{64} * 1024;  // The largest legitimate body is a few hundred bytes.
   options.server_name = "ivs-api-server";
+  // Media servers heartbeat a few times a minute; an admin clicks. 100 requests/s per address
+  // is far above either and far below a guessing loop (docs/security.md).
+  options.rate_limit_per_ip = 100;
+  options.header_check = [this](const io::HttpRequest& request, const io::RequestContext& context) {
+    return check_header(request, context);
+  };
   server_ = std::make_unique<io::HttpServer>(
       io_, options, [this](const io::HttpRequest& request, const io::RequestContext& context) {
         return on_request(request, context);
@@ -192,6 +185,30 @@ void ApiServerRole::shut_down(int signal_number) {
   server_->stop();
   // Closing handshakes with media servers are a courtesy, not a reason to linger.
   io_.stop();
+}
+
+// Credentials are checked from the header, before any body is read, behind the guard: a source
+// that failed too often gets 429 without its secrets being compared.
+std::optional<io::HttpResponse> ApiServerRole::check_header(const io::HttpRequest& request,
+                                                            const io::RequestContext& context) {
+  if (api_server::ApiHandlers::is_public_path(io::request_path(request))) {
+    return std::nullopt;
+  }
+  const std::string source = source_address(context);
+  const Instant now = io::monotonic_now();
+  if (auto refusal = guard_.refusal(request, "api", source, now)) {
+    return refusal;
+  }
+  auto rejection = handlers_.header_rejection(request);
+  if (rejection) {
+    guard_.failed("api", source,
+                  std::string(request.method_string()) + " " +
+                      std::string(io::request_path(request)) + " -> 401",
+                  now);
+  } else {
+    guard_.succeeded(source);
+  }
+  return rejection;
 }
 
 io::HttpResponse ApiServerRole::on_request(const io::HttpRequest& request,
@@ -232,10 +249,9 @@ void ApiServerRole::publish_events() {
       peer->send_text(message);
   }
   if (!config_.state_file.empty()) {
-    using std::filesystem::perms;
-    if (auto saved = write_file_atomically(
-            config_.state_file, api_server::serialize_stages(state_),
-            perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
+    if (auto saved = api_server::write_file_atomically(config_.state_file,
+                                                       api_server::serialize_stages(state_),
+                                                       S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH);
         !saved) {
       spdlog::error("API_STATE_FILE: {}", saved.error().message);
     }

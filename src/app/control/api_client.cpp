@@ -92,6 +92,9 @@ io::HttpClient::Request ApiClient::make_request(ApiCall call, io::http::verb met
     request.content_type = "application/json";
   }
   request.timeout = options_.request_timeout;
+  // x-api-key and x-media-auth belong to the API server alone: a redirect to any other origin
+  // goes without them (docs/http.md "Redirects").
+  request.secrets_cross_origin_over_https = false;
   return request;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io/clock.hpp"
+#include "io/redact.hpp"
 
 namespace ivs::app {
 
@@ -65,8 +66,8 @@ void ControlPlane::register_now() {
     registering_ = false;
     if (!status) {
       const Duration delay = register_backoff_.next_delay(random_);
-      spdlog::warn("register with API server failed: {}; retry in {}", status.error().message,
-                   millis_text(delay));
+      spdlog::warn("register with API server failed: {}; retry in {}",
+                   io::redact_urls(status.error().message), millis_text(delay));
       after(register_timer_, delay, [this] { register_now(); });
       return;
     }
@@ -78,9 +79,10 @@ void ControlPlane::register_now() {
 void ControlPlane::on_registered() {
   const bool first = !registered_ && !websocket_;
   registered_ = true;
+  ever_registered_ = true;
   api_reachable_ = true;
-  spdlog::info("registered with the API server at {} as {}", api_.options().base_url,
-               api_.options().server_id);
+  spdlog::info("registered with the API server at {} as {}",
+               io::redact_url(api_.options().base_url), api_.options().server_id);
   schedule_heartbeat();
   resync();
   if (first) {
@@ -210,7 +212,7 @@ void ControlPlane::connect_websocket() {
     }
     websocket_open_ = true;
     websocket_opened_at_ = io::monotonic_now();
-    spdlog::info("WebSocket connected to {}", options_.websocket_url);
+    spdlog::info("WebSocket connected to {}", io::redact_url(options_.websocket_url));
     resync();  // events sent while we were away are lost: the list is the truth
   };
   callbacks.on_message = [this, guard](std::string_view text) {
@@ -258,7 +260,7 @@ void ControlPlane::on_websocket_closed(const std::string& reason) {
   websocket_opened_at_.reset();
   const Duration delay = websocket_backoff_.next_delay(random_);
   spdlog::warn("WebSocket {}: {}; reconnecting in {}", was_open ? "closed" : "connect failed",
-               reason, millis_text(delay));
+               io::redact_urls(reason), millis_text(delay));
   after(websocket_timer_, delay, [this] { connect_websocket(); });
 }
 

@@ -72,8 +72,12 @@ class ControlPlane {
   void publisher_changed();
 
   bool registered() const { return registered_; }
-  // Registered and the last heartbeat got through: what /health/ready reports.
+  // Registered and the last heartbeat got through (/health says "degraded" otherwise).
   bool ready() const { return registered_ && api_reachable_; }
+  // Registered at least once since start: what /health/ready reports. An API outage after that
+  // does not make the server unready (issue 13: whoever can take the API server down must not
+  // be able to take every media server out of its load balancer, mid-broadcast).
+  bool ever_registered() const { return ever_registered_; }
   bool websocket_connected() const { return websocket_open_; }
   std::optional<WallTime> last_sync() const { return last_sync_; }
 
@@ -109,6 +113,7 @@ class ControlPlane {
   std::optional<Instant> websocket_opened_at_;
   bool websocket_open_ = false;
   bool registered_ = false;
+  bool ever_registered_ = false;
   bool api_reachable_ = false;
   bool registering_ = false;
   bool sync_in_flight_ = false;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "app/roles/logging.hpp"
+#include "io/redact.hpp"
 
 namespace ivs::app {
 
@@ -145,7 +146,7 @@ void StageManager::execute(const engine::FetchToken& command) {
 
 void StageManager::execute(const engine::OpenEgress& command) {
   spdlog::debug("opening {} egress to stage {} at {}", egress_.mode(), command.stage_arn,
-                command.whip_url);
+                io::redact_url(command.whip_url));
   std::weak_ptr<bool> alive = alive_;
   auto guard = [alive] { return alive.lock() && *alive.lock(); };
   EgressCallbacks callbacks;
@@ -215,16 +216,17 @@ void StageManager::execute(const engine::CloseEgress& command) {
 
 void StageManager::log(const engine::StageTransition& event) {
   if (!event.to) {
-    spdlog::info("stage {} removed ({})", event.stage_arn, event.reason);
+    spdlog::info("stage {} removed ({})", event.stage_arn, io::redact_urls(event.reason));
     return;
   }
   switch (*event.to) {
     case StageState::connecting:
-      spdlog::info("connecting to stage {} ({})", event.stage_arn, event.reason);
+      spdlog::info("connecting to stage {} ({})", event.stage_arn, io::redact_urls(event.reason));
       break;
     case StageState::connected:
       if (event.from == StageState::connected) {
-        spdlog::info("stage {}: {}", event.stage_arn, event.reason);  // republish progress
+        // Republish progress.
+        spdlog::info("stage {}: {}", event.stage_arn, io::redact_urls(event.reason));
       } else {
         spdlog::info("stage {} connected", event.stage_arn);
       }
@@ -233,13 +235,15 @@ void StageManager::log(const engine::StageTransition& event) {
       break;  // logged with its note when the session reported it
     case StageState::backoff:
     case StageState::failed:
-      spdlog::warn("stage {} {}: {}", event.stage_arn, to_string(*event.to), event.reason);
+      // Every retry logs its reason: URLs in it (a destination's, a redirect's) are redacted.
+      spdlog::warn("stage {} {}: {}", event.stage_arn, to_string(*event.to),
+                   io::redact_urls(event.reason));
       break;
     case StageState::closing:
-      spdlog::info("closing stage {} ({})", event.stage_arn, event.reason);
+      spdlog::info("closing stage {} ({})", event.stage_arn, io::redact_urls(event.reason));
       break;
     case StageState::pending:
-      spdlog::debug("stage {} pending ({})", event.stage_arn, event.reason);
+      spdlog::debug("stage {} pending ({})", event.stage_arn, io::redact_urls(event.reason));
       break;
   }
 }

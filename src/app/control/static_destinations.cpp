@@ -1,4 +1,5 @@
 #include "app/control/static_destinations.hpp"
+#include "io/redact.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -45,7 +46,9 @@ void StaticDestinations::start() {
     return;
   }
   for (std::size_t i = 0; i < ids_.size(); ++i) {
-    spdlog::info("static WHIP destination {}: {}", ids_[i], destinations_[i].url);
+    // The URL may carry credentials (userinfo, query): only its redacted form is logged.
+    spdlog::info("static WHIP destination {}: {}{}", ids_[i], io::redact_url(destinations_[i].url),
+                 destinations_[i].token.empty() ? "" : " (with a bearer token)");
   }
   manager_->sync(ids_);
 }

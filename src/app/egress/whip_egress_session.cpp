@@ -8,6 +8,7 @@
 #include "engine/ice_candidate.hpp"
 #include "io/clock.hpp"
 #include "io/local_addresses.hpp"
+#include "io/redact.hpp"
 
 namespace ivs::app {
 namespace {
@@ -225,7 +226,7 @@ void WhipEgressSession::on_post_response(Result<io::HttpClient::Response> respon
   }
   answer_ = std::move(*answer);
   spdlog::debug("WHIP egress to stage {}: 201 from {}, resource {}", target_.stage_arn,
-                response->final_url, resource_url_);
+                io::redact_url(response->final_url), io::redact_url(resource_url_));
   // The connect deadline covers STUN resolution, ICE and DTLS.
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto error) {

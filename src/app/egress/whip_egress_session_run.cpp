@@ -5,6 +5,7 @@
 
 #include "app/egress/whip_egress_session.hpp"
 #include "io/clock.hpp"
+#include "io/redact.hpp"
 #include "proto/stun_message.hpp"
 
 namespace ivs::app {
@@ -244,7 +245,7 @@ void WhipEgressSession::fail(const std::string& reason) {
   }
   failed_ = true;
   release_media();
-  spdlog::warn("WHIP egress to stage {} failed: {}", target_.stage_arn, reason);
+  spdlog::warn("WHIP egress to stage {} failed: {}", target_.stage_arn, io::redact_urls(reason));
   if (!resource_url_.empty()) {
     // Fire and forget: the endpoint should not keep a ghost publisher until its own timeout.
     // The StageManager destroys us right after on_failed; HttpClient requests outlive that.
@@ -312,11 +313,14 @@ void WhipEgressSession::send_delete(std::function<void()> done) {
   http_.request(std::move(request), [alive = std::weak_ptr<bool>(alive_), url, stage,
                                      done = std::move(done)](Result<io::HttpClient::Response> r) {
     if (!r) {
-      spdlog::warn("WHIP egress to stage {}: DELETE {}: {}", stage, url, r.error().message);
+      spdlog::warn("WHIP egress to stage {}: DELETE {}: {}", stage, io::redact_url(url),
+                   io::redact_urls(r.error().message));
     } else if (r->status >= 300) {
-      spdlog::warn("WHIP egress to stage {}: DELETE {} answered HTTP {}", stage, url, r->status);
+      spdlog::warn("WHIP egress to stage {}: DELETE {} answered HTTP {}", stage,
+                   io::redact_url(url), r->status);
     } else {
-      spdlog::debug("WHIP egress to stage {}: DELETE {} -> {}", stage, url, r->status);
+      spdlog::debug("WHIP egress to stage {}: DELETE {} -> {}", stage, io::redact_url(url),
+                    r->status);
     }
     if (auto flag = alive.lock(); flag && *flag && done) {
       done();

@@ -121,7 +121,23 @@ void assign_fields(Config& c) {
   c.rtc_bind_ip = get("RTC_BIND_IP");
   c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
   c.whep_token = get("WHEP_TOKEN");
+  c.whep_open = parse_boolean(get("WHEP_OPEN"));
   c.whep_max_viewers = static_cast<std::size_t>(to_integer(get("WHEP_MAX_VIEWERS")));
+  c.whep_max_connecting = static_cast<std::size_t>(to_integer(get("WHEP_MAX_CONNECTING")));
+  c.whep_max_connecting_per_ip =
+      static_cast<std::size_t>(to_integer(get("WHEP_MAX_CONNECTING_PER_IP")));
+  c.session_connect_timeout = std::chrono::milliseconds(to_integer(get("SESSION_CONNECT_TIMEOUT")));
+  c.health_port = static_cast<std::uint16_t>(to_integer(get("HEALTH_PORT")));
+  c.http_max_connections = static_cast<std::size_t>(to_integer(get("HTTP_MAX_CONNECTIONS")));
+  c.http_max_connections_per_ip =
+      static_cast<std::size_t>(to_integer(get("HTTP_MAX_CONNECTIONS_PER_IP")));
+  c.http_reserved_connections =
+      static_cast<std::size_t>(to_integer(get("HTTP_RESERVED_HEALTH_CONNECTIONS")));
+  c.http_header_timeout = std::chrono::milliseconds(to_integer(get("HTTP_HEADER_TIMEOUT")));
+  c.http_request_timeout = std::chrono::milliseconds(to_integer(get("HTTP_REQUEST_TIMEOUT")));
+  c.http_rate_limit = static_cast<double>(to_integer(get("HTTP_RATE_LIMIT")));
+  c.auth_failure_limit = static_cast<std::size_t>(to_integer(get("AUTH_FAILURE_LIMIT")));
+  c.auth_failure_window = std::chrono::milliseconds(to_integer(get("AUTH_FAILURE_WINDOW")));
   c.ingest_max_bitrate_kbps = static_cast<std::uint64_t>(to_integer(get("INGEST_MAX_BITRATE")));
   c.reject_video_over_ivs_limits = get("VIDEO_LIMITS_POLICY") == "reject";
   c.stage_republish_interval =
@@ -145,9 +161,15 @@ Result<Config> load_config(const Environment& environment, const Environment& do
     if (variable.validate != nullptr) {
       const std::string accepted = variable.validate(effective.value);
       if (!accepted.empty()) {
-        // Secrets have no validators, so echoing the value here never leaks one.
-        return make_error("configuration: " + std::string(variable.name) + "=\"" + effective.value +
-                          "\" is not valid; expected " + accepted);
+        // A secret's value is described, never echoed (WHIP_DESTINATIONS carries tokens; its
+        // validator's message is itself redacted).
+        const std::string shown =
+            variable.secret ? "(secret, " + std::to_string(effective.value.size()) + " characters)"
+                            : "\"" + effective.value + "\"";
+        std::string message = "configuration: ";
+        message.append(variable.name).append("=").append(shown);
+        message.append(" is not valid; expected ").append(accepted);
+        return make_error(std::move(message));
       }
     }
     config.effective.emplace(std::string(variable.name), std::move(effective));
@@ -160,8 +182,26 @@ Result<Config> load_config(const Environment& environment, const Environment& do
                           " is unset; expected a secret (required when NODE_ENV=production)");
       }
     }
+    for (const ConfigVariable& variable : config_variables()) {
+      const std::string problem =
+          check_production_secret(variable, config.effective.find(variable.name)->second.value);
+      if (!problem.empty()) {
+        return make_error(problem);
+      }
+    }
   }
   return config;
+}
+
+std::string check_production_secret(const ConfigVariable& variable, std::string_view value) {
+  if (variable.production_min_length == 0 || value.empty() ||
+      value.size() >= variable.production_min_length) {
+    return {};
+  }
+  return "configuration: " + std::string(variable.name) + " is " + std::to_string(value.size()) +
+         " characters long; NODE_ENV=production requires at least " +
+         std::to_string(variable.production_min_length) +
+         " (a guessable secret is no secret): generate one with `openssl rand -hex 32`";
 }
 
 Result<Environment> parse_dotenv(std::string_view text) {

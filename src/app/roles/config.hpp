@@ -5,8 +5,10 @@
 //
 // Precedence: real environment > `.env` in the working directory > table default. A bad value
 // stops the program with ONE line naming the variable, the value and what is accepted
-// (ConfigError), exit code 2. Secrets are never printed: `--print-config` shows "***" or
-// "(unset)".
+// (ConfigError), exit code 2. Secrets are never printed, not in `--print-config` ("***" or
+// "(unset)") and not in errors (a secret's bad value is described, never echoed; io/redact.hpp).
+// With NODE_ENV=production every secret the server itself checks must be at least
+// `production_min_length` characters (docs/security.md).
 #pragma once
 
 #include <chrono>
@@ -31,7 +33,16 @@ struct ConfigVariable {
   bool secret = false;
   // Empty when `value` is acceptable, else what is accepted ("an integer from 1 to 65535").
   std::string (*validate)(std::string_view value) = nullptr;
+  // NODE_ENV=production: the shortest accepted value when set (0: no minimum). Secrets this
+  // server verifies get kMinProductionSecretLength; third-party credentials keep 0.
+  std::size_t production_min_length = 0;
 };
+
+inline constexpr std::size_t kMinProductionSecretLength = 16;
+
+// The one-line error for a secret shorter than its production minimum, naming the variable and
+// what to do; empty when `value` is acceptable (unset secrets are judged elsewhere).
+std::string check_production_secret(const ConfigVariable& variable, std::string_view value);
 
 // Every variable the program reads, in documentation order.
 std::span<const ConfigVariable> config_variables();
@@ -78,8 +89,23 @@ struct Config {
   std::chrono::milliseconds api_request_timeout{10000};
   std::string rtc_bind_ip = "0.0.0.0";   // where the RTC UDP port is bound
   bool refuse_second_publisher = false;  // WHIP_PUBLISHER_POLICY=refuse: 409 instead of replace
-  std::string whep_token;                // empty: WHEP playback needs no token
+  std::string whep_token;                // empty: WHEP is closed unless whep_open
+  bool whep_open = false;                // WHEP_OPEN: WHEP without a token
   std::size_t whep_max_viewers = 100;
+  std::size_t whep_max_connecting = 20;        // WHEP_MAX_CONNECTING
+  std::size_t whep_max_connecting_per_ip = 8;  // WHEP_MAX_CONNECTING_PER_IP
+  // SESSION_CONNECT_TIMEOUT: a WHIP/WHEP session not connected (ICE + DTLS) by then is removed.
+  std::chrono::milliseconds session_connect_timeout{10000};
+  // The HTTP listener's overload limits (io/http_server.hpp, docs/security.md).
+  std::uint16_t health_port = 0;  // HEALTH_PORT: 0 = health on PORT only (reserved slots)
+  std::size_t http_max_connections = 1024;
+  std::size_t http_max_connections_per_ip = 64;
+  std::size_t http_reserved_connections = 32;
+  std::chrono::milliseconds http_header_timeout{10000};
+  std::chrono::milliseconds http_request_timeout{30000};
+  double http_rate_limit = 100;  // requests per second per address; 0 = none
+  std::size_t auth_failure_limit = 10;
+  std::chrono::milliseconds auth_failure_window{60000};
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
   std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
@@ -131,6 +157,13 @@ std::string send_batching(std::string_view value);
 std::string viewer_limit(std::string_view value);
 std::string bitrate_kbps(std::string_view value);
 std::string video_limits_policy(std::string_view value);
+std::string connection_limit(std::string_view value);
+std::string server_id(std::string_view value);
+std::string ipv4_address(std::string_view value);
+std::string count_or_zero(std::string_view value);
+std::string header_timeout_ms(std::string_view value);
+std::string connect_timeout_ms(std::string_view value);
+std::string rate_per_second(std::string_view value);
 }  // namespace validators
 
 bool parse_boolean(std::string_view value);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/roles/config.hpp"
+#include "io/redact.hpp"
 
 namespace ivs::app {
 
@@ -141,6 +142,40 @@ std::string bitrate_kbps(std::string_view value) {
 std::string video_limits_policy(std::string_view value) {
   return one_of(value, {"warn", "reject"});
 }
+// SERVER_ID travels in an HTTP header (the WebSocket's serverId) and in JSON bodies: a CR, LF
+// or quote in it would split a header or a document, so only a plain name is accepted.
+std::string server_id(std::string_view value) {
+  const bool ok = !value.empty() && value.size() <= 128 &&
+                  std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-';
+                  });
+  return ok ? std::string()
+            : "a non-empty name of at most 128 letters, digits, '.', '_' or '-' (it is sent in "
+              "HTTP headers and JSON)";
+}
+// The media plane's UDP port is IPv4 (app/relay/media_plane.hpp): an IPv6 address would pass a
+// general address check and then fail at start-up with a less helpful message.
+std::string ipv4_address(std::string_view value) {
+  boost::system::error_code error;
+  const auto address = boost::asio::ip::make_address(std::string(value), error);
+  return error || !address.is_v4() ? "an IPv4 address (e.g. 0.0.0.0 or 127.0.0.1)" : std::string();
+}
+std::string connection_limit(std::string_view value) {
+  return integer_between(value, 1, 100000, "an integer");
+}
+std::string count_or_zero(std::string_view value) {
+  return integer_between(value, 0, 100000, "an integer (0 = no limit)");
+}
+std::string header_timeout_ms(std::string_view value) {
+  // Above 10 s a trickled header holds a connection long enough to matter (slowloris).
+  return integer_between(value, 100, 10000, "an integer number of milliseconds");
+}
+std::string connect_timeout_ms(std::string_view value) {
+  return integer_between(value, 1000, 60000, "an integer number of milliseconds");
+}
+std::string rate_per_second(std::string_view value) {
+  return integer_between(value, 0, 1000000, "an integer number of requests per second (0 = none)");
+}
 std::string whip_destinations(std::string_view value) {
   auto parsed = parse_whip_destinations(value);
   return parsed ? std::string() : parsed.error().message;
@@ -175,13 +210,17 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
     if (words.empty()) {
       continue;
     }
+    // The entry as an error may show it: the URL redacted, every other word a secret.
+    std::string shown = io::redact_url(words[0]);
+    for (std::size_t w = 1; w < words.size(); ++w) {
+      shown += " ***";
+    }
     if (words.size() > 2) {
-      return Error{"entries of the form '<url> [token]' separated by ';' (entry '" +
-                   std::string(entry) + "' has " + std::to_string(words.size()) + " words)"};
+      return Error{"entries of the form '<url> [token]' separated by ';' (entry '" + shown +
+                   "' has " + std::to_string(words.size()) + " words)"};
     }
     if (!validators::http_url(words[0]).empty()) {
-      return Error{"entries of the form '<url> [token]' with an http(s) URL (got '" + words[0] +
-                   "')"};
+      return Error{"entries of the form '<url> [token]' with an http(s) URL (got '" + shown + "')"};
     }
     out.push_back(WhipDestination{words[0], words.size() == 2 ? words[1] : std::string()});
   }
@@ -190,20 +229,21 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
-  static const std::array<ConfigVariable, 32> table = {{
+  constexpr std::size_t kMin = kMinProductionSecretLength;
+  static const std::array<ConfigVariable, 45> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
        false, v::node_env},
       {"PORT", "3001", "HTTP port of the media server (health, WHIP, status)", false, v::port},
-      {"SERVER_ID", "media-server-01", "Identity sent to the API server", false, v::non_empty},
+      {"SERVER_ID", "media-server-01", "Identity sent to the API server", false, v::server_id},
       {"SERVER_IP", "localhost", "Address announced to the API server on register", false,
        v::non_empty},
       {"API_SERVER_URL", "http://localhost:3000", "Base URL of the API server (http or https)",
        false, v::http_url},
-      {"API_SECRET_KEY", "", "Sent as x-api-key on every API server request", true, nullptr},
+      {"API_SECRET_KEY", "", "Sent as x-api-key on every API server request", true, nullptr, kMin},
       {"MEDIA_SERVER_SECRET", "", "Sent as x-media-auth on register, token and WebSocket", true,
-       nullptr},
+       nullptr, kMin},
       {"AWS_REGION", "us-east-1", "AWS region (kept for the API server side and scale-out)", false,
        v::non_empty},
       {"AWS_ACCESS_KEY_ID", "", "AWS access key (not used by the media server itself)", true,
@@ -223,8 +263,9 @@ std::span<const ConfigVariable> config_variables() {
        v::log_format},
       {"SHUTDOWN_TIMEOUT", "10000", "Longest graceful shutdown before exit is forced (ms)", false,
        v::interval_ms},
-      {"WHIP_INGEST_TOKEN", "", "Bearer token a publisher must present on POST /whip", true,
-       nullptr},
+      {"WHIP_INGEST_TOKEN", "",
+       "Bearer token a publisher must present on POST /whip (also the dashboard's admin token)",
+       true, nullptr, kMin},
       {"RTC_UDP_PORT", "50000", "UDP port for WebRTC media (ICE, DTLS, SRTP)", false, v::port},
       {"RTC_ANNOUNCED_IP", "",
        "Address put in ICE candidates; empty = SERVER_IP if it is an "
@@ -242,14 +283,28 @@ std::span<const ConfigVariable> config_variables() {
        false, v::send_batching},
       {"API_REQUEST_TIMEOUT", "10000", "Timeout of one API server request (ms)", false,
        v::interval_ms},
-      {"RTC_BIND_IP", "0.0.0.0", "Local address the RTC UDP port binds to", false, v::ip_address},
+      {"RTC_BIND_IP", "0.0.0.0", "Local IPv4 address the RTC UDP port binds to", false,
+       v::ipv4_address},
       {"WHIP_PUBLISHER_POLICY", "replace",
        "What a second authenticated publisher gets: replace (the old one is dropped, OBS "
        "restarts) or refuse (409)",
        false, v::publisher_policy},
-      {"WHEP_TOKEN", "", "Bearer token WHEP viewers must present on POST /whep; empty = open", true,
-       nullptr},
-      {"WHEP_MAX_VIEWERS", "100", "Most WHEP viewers at once", false, v::viewer_limit},
+      {"WHEP_TOKEN", "",
+       "Bearer token WHEP viewers must present on POST /whep; empty = WHEP closed unless "
+       "WHEP_OPEN=true",
+       true, nullptr, kMin},
+      {"WHEP_OPEN", "false", "Serve WHEP without a token when WHEP_TOKEN is unset", false,
+       v::boolean},
+      {"WHEP_MAX_VIEWERS", "100", "Most connected WHEP viewers at once", false, v::viewer_limit},
+      {"WHEP_MAX_CONNECTING", "20",
+       "Most WHEP viewer sessions still connecting (ICE/DTLS) at once, on top of WHEP_MAX_VIEWERS",
+       false, v::connection_limit},
+      {"WHEP_MAX_CONNECTING_PER_IP", "8",
+       "Most WHEP viewer sessions one client address may have connecting at once (0 = no limit)",
+       false, v::count_or_zero},
+      {"SESSION_CONNECT_TIMEOUT", "10000",
+       "A WHIP/WHEP session not connected (ICE + DTLS) within this is removed (ms)", false,
+       v::connect_timeout_ms},
       {"INGEST_MAX_BITRATE", "6000",
        "Most a WHIP publisher is asked to send (kbit/s; sent as REMB next to transport-cc "
        "feedback; IVS takes at most 8500)",
@@ -265,6 +320,33 @@ std::span<const ConfigVariable> config_variables() {
       {"WHIP_DESTINATIONS", "",
        "Static WHIP destinations without an API server: entries '<url> [token]' separated by ';'",
        true, v::whip_destinations},
+      {"HEALTH_PORT", "0",
+       "A second HTTP port serving only /health* (0 = none: probes use PORT's reserved slots)",
+       false, v::port},
+      {"HTTP_MAX_CONNECTIONS", "1024",
+       "HTTP connections at once; beyond it the longest-idle header-waiting one is shed", false,
+       v::connection_limit},
+      {"HTTP_MAX_CONNECTIONS_PER_IP", "64",
+       "HTTP connections one client address may hold (0 = no limit)", false, v::count_or_zero},
+      {"HTTP_RESERVED_HEALTH_CONNECTIONS", "32",
+       "Extra HTTP connection slots kept for /health* when every other slot is busy", false,
+       v::count_or_zero},
+      {"HTTP_HEADER_TIMEOUT", "10000",
+       "Time a client has to send a whole request header (ms; also the keep-alive idle limit)",
+       false, v::header_timeout_ms},
+      {"HTTP_REQUEST_TIMEOUT", "30000",
+       "Time a client has to send a request body once its header is in (ms)", false,
+       v::interval_ms},
+      {"HTTP_RATE_LIMIT", "100",
+       "Requests per second one client address may make, bursts of twice that (0 = no limit; "
+       "/health* exempt)",
+       false, v::rate_per_second},
+      {"AUTH_FAILURE_LIMIT", "10",
+       "Failed authentications per client address within AUTH_FAILURE_WINDOW before it gets 429 "
+       "(0 = no limit)",
+       false, v::count_or_zero},
+      {"AUTH_FAILURE_WINDOW", "60000", "The window AUTH_FAILURE_LIMIT counts in (ms)", false,
+       v::interval_ms},
   }};
   return table;
 }

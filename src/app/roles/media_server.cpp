@@ -11,6 +11,7 @@
 #include "app/egress/worker_egress.hpp"
 #include "app/relay/media_workers.hpp"
 #include "app/relay/worker_shard.hpp"
+#include "app/web/edge_counters.hpp"
 #include "app/web/metrics.hpp"
 #include "app/web/web_routes.hpp"
 #include "app/web/whip_routes.hpp"
@@ -26,6 +27,22 @@ double seconds_between(Instant from, Instant to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
+AuthGuardOptions guard_options(const Config& config) {
+  AuthGuardOptions options;
+  options.max_failures = config.auth_failure_limit;
+  options.window = config.auth_failure_window;
+  return options;
+}
+
+SessionAdmissionOptions admission_options(const Config& config) {
+  SessionAdmissionOptions options;
+  options.max_viewers = config.whep_max_viewers;
+  options.max_connecting = config.whep_max_connecting;
+  options.max_connecting_per_ip = config.whep_max_connecting_per_ip;
+  options.connect_timeout = config.session_connect_timeout;
+  return options;
+}
+
 }  // namespace
 
 MediaServer::MediaServer(boost::asio::io_context& io, Config config,
@@ -34,7 +51,9 @@ MediaServer::MediaServer(boost::asio::io_context& io, Config config,
       config_(std::move(config)),
       started_at_(io::monotonic_now()),
       egress_(std::move(egress)),
-      http_client_(io) {
+      http_client_(io),
+      auth_guard_(std::make_shared<AuthGuard>(guard_options(config_))),
+      admission_(admission_options(config_)) {
   add_builtin_routes();
   add_media_routes();
 }
@@ -44,7 +63,9 @@ MediaServer::MediaServer(boost::asio::io_context& io, Config config, EgressFacto
       config_(std::move(config)),
       started_at_(io::monotonic_now()),
       make_egress_(std::move(make_egress)),
-      http_client_(io) {
+      http_client_(io),
+      auth_guard_(std::make_shared<AuthGuard>(guard_options(config_))),
+      admission_(admission_options(config_)) {
   add_builtin_routes();
   add_media_routes();
 }
@@ -66,22 +87,60 @@ std::string announced_ip(const Config& config) {
 }  // namespace
 
 // The channel lookups return null before start() (and after a failed start): 404, not a crash.
+// Credentials are checked behind the AuthGuard (failures counted, logged, throttled per address)
+// and, through the router's header checks, before a body is read.
 void MediaServer::add_media_routes() {
   auto channel = [this](const io::RequestContext&) { return channel_.get(); };
-  mount_whip_endpoint(router_, WhipEndpoint{
-                                   .role = SessionRole::publisher,
-                                   .pattern = "/whip",
-                                   .channel = channel,
-                                   .authorize = bearer_authorizer(config_.whip_ingest_token,
-                                                                  "WHIP_INGEST_TOKEN", true),
-                               });
-  mount_whip_endpoint(router_,
-                      WhipEndpoint{
-                          .role = SessionRole::viewer,
-                          .pattern = "/whep",
-                          .channel = channel,
-                          .authorize = bearer_authorizer(config_.whep_token, "WHEP_TOKEN", false),
-                      });
+  auto now = [] { return io::monotonic_now(); };
+  WhipEndpoint whip{
+      .role = SessionRole::publisher,
+      .pattern = "/whip",
+      .channel = channel,
+      .authorize = guarded_authorizer(
+          auth_guard_, "whip",
+          bearer_authorizer(config_.whip_ingest_token, "WHIP_INGEST_TOKEN", true), now),
+  };
+  if (config_.refuse_second_publisher) {
+    // A publisher that was accepted but never connected must not lock the broadcaster out
+    // (issue 13): the new authenticated offer replaces it.
+    whip.admit = [this](const io::HttpRequest&, const io::RequestContext&,
+                        RelayChannel& relay) -> std::optional<io::HttpResponse> {
+      if (const auto stale = admission_.stale_publisher(relay.status().publisher)) {
+        spdlog::info(
+            "WHIP: a publisher session that never connected is replaced by a new offer "
+            "(WHIP_PUBLISHER_POLICY=refuse applies to connected publishers)");
+        relay.end_session(*stale, SessionRole::publisher);
+      }
+      return std::nullopt;
+    };
+  }
+  whip.on_accepted = [this](const SessionAccepted& accepted, const io::RequestContext&) {
+    admission_.publisher_accepted(accepted.id);
+  };
+  mount_whip_endpoint(router_, std::move(whip));
+
+  WhipEndpoint whep{.role = SessionRole::viewer, .pattern = "/whep", .channel = channel};
+  if (!config_.whep_token.empty()) {
+    whep.authorize = guarded_authorizer(
+        auth_guard_, "whep", bearer_authorizer(config_.whep_token, "WHEP_TOKEN", true), now);
+  } else if (!config_.whep_open) {
+    whep.authorize = closed_authorizer(
+        "WHEP playback is closed on this server: set WHEP_TOKEN (viewers send "
+        "'Authorization: Bearer <token>') or WHEP_OPEN=true");
+  }
+  whep.admit = [this](const io::HttpRequest& request, const io::RequestContext& context,
+                      RelayChannel& relay) -> std::optional<io::HttpResponse> {
+    const ViewerCounts counts = viewer_counts(plane_ ? plane_->session_count() : 0, relay.status());
+    if (auto refused =
+            admission_.admit_viewer(counts, source_address(context), io::monotonic_now())) {
+      return session_refused_response(request, *refused);
+    }
+    return std::nullopt;
+  };
+  whep.on_accepted = [this](const SessionAccepted&, const io::RequestContext& context) {
+    admission_.viewer_accepted(source_address(context), io::monotonic_now());
+  };
+  mount_whip_endpoint(router_, std::move(whep));
   router_.enable_cors();
 }
 
@@ -90,7 +149,8 @@ Status MediaServer::start_media() {
   plane.bind_ip = config_.rtc_bind_ip;
   plane.udp_port = config_.rtc_udp_port;
   plane.announced_ip = announced_ip(config_);
-  plane.max_sessions = config_.whep_max_viewers + 16;
+  // Connected viewers, connecting ones (their own quota, SessionAdmission) and publishers.
+  plane.max_sessions = config_.whep_max_viewers + config_.whep_max_connecting + 16;
   auto started = MediaPlane::start(io_, plane);
   if (!started) {
     return started.error();
@@ -99,7 +159,10 @@ Status MediaServer::start_media() {
   RelayChannelOptions channel;
   channel.name = "serve";
   channel.refuse_second_publisher = config_.refuse_second_publisher;
-  channel.max_viewers = config_.whep_max_viewers;
+  // The channel's own cap counts connecting viewers too; SessionAdmission keeps each kind to
+  // its limit first, so this cap (both added) is never what refuses a viewer.
+  channel.max_viewers = config_.whep_max_viewers + config_.whep_max_connecting;
+  channel.connect_timeout = config_.session_connect_timeout;
   channel.ingest_max_bitrate_bps = config_.ingest_max_bitrate_kbps * 1000;
   channel.reject_video_over_ivs_limits = config_.reject_video_over_ivs_limits;
   channel.on_publisher_live_changed = [this](bool /*live*/) {
@@ -128,16 +191,20 @@ Status MediaServer::start_media() {
 
 MediaServer::~MediaServer() = default;
 
-void MediaServer::add_builtin_routes() {
-  router_.get("/health", [this](const io::HttpRequest&, const io::RequestContext&) {
+void MediaServer::add_health_routes(io::HttpRouter& router) {
+  router.get("/health", [this](const io::HttpRequest&, const io::RequestContext&) {
     return health_response(HealthProbe::basic, health_snapshot());
   });
-  router_.get("/health/ready", [this](const io::HttpRequest&, const io::RequestContext&) {
+  router.get("/health/ready", [this](const io::HttpRequest&, const io::RequestContext&) {
     return health_response(HealthProbe::ready, health_snapshot());
   });
-  router_.get("/health/live", [this](const io::HttpRequest&, const io::RequestContext&) {
+  router.get("/health/live", [this](const io::HttpRequest&, const io::RequestContext&) {
     return health_response(HealthProbe::live, health_snapshot());
   });
+}
+
+void MediaServer::add_builtin_routes() {
+  add_health_routes(router_);
   router_.get("/api/status", [this](const io::HttpRequest&, const io::RequestContext&) {
     return io::json_response(io::http::status::ok, status_json(status_snapshot()));
   });
@@ -145,21 +212,64 @@ void MediaServer::add_builtin_routes() {
     return io::text_response(io::http::status::ok, render_metrics(status_snapshot()),
                              "text/plain; version=0.0.4; charset=utf-8");
   });
-  add_media_server_pages(router_, io_, config_);
+  add_media_server_pages(router_, io_, config_, auth_guard_);
+}
+
+io::HttpServer::Options MediaServer::http_options() const {
+  io::HttpServer::Options options;
+  options.port = config_.port;
+  options.server_name = std::string("ivs-media-server/") + version();
+  // The largest legitimate body is an SDP offer (64 KiB, whip_routes.hpp); nothing bigger is
+  // ever buffered.
+  options.max_body_bytes = std::size_t{64} * 1024;
+  options.header_timeout = config_.http_header_timeout;
+  options.request_timeout = config_.http_request_timeout;
+  options.max_connections = config_.http_max_connections;
+  options.max_connections_per_ip = config_.http_max_connections_per_ip;
+  options.reserved_connections = config_.http_reserved_connections;
+  options.rate_limit_per_ip = config_.http_rate_limit;
+  return options;
+}
+
+// HEALTH_PORT: probes get a listener of their own that serves nothing else, so no load on PORT
+// can reach them (and PORT need not be exposed to the kubelet's network).
+Status MediaServer::start_health_listener() {
+  if (config_.health_port == 0) {
+    return Ok{};
+  }
+  io::HttpRouter health;
+  add_health_routes(health);
+  io::HttpServer::Options options = http_options();
+  options.port = config_.health_port;
+  options.max_connections = 64;
+  options.max_connections_per_ip = 16;
+  options.rate_limit_per_ip = 0;
+  health_server_ = std::make_unique<io::HttpServer>(io_, options, health.as_handler());
+  if (auto status = health_server_->start(); !status) {
+    return make_error("HEALTH_PORT: " + status.error().message);
+  }
+  spdlog::info("health probes also on http://{}:{}/health/live", options.bind_address,
+               health_server_->port());
+  return Ok{};
 }
 
 Status MediaServer::start() {
   if (auto media = start_media(); !media) {
     return media;
   }
-  io::HttpServer::Options options;
-  options.port = config_.port;
-  options.server_name = std::string("ivs-media-server/") + version();
+  io::HttpServer::Options options = http_options();
+  options.header_check = router_.as_header_check();
   http_server_ = std::make_unique<io::HttpServer>(io_, options, router_.as_handler());
   if (auto status = http_server_->start(); !status) {
     return status;
   }
   spdlog::info("listening on http://{}:{}", options.bind_address, http_server_->port());
+  if (auto status = start_health_listener(); !status) {
+    return status;
+  }
+  spdlog::info("WHEP: {}", !config_.whep_token.empty() ? "bearer token required (WHEP_TOKEN)"
+                           : config_.whep_open         ? "open to anyone (WHEP_OPEN=true)"
+                                               : "closed (set WHEP_TOKEN or WHEP_OPEN=true)");
 
   ApiClientOptions api{.base_url = config_.api_server_url,
                        .api_key = config_.api_secret_key,
@@ -232,6 +342,9 @@ void MediaServer::stop(std::function<void()> done) {
     control_->finish_stop([this, done = std::move(done)] {
       plane_->close();
       http_server_->stop();
+      if (health_server_) {
+        health_server_->stop();
+      }
       done();
     });
   });
@@ -272,7 +385,8 @@ HealthSnapshot MediaServer::health_snapshot() const {
     s.connected_stages += static_destinations_->manager().connected_count();
     s.active_connections += static_destinations_->manager().open_sessions();
   }
-  s.registered = control_ && control_->ready();
+  s.registered = control_ && control_->ever_registered();
+  s.api_reachable = control_ && control_->ready();
   s.shutting_down = stopping_;
   return s;
 }
@@ -297,7 +411,12 @@ StatusSnapshot MediaServer::status_snapshot() const {
   if (static_destinations_) {
     add_stage_views(out, static_destinations_->manager());
   }
+  out.security = security_counters();
   return out;
+}
+
+SecurityCounters MediaServer::security_counters() const {
+  return edge_counters(*auth_guard_, http_server_.get(), {"whip", "whep", "dashboard"});
 }
 
 void MediaServer::add_stage_views(StatusSnapshot& out, const StageManager& manager) const {

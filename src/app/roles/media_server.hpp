@@ -4,6 +4,12 @@
 // MEDIA_WORKERS > 1. Routes are added through router() before start(): the WHIP ingest, WHEP,
 // metrics and the pages share the one listener.
 //
+// The HTTP edge is hardened as docs/security.md describes: per-address connection and request
+// limits, a header deadline, reserved slots for /health* (or a separate HEALTH_PORT listener),
+// credentials and Content-Length checked before any body is read, failed authentications
+// counted, logged at a rate limit and throttled per address (AuthGuard), and WHEP viewers that
+// never connect kept to their own small quota (SessionAdmission).
+//
 // Graceful shutdown (SIGTERM/SIGINT), bounded by SHUTDOWN_TIMEOUT:
 //   1. /health/ready answers 503 "shutting_down" at once (load balancers stop sending)
 //   2. timers and WebSocket events are silenced (ControlPlane::begin_stop)
@@ -27,7 +33,9 @@
 #include "app/relay/media_plane.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "app/roles/config.hpp"
+#include "app/web/auth_guard.hpp"
 #include "app/web/health.hpp"
+#include "app/web/session_admission.hpp"
 #include "engine/random.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
@@ -68,8 +76,12 @@ class MediaServer {
 
  private:
   void add_builtin_routes();
+  void add_health_routes(io::HttpRouter& router);
   Status start_media();
+  Status start_health_listener();
   void add_media_routes();
+  io::HttpServer::Options http_options() const;
+  SecurityCounters security_counters() const;
   void add_stage_views(StatusSnapshot& out, const StageManager& manager) const;
   void stop_egress(std::function<void()> done);
 
@@ -82,8 +94,11 @@ class MediaServer {
   EgressFactoryMaker make_egress_;
   std::unique_ptr<EgressFactory> egress_;
   io::HttpClient http_client_;
+  std::shared_ptr<AuthGuard> auth_guard_;
+  SessionAdmission admission_;
   io::HttpRouter router_;
   std::unique_ptr<io::HttpServer> http_server_;
+  std::unique_ptr<io::HttpServer> health_server_;  // HEALTH_PORT, when set
   std::unique_ptr<ApiClient> api_;
   std::unique_ptr<StageManager> stages_;
   std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set

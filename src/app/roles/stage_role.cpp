@@ -152,6 +152,11 @@ Status StageServer::start() {
   http.bind_address = options_.bind_ip;
   http.port = options_.http_port;
   http.server_name = "ivs-media-server-stage";
+  // The media server republishes every stage from one address: the per-address limits are
+  // sized for that (the stage role is a local stand-in, not an Internet-facing service).
+  http.max_connections_per_ip = 512;
+  http.max_body_bytes = std::size_t{64} * 1024;
+  http.header_check = router_.as_header_check();
   http_ = std::make_unique<io::HttpServer>(io_, http, router_.as_handler());
   if (auto listening = http_->start(); !listening) {
     return make_error("STAGE_PORT: " + listening.error().message);
@@ -256,16 +261,6 @@ RelayChannel* StageServer::channel_for_whip(const std::string& stage_id) {
   return create_channel(stage_id);
 }
 
-RelayChannel* StageServer::channel_for_whep(const std::string& stage_id) {
-  if (!valid_stage_id(stage_id)) {
-    return nullptr;
-  }
-  if (RelayChannel* existing = channel(stage_id)) {
-    return existing;
-  }
-  return create_channel(stage_id);
-}
-
 std::optional<io::HttpResponse> StageServer::authorize_whip(const io::HttpRequest& request,
                                                             const io::RequestContext& context) {
   const std::string stage_id = context.path_param("stage");
@@ -287,7 +282,8 @@ std::optional<io::HttpResponse> StageServer::authorize_whip(const io::HttpReques
   }
   if (auto refusal = check_stage_token(*key_, request[http::field::authorization], stage_id,
                                        unix_seconds_now())) {
-    spdlog::info("stage: WHIP POST for {} refused: {}", stage_id, refusal->message);
+    // Logged (at a rate limit, with a count) by the AuthGuard this check runs behind.
+    spdlog::debug("stage: WHIP POST for {} refused: {}", stage_id, refusal->message);
     return plain(request, static_cast<http::status>(refusal->http_status), refusal->message);
   }
   return std::nullopt;

@@ -2,14 +2,15 @@
 // the whole system (API server -> tokens -> media server WHIP egress -> stages) runs and is
 // tested on one machine. It is the same engine as `serve`: ONE MediaPlane (one UDP port, one
 // certificate, one PeerSessionRouter) and one RelayChannel per stage, created on the first
-// authorized WHIP POST (or the first WHEP POST) for a stage id. The WHIP/WHEP handlers are
-// app/web/whip_routes' with per-stage paths:
+// authorized WHIP POST for a stage id (never by a WHEP POST: issue 13, an unauthenticated client
+// must not create state). The WHIP/WHEP handlers are app/web/whip_routes' with per-stage paths:
 //
 //   POST   /whip/{stage}             Bearer participant JWT (app/control/stage_auth.hpp):
 //                                    201, 401, 403, 503 (verification key not loaded yet;
 //                                    Retry-After)
 //   DELETE /whip/{stage}/{resource}  200 / 404 (counted in "deletes")
 //   POST   /whep/{stage}             no auth; 409 + Retry-After while the stage has no publisher
+//                                    (also for a stage not created yet: nothing is created)
 //   DELETE /whep/{stage}/{resource}
 //   GET    /api/stages               {"stages":[{"id","live","viewers","publishes","deletes",
 //                                     "videoPackets","keyframes","whepUrl"}]}
@@ -31,6 +32,7 @@
 
 #include "app/control/jwt.hpp"
 #include "app/control/stage_auth.hpp"
+#include "app/web/auth_guard.hpp"
 #include "io/http_router.hpp"
 #include "proto/result.hpp"
 
@@ -55,7 +57,7 @@ struct StageOptions {
   std::string api_server_url = "http://localhost:3000";  // STAGE_API_SERVER_URL
   std::string public_key_file;  // STAGE_PUBLIC_KEY_FILE (PEM); wins over the API server
   std::map<std::string, StageFault> faults;  // STAGE_FAULTS
-  std::size_t max_stages = 256;              // bounds what unauthenticated WHEP POSTs can create
+  std::size_t max_stages = 256;              // stages created by authorized WHIP POSTs
 };
 
 // Reads the STAGE_* variables from `lookup` (the environment). Errors name the variable.
@@ -90,7 +92,6 @@ class StageServer {
   struct Stage;
   void add_routes();
   RelayChannel* channel_for_whip(const std::string& stage_id);
-  RelayChannel* channel_for_whep(const std::string& stage_id);
   RelayChannel* create_channel(const std::string& stage_id);
   std::optional<io::HttpResponse> authorize_whip(const io::HttpRequest& request,
                                                  const io::RequestContext& context);
@@ -105,6 +106,8 @@ class StageServer {
   std::unique_ptr<io::HttpServer> http_;
   std::map<std::string, std::unique_ptr<RelayChannel>> channels_;
   std::unique_ptr<jwt::Es384Key> key_;
+  // Failed participant tokens: counted, logged at a rate limit, throttled per address.
+  std::shared_ptr<AuthGuard> auth_guard_ = std::make_shared<AuthGuard>();
   struct KeyFetch;
   std::shared_ptr<KeyFetch> fetch_;
 };

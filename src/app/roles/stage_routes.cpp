@@ -10,7 +10,9 @@
 #include "app/relay/relay_channel.hpp"
 #include "app/roles/logging.hpp"
 #include "app/roles/stage_role.hpp"
+#include "app/web/dashboard_api.hpp"
 #include "app/web/whip_routes.hpp"
+#include "io/clock.hpp"
 
 namespace ivs::app {
 
@@ -29,26 +31,49 @@ void StageServer::add_routes() {
   whip.channel = [this](const io::RequestContext& context) {
     return channel(context.path_param("stage"));
   };
+  // The participant token is checked behind the AuthGuard, from the header alone (before the
+  // body is read) and again on the whole request.
+  auto authorize = guarded_authorizer(
+      auth_guard_, "stage_whip",
+      [this](const io::HttpRequest& request, const io::RequestContext& context) {
+        return authorize_whip(request, context);
+      },
+      [] { return io::monotonic_now(); });
+  whip.authorize = authorize;
   mount_whip_endpoint(router_, whip);
   auto post_endpoint = std::make_shared<WhipEndpoint>(whip);
   post_endpoint->channel = [this](const io::RequestContext& context) {
     return channel_for_whip(context.path_param("stage"));
   };
-  router_.post(whip.pattern, [this, post_endpoint](const io::HttpRequest& request,
-                                                   const io::RequestContext& context) {
-    if (auto refusal = authorize_whip(request, context)) {
-      return std::move(*refusal);
-    }
-    return whip_post(*post_endpoint, request, context);
-  });
+  router_.post(whip.pattern,
+               [post_endpoint](const io::HttpRequest& request, const io::RequestContext& context) {
+                 // whip_post authorizes before it looks the channel up, so a refused publisher gets
+                 // 401/403, never 404, and creates nothing.
+                 return whip_post(*post_endpoint, request, context);
+               });
 
+  // WHEP only ever looks a stage up: a viewer of a stage that does not exist yet is told to
+  // retry (409, as for a stage without a publisher), and nothing is created for it (issue 13:
+  // 253 unauthenticated POSTs used to exhaust the stage cap).
   WhipEndpoint whep;
   whep.role = SessionRole::viewer;
   whep.pattern = "/whep/{stage}";
   whep.channel = [this](const io::RequestContext& context) {
-    return channel_for_whep(context.path_param("stage"));
+    return channel(context.path_param("stage"));
   };
   mount_whip_endpoint(router_, whep);
+  router_.post(whep.pattern, [this, whep](const io::HttpRequest& request,
+                                          const io::RequestContext& context) {
+    const std::string stage_id = context.path_param("stage");
+    if (channel(stage_id) == nullptr && valid_stage_id(stage_id)) {
+      auto response = io::text_response(
+          http::status::conflict, "stage " + stage_id + " has no publisher yet; retry shortly\n",
+          "text/plain; charset=utf-8", request.version());
+      response.set(http::field::retry_after, "1");
+      return response;
+    }
+    return whip_post(whep, request, context);
+  });
 
   router_.get("/api/stages", [this](const io::HttpRequest& request, const io::RequestContext&) {
     return stages_json(request);

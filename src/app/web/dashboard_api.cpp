@@ -100,6 +100,7 @@ void DashboardApi::refresh_availability() {
   request.url = api_url(options_.api_server_url, "/api/stages");
   request.headers = {{"x-api-key", options_.api_key}};
   request.timeout = options_.request_timeout;
+  request.secrets_cross_origin_over_https = false;  // the API key never leaves its origin
   request.max_response_bytes = std::size_t{1} << 20;
   std::weak_ptr<DashboardApi> weak = weak_from_this();
   upstream_(std::move(request), [weak](Result<io::HttpClient::Response> outcome) {
@@ -123,7 +124,7 @@ void DashboardApi::refresh_availability() {
   });
 }
 
-std::optional<io::HttpResponse> DashboardApi::check_admin(const io::HttpRequest& request) const {
+std::optional<io::HttpResponse> DashboardApi::admin_refusal(const io::HttpRequest& request) const {
   if (options_.admin_token.empty()) {
     return io::json_error(status::service_unavailable,
                           "stage buttons are disabled: set WHIP_INGEST_TOKEN on the media server");
@@ -141,7 +142,7 @@ std::optional<io::HttpResponse> DashboardApi::check_admin(const io::HttpRequest&
 }
 
 io::HttpResponse DashboardApi::create_stage(const io::HttpRequest& request) {
-  if (auto refusal = check_admin(request)) {
+  if (auto refusal = admin_refusal(request)) {
     return std::move(*refusal);
   }
   if (request.body().size() > kMaxAdminBody) {
@@ -169,7 +170,7 @@ io::HttpResponse DashboardApi::create_stage(const io::HttpRequest& request) {
 
 io::HttpResponse DashboardApi::delete_stage(const io::HttpRequest& request,
                                             const std::string& stage_id) {
-  if (auto refusal = check_admin(request)) {
+  if (auto refusal = admin_refusal(request)) {
     return std::move(*refusal);
   }
   if (!valid_stage_id(stage_id)) {
@@ -192,6 +193,7 @@ io::HttpResponse DashboardApi::forward(io::http::verb method, const std::string&
   request.url = api_url(options_.api_server_url, path);
   request.headers = {{"x-api-key", options_.api_key}};
   request.timeout = options_.request_timeout;
+  request.secrets_cross_origin_over_https = false;  // the API key never leaves its origin
   if (!body.empty()) {
     request.body = std::move(body);
     request.content_type = "application/json";
@@ -252,7 +254,19 @@ io::HttpResponse DashboardApi::request_outcome(const std::string& request_id) co
   return io::json_error(status::not_found, "unknown or forgotten request id");
 }
 
-void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api) {
+void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api,
+                              const std::shared_ptr<AuthGuard>& guard) {
+  // The admin token is checked before a body is read, behind the failed-authentication guard.
+  if (guard) {
+    auto check = guarded_authorizer(
+        guard, "dashboard",
+        [api](const io::HttpRequest& request, const io::RequestContext&) {
+          return api->admin_refusal(request);
+        },
+        [api] { return api->now(); });
+    router.header_check(io::http::verb::post, "/api/admin/stages", check);
+    router.header_check(io::http::verb::delete_, "/api/admin/stages/{id}", check);
+  }
   router.get("/api/admin", [api](const io::HttpRequest& request, const io::RequestContext&) {
     return api->info(request);
   });

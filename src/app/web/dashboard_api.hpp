@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "app/web/auth_guard.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
 #include "proto/time.hpp"
@@ -67,6 +68,9 @@ class DashboardApi : public std::enable_shared_from_this<DashboardApi> {
   io::HttpResponse create_stage(const io::HttpRequest& request);
   io::HttpResponse delete_stage(const io::HttpRequest& request, const std::string& stage_id);
   io::HttpResponse request_outcome(const std::string& request_id) const;
+  // The 401/503 for a request without the admin token, or nullopt.
+  std::optional<io::HttpResponse> admin_refusal(const io::HttpRequest& request) const;
+  Instant now() const { return clock_(); }
 
  private:
   struct Pending {
@@ -79,7 +83,6 @@ class DashboardApi : public std::enable_shared_from_this<DashboardApi> {
 
   DashboardApi(DashboardApiOptions options, Upstream upstream, Clock clock);
 
-  std::optional<io::HttpResponse> check_admin(const io::HttpRequest& request) const;
   io::HttpResponse forward(io::http::verb method, const std::string& path, std::string body);
   void refresh_availability();
   void finish(std::uint64_t id, const Result<io::HttpClient::Response>& outcome);
@@ -97,8 +100,10 @@ class DashboardApi : public std::enable_shared_from_this<DashboardApi> {
   std::deque<Pending> requests_;
 };
 
-// Registers the routes above on `router`, the handlers sharing `api`.
-void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api);
+// Registers the routes above on `router`, the handlers sharing `api`; with a guard, failed admin
+// tokens are counted and throttled (app/web/auth_guard.hpp).
+void add_dashboard_api_routes(io::HttpRouter& router, const std::shared_ptr<DashboardApi>& api,
+                              const std::shared_ptr<AuthGuard>& guard = nullptr);
 
 // "[A-Za-z0-9_-]{1,128}": what the reference API server uses for stage ids; anything else is
 // refused before it reaches a URL.

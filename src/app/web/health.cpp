@@ -167,7 +167,9 @@ io::HttpResponse health_response(HealthProbe probe, const HealthSnapshot& snapsh
                                health_json("not_ready", snapshot));
     }
   }
-  return io::json_response(io::http::status::ok, health_json("healthy", snapshot));
+  const bool degraded = snapshot.registered && !snapshot.api_reachable;
+  return io::json_response(io::http::status::ok,
+                           health_json(degraded ? "degraded" : "healthy", snapshot));
 }
 
 std::string iso8601_from_unix_micros(std::int64_t micros) {
@@ -207,7 +209,9 @@ std::string status_json(const StatusSnapshot& snapshot) {
                     {"version", h.version},
                     {"serverId", h.server_id},
                     {"uptime", round_millis(h.uptime_seconds)},
-                    {"registered", h.registered},
+                    // Registered and heartbeats getting through (as before /health/ready
+                    // stopped following API outages).
+                    {"registered", h.api_reachable},
                     {"shuttingDown", h.shutting_down},
                     {"websocketConnected", snapshot.websocket_connected},
                     {"lastStageSync", snapshot.last_sync_iso8601.empty()

@@ -3,13 +3,18 @@
 // sockets. The seed's document, field for field:
 //   {"status","service":"Media Server","version","serverId","uptime" (seconds, float),
 //    "stats":{"publisherActive","connectedStages","activeConnections"}}
-//   /health        200 "healthy" while the loop answers
-//   /health/live   200 "healthy" while the loop answers (K8s liveness)
-//   /health/ready  200 "healthy" once registered with the API server and while its heartbeats
-//                  get through; 503 "not_ready" otherwise, 503 "shutting_down" during shutdown
+//   /health        200 "healthy" while the loop answers; "degraded" while the API server is
+//                  unreachable after registration (media keeps flowing; stage changes wait)
+//   /health/live   200 as /health (K8s liveness)
+//   /health/ready  200 once registered with the API server, "degraded" during a later API
+//                  outage (issue 13: an API outage must not pull every media server out of its
+//                  load balancer); 503 "not_ready" before the first registration, 503
+//                  "shutting_down" during shutdown
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,7 +34,8 @@ struct HealthSnapshot {
   bool publisher_active = false;
   std::size_t connected_stages = 0;    // stages actually published to
   std::size_t active_connections = 0;  // open egress sessions (any mode)
-  bool registered = false;             // registered AND the last heartbeat got through
+  bool registered = false;             // registered with the API server at least once
+  bool api_reachable = false;          // registered AND the last heartbeat got through
   bool shutting_down = false;
 };
 
@@ -47,6 +53,18 @@ struct StageStatusView {
   std::optional<EgressStats> media;   // while the session publishes media
 };
 
+// What the HTTP edge refused and why (issue 13, docs/security.md), for /metrics. Names are the
+// label values: endpoints ("whip", "whep", "dashboard") and refusal reasons.
+struct SecurityCounters {
+  std::map<std::string, std::uint64_t, std::less<>> auth_failures;   // by endpoint
+  std::map<std::string, std::uint64_t, std::less<>> auth_throttled;  // 429s, by endpoint
+  // Connections refused at accept ("per_ip", "full"), shed ("evicted"), closed without a whole
+  // header ("header_timeout"); requests answered early ("rate_limited", "before_body",
+  // "reserved_slot").
+  std::map<std::string, std::uint64_t, std::less<>> http_refusals;
+  std::size_t http_connections = 0;  // open on PORT
+};
+
 struct StatusSnapshot {
   HealthSnapshot health;
   std::string egress_mode;  // "whip" or "tracking-only"
@@ -56,6 +74,7 @@ struct StatusSnapshot {
   std::vector<StageStatusView> stages;
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;
+  SecurityCounters security;  // /metrics only
 };
 
 std::string status_json(const StatusSnapshot& snapshot);

@@ -23,7 +23,7 @@ void render_process(PrometheusText& out, const StatusSnapshot& snapshot) {
   out.sample("ivs_uptime_seconds", health.uptime_seconds);
   out.family("ivs_registered", Type::kGauge,
              "1 while registered with the API server and heartbeats get through");
-  out.sample("ivs_registered", health.registered ? 1 : 0);
+  out.sample("ivs_registered", health.api_reachable ? 1 : 0);
   out.family("ivs_websocket_connected", Type::kGauge, "1 while the API server WebSocket is up");
   out.sample("ivs_websocket_connected", snapshot.websocket_connected ? 1 : 0);
   out.family("ivs_shutting_down", Type::kGauge, "1 once graceful shutdown has begun");
@@ -153,6 +153,30 @@ void render_stage_media(PrometheusText& out, const StatusSnapshot& snapshot) {
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.retransmitted); });
 }
 
+void render_counter_map(PrometheusText& out, const char* name, const char* help, const char* label,
+                        const std::map<std::string, std::uint64_t, std::less<>>& values) {
+  out.family(name, Type::kCounter, help);
+  for (const auto& [key, value] : values) {
+    out.sample(name, static_cast<double>(value), {{label, key}});
+  }
+}
+
+void render_security(PrometheusText& out, const SecurityCounters& security) {
+  render_counter_map(out, "ivs_auth_failures_total",
+                     "Failed authentications (wrong or missing token), by endpoint", "endpoint",
+                     security.auth_failures);
+  render_counter_map(out, "ivs_auth_throttled_total",
+                     "Requests answered 429 without checking credentials, after too many "
+                     "failures from their address (AUTH_FAILURE_LIMIT)",
+                     "endpoint", security.auth_throttled);
+  render_counter_map(out, "ivs_http_refusals_total",
+                     "HTTP connections and requests the overload limits refused, by reason "
+                     "(docs/security.md)",
+                     "reason", security.http_refusals);
+  out.family("ivs_http_connections", Type::kGauge, "Open HTTP connections on PORT");
+  out.sample("ivs_http_connections", static_cast<double>(security.http_connections));
+}
+
 void render_forward_delay(PrometheusText& out, const ForwardDelayHistogram& delay) {
   out.family("ivs_forward_delay_seconds", Type::kHistogram,
              "Per ingest RTP packet: receipt on the ingest socket to the last leg's socket send");
@@ -169,6 +193,7 @@ std::string render_metrics(const StatusSnapshot& snapshot) {
   render_forward_delay(out, snapshot.channel.forward_delay);
   render_stage_states(out, snapshot);
   render_stage_media(out, snapshot);
+  render_security(out, snapshot.security);
   out.family("ivs_stage_attempts_total", Type::kCounter, "Connection attempts made per stage");
   for (const StageStatusView& stage : snapshot.stages) {
     out.sample("ivs_stage_attempts_total", stage.status.attempts,

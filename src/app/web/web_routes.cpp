@@ -86,15 +86,16 @@ io::HttpResponse web_asset_response(const io::HttpRequest& request, std::string_
 }
 
 void add_media_server_pages(io::HttpRouter& router,
-                            const std::shared_ptr<DashboardApi>& dashboard_api) {
+                            const std::shared_ptr<DashboardApi>& dashboard_api,
+                            const std::shared_ptr<AuthGuard>& guard) {
   router.get("/", page("dashboard.html"));
   router.get("/publish", page("publish.html"));
   router.get("/static/{file}", static_file);
-  add_dashboard_api_routes(router, dashboard_api);
+  add_dashboard_api_routes(router, dashboard_api, guard);
 }
 
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
-                            const Config& config) {
+                            const Config& config, const std::shared_ptr<AuthGuard>& guard) {
   // The proxy's own client: shared by its handlers, alive as long as the router holds them.
   auto client = std::make_shared<io::HttpClient>(io);
   DashboardApiOptions options;
@@ -105,8 +106,10 @@ void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
   auto upstream = [client](io::HttpClient::Request request, io::HttpClient::Callback done) {
     client->request(std::move(request), std::move(done));
   };
-  add_media_server_pages(router, DashboardApi::create(std::move(options), std::move(upstream),
-                                                      [] { return io::monotonic_now(); }));
+  add_media_server_pages(router,
+                         DashboardApi::create(std::move(options), std::move(upstream),
+                                              [] { return io::monotonic_now(); }),
+                         guard);
 }
 
 void add_stage_pages(io::HttpRouter& router) {

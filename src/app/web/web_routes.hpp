@@ -34,10 +34,12 @@ io::HttpResponse web_asset_response(const io::HttpRequest& request, std::string_
 // config.api_secret_key; the buttons need config.whip_ingest_token). `io` must outlive the
 // router's handlers' use (the proxy's HTTP client runs on it).
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
-                            const Config& config);
+                            const Config& config,
+                            const std::shared_ptr<AuthGuard>& guard = nullptr);
 // The same with a ready-made proxy (tests inject a fake upstream).
 void add_media_server_pages(io::HttpRouter& router,
-                            const std::shared_ptr<DashboardApi>& dashboard_api);
+                            const std::shared_ptr<DashboardApi>& dashboard_api,
+                            const std::shared_ptr<AuthGuard>& guard = nullptr);
 
 // The stage role's page.
 void add_stage_pages(io::HttpRouter& router);

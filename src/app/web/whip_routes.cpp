@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 
 namespace ivs::app {
 
@@ -43,6 +45,15 @@ io::HttpResponse no_channel(const WhipEndpoint& endpoint, const io::HttpRequest&
 }
 
 }  // namespace
+
+io::HttpResponse session_refused_response(const io::HttpRequest& request,
+                                          const SessionRefused& refused) {
+  auto response = text(request, static_cast<http::status>(refused.http_status), refused.message);
+  if (refused.retry_after_seconds) {
+    response.set(http::field::retry_after, std::to_string(*refused.retry_after_seconds));
+  }
+  return response;
+}
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   // Every byte of the longer input is read whatever the contents, so the time says nothing
@@ -100,42 +111,93 @@ bearer_authorizer(std::string expected, std::string variable, bool required) {
   };
 }
 
-io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& request,
-                           const io::RequestContext& context) {
-  RelayChannel* channel = endpoint.channel ? endpoint.channel(context) : nullptr;
-  if (!channel) {
-    return no_channel(endpoint, request);
-  }
+std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
+closed_authorizer(std::string message) {
+  return
+      [message = std::move(message)](const io::HttpRequest& request,
+                                     const io::RequestContext&) -> std::optional<io::HttpResponse> {
+        return text(request, http::status::forbidden, message);
+      };
+}
+
+namespace {
+
+io::HttpResponse too_large(const WhipEndpoint& endpoint, const io::HttpRequest& request) {
+  return text(
+      request, http::status::payload_too_large,
+      "the SDP offer is larger than " + std::to_string(endpoint.max_body_bytes / 1024) + " KiB");
+}
+
+// The checks shared by the header check and the POST handler, in the order a client should
+// learn about its mistakes: credentials first (nothing else is said to a stranger).
+std::optional<io::HttpResponse> pre_offer_checks(const WhipEndpoint& endpoint,
+                                                 const io::HttpRequest& request,
+                                                 const io::RequestContext& context) {
   if (endpoint.authorize) {
     if (auto refusal = endpoint.authorize(request, context)) {
-      return std::move(*refusal);
+      return refusal;
     }
   }
   if (!is_sdp_content_type(request[http::field::content_type])) {
     return text(request, http::status::unsupported_media_type,
                 "the offer must be sent with 'Content-Type: application/sdp'");
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<io::HttpResponse> whip_header_check(const WhipEndpoint& endpoint,
+                                                  const io::HttpRequest& request,
+                                                  const io::RequestContext& context) {
+  if (auto refusal = pre_offer_checks(endpoint, request, context)) {
+    return refusal;
+  }
+  // The announced length, before a byte of the body is read (a chunked body is bounded by the
+  // server's body limit while it is read).
+  const std::string_view length_text = request[http::field::content_length];
+  std::uint64_t length = 0;
+  const auto [end, error] =
+      std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+  if (!length_text.empty() && (error != std::errc() || length > endpoint.max_body_bytes)) {
+    return too_large(endpoint, request);  // out of range counts as too large; junk was a 400
+  }
+  return std::nullopt;
+}
+
+io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& request,
+                           const io::RequestContext& context) {
+  // Credentials first: a channel lookup may create a channel (the stage role's WHIP), which a
+  // refused client must never cause.
+  if (auto refusal = pre_offer_checks(endpoint, request, context)) {
+    return std::move(*refusal);
+  }
+  RelayChannel* channel = endpoint.channel ? endpoint.channel(context) : nullptr;
+  if (!channel) {
+    return no_channel(endpoint, request);
+  }
   if (request.body().size() > endpoint.max_body_bytes) {
-    return text(
-        request, http::status::payload_too_large,
-        "the SDP offer is larger than " + std::to_string(endpoint.max_body_bytes / 1024) + " KiB");
+    return too_large(endpoint, request);
   }
   if (request.body().empty()) {
     return text(request, http::status::bad_request, "the request has no SDP offer in its body");
+  }
+  if (endpoint.admit) {
+    if (auto refusal = endpoint.admit(request, context, *channel)) {
+      return std::move(*refusal);
+    }
   }
   const AcceptOutcome outcome =
       endpoint.role == SessionRole::publisher
           ? channel->accept_publisher(request.body())
           : channel->accept_viewer(request.body(), io::query_param(request, "layer"));
   if (const auto* refused = std::get_if<SessionRefused>(&outcome)) {
-    auto response =
-        text(request, static_cast<http::status>(refused->http_status), refused->message);
-    if (refused->retry_after_seconds) {
-      response.set(http::field::retry_after, std::to_string(*refused->retry_after_seconds));
-    }
-    return response;
+    return session_refused_response(request, *refused);
   }
   const auto& accepted = std::get<SessionAccepted>(outcome);
+  if (endpoint.on_accepted) {
+    endpoint.on_accepted(accepted, context);
+  }
   std::string collection(io::request_path(request));
   while (collection.size() > 1 && collection.back() == '/') {
     collection.pop_back();
@@ -183,6 +245,10 @@ void mount_whip_endpoint(io::HttpRouter& router, WhipEndpoint endpoint) {
               [shared](const io::HttpRequest& request, const io::RequestContext& context) {
                 return whip_post(*shared, request, context);
               });
+  router.header_check(http::verb::post, shared->pattern,
+                      [shared](const io::HttpRequest& request, const io::RequestContext& context) {
+                        return whip_header_check(*shared, request, context);
+                      });
   router.add(http::verb::options, shared->pattern,
              [shared](const io::HttpRequest& request, const io::RequestContext& context) {
                return whip_options(*shared, request, context);

@@ -14,6 +14,12 @@
 //                                candidates; clients must not need PATCH).
 //   OPTIONS <collection>         204 + CORS (io::HttpRouter) + Accept-Post: application/sdp
 // Error bodies are plain text sentences (WHIP clients such as OBS show them to the user).
+//
+// The POST is checked twice: once from its header alone, before the body is read
+// (whip_header_check, mounted as the router's header check: authorize, then Content-Type and
+// Content-Length, so an unauthenticated or oversized offer is answered 401/415/413 without the
+// server buffering it), and again in whip_post (the same checks on the whole request, for
+// callers without the server's header hook, plus `admit` and the offer itself).
 #pragma once
 
 #include <cstddef>
@@ -41,7 +47,19 @@ struct WhipEndpoint {
   std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
       authorize;
   std::size_t max_body_bytes = std::size_t{64} * 1024;
+  // Runs after the request passed every check and before the offer is negotiated: nullopt
+  // lets it through, else the answer (the serve role's connecting-session limits, 503/429).
+  std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&,
+                                                RelayChannel&)>
+      admit;
+  // Told about every session created (the serve role remembers who is still connecting).
+  std::function<void(const SessionAccepted&, const io::RequestContext&)> on_accepted;
 };
+
+// The checks a POST's header alone allows: authorize, Content-Type, Content-Length.
+std::optional<io::HttpResponse> whip_header_check(const WhipEndpoint& endpoint,
+                                                  const io::HttpRequest& request,
+                                                  const io::RequestContext& context);
 
 io::HttpResponse whip_post(const WhipEndpoint& endpoint, const io::HttpRequest& request,
                            const io::RequestContext& context);
@@ -52,9 +70,14 @@ io::HttpResponse whip_patch(const WhipEndpoint& endpoint, const io::HttpRequest&
 io::HttpResponse whip_options(const WhipEndpoint& endpoint, const io::HttpRequest& request,
                               const io::RequestContext& context);
 
-// Registers POST/OPTIONS on the pattern and DELETE/PATCH on pattern + "/{resource}". The
-// router should have CORS enabled (browsers must read Location and ETag).
+// Registers POST/OPTIONS on the pattern and DELETE/PATCH on pattern + "/{resource}", and
+// whip_header_check as the POST's header check. The router should have CORS enabled (browsers
+// must read Location and ETag).
 void mount_whip_endpoint(io::HttpRouter& router, WhipEndpoint endpoint);
+
+// The plain-text answer for a refused session (status, sentence, Retry-After when given).
+io::HttpResponse session_refused_response(const io::HttpRequest& request,
+                                          const SessionRefused& refused);
 
 // Compares in time that depends only on the lengths (RFC 6750 tokens; DESIGN.md §6).
 bool constant_time_equal(std::string_view a, std::string_view b);
@@ -67,5 +90,11 @@ std::optional<std::string> bearer_token(const io::HttpRequest& request);
 // A missing or wrong token gets 401 naming the Authorization header; the token is never echoed.
 std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
 bearer_authorizer(std::string expected, std::string variable, bool required);
+
+// An authorize callback that refuses every request with 403 and `message` (an endpoint that
+// configuration closed, e.g. WHEP without WHEP_TOKEN or WHEP_OPEN). Not an authentication
+// failure: it is not counted by the guard.
+std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
+closed_authorizer(std::string message);
 
 }  // namespace ivs::app
