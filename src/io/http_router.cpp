@@ -51,8 +51,16 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void add_cors_headers(HttpResponse& response, const CorsOptions& cors,
-                      std::string_view allow_methods) {
-  response.set(http::field::access_control_allow_origin, cors.allow_origin);
+                      std::string_view allow_methods, std::string_view origin) {
+  if (cors.allowed_origins.empty()) {
+    response.set(http::field::access_control_allow_origin, cors.allow_origin);
+  } else {
+    response.set(http::field::vary, "Origin");
+    if (std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), origin) !=
+        cors.allowed_origins.end()) {
+      response.set(http::field::access_control_allow_origin, origin);
+    }
+  }
   response.set(http::field::access_control_allow_headers, cors.allow_headers);
   response.set(http::field::access_control_allow_methods, allow_methods);
   response.set(http::field::access_control_expose_headers, cors.expose_headers);
@@ -99,7 +107,7 @@ std::optional<HttpResponse> HttpRouter::check_header(const HttpRequest& request,
     match(it->segments, path, &routed.path_params);
     auto answer = it->check(request, routed);
     if (answer) {
-      decorate(*answer, allowed_methods(path));
+      decorate(*answer, allowed_methods(path), request[http::field::origin]);
     }
     return answer;
   }
@@ -156,9 +164,10 @@ std::string HttpRouter::allowed_methods(const std::vector<std::string_view>& pat
   return joined;
 }
 
-void HttpRouter::decorate(HttpResponse& response, std::string_view allow_methods) const {
+void HttpRouter::decorate(HttpResponse& response, std::string_view allow_methods,
+                          std::string_view origin) const {
   if (cors_enabled_) {
-    add_cors_headers(response, cors_, allow_methods);
+    add_cors_headers(response, cors_, allow_methods, origin);
   }
 }
 
@@ -168,7 +177,7 @@ HttpResponse HttpRouter::handle(const HttpRequest& request, const RequestContext
   const auto version = request.version();
   if (allow.empty()) {
     auto response = json_error(http::status::not_found, "no such resource", version);
-    decorate(response, "GET, POST, OPTIONS");
+    decorate(response, "GET, POST, OPTIONS", request[http::field::origin]);
     return response;
   }
   const auto find_route = [&](http::verb method) -> const Route* {
@@ -194,13 +203,13 @@ HttpResponse HttpRouter::handle(const HttpRequest& request, const RequestContext
                      "method " + std::string(request.method_string()) + " not allowed", version);
     }
     response.set(http::field::allow, allow);
-    decorate(response, allow);
+    decorate(response, allow, request[http::field::origin]);
     return response;
   }
   RequestContext routed = context;
   match(route->segments, path, &routed.path_params);
   auto response = route->handler(request, routed);
-  decorate(response, allow);
+  decorate(response, allow, request[http::field::origin]);
   return response;
 }
 

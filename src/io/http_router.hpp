@@ -26,15 +26,20 @@
 namespace ivs::io {
 
 struct CorsOptions {
+  // "*", or (when `allowed_origins` is not empty) ignored: the request's Origin is echoed when
+  // it is listed (with Vary: Origin), and no Access-Control-Allow-Origin is sent otherwise, so a
+  // page on another origin cannot read the answer (CORS_ALLOW_ORIGINS).
   std::string allow_origin = "*";
+  std::vector<std::string> allowed_origins;
   std::string allow_headers = "Authorization, Content-Type, If-Match, x-api-key, x-media-auth";
   std::string expose_headers = "Location, Link, ETag, Accept-Patch, Accept-Post";
   std::string max_age_seconds = "86400";
 };
 
-// Adds the CORS response headers; `allow_methods` is e.g. "GET, POST, OPTIONS".
+// Adds the CORS response headers; `allow_methods` is e.g. "GET, POST, OPTIONS"; `origin` is the
+// request's Origin header ("" when absent).
 void add_cors_headers(HttpResponse& response, const CorsOptions& cors,
-                      std::string_view allow_methods);
+                      std::string_view allow_methods, std::string_view origin = {});
 
 class HttpRouter {
  public:
@@ -76,7 +81,8 @@ class HttpRouter {
   };
   // "GET, POST, OPTIONS" for the routes matching `path`, "" if none.
   std::string allowed_methods(const std::vector<std::string_view>& path) const;
-  void decorate(HttpResponse& response, std::string_view allow_methods) const;
+  void decorate(HttpResponse& response, std::string_view allow_methods,
+                std::string_view origin) const;
 
   struct Check {
     http::verb method;

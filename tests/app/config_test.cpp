@@ -364,3 +364,35 @@ TEST(ConfigSecurity, EdgeLimitsHaveDefaultsAndAreValidated) {
 
 }  // namespace
 }  // namespace ivs::app
+
+namespace ivs::app {
+namespace {
+
+// Issue 13, item 12: the dashboard's stage buttons took WHIP_INGEST_TOKEN, so every publisher
+// (every OBS profile) could delete stages, and CORS was "*" with no way to narrow it.
+TEST(ConfigSecurity, AdminTokenAndCorsOrigins) {
+  auto config = load_config({});
+  ASSERT_TRUE(config);
+  EXPECT_TRUE(config->admin_token.empty());
+  EXPECT_TRUE(config->cors_allow_origins.empty()) << "default * = any origin";
+  config = load_config({{"ADMIN_TOKEN", "admin-0123456789abcdef"},
+                        {"CORS_ALLOW_ORIGINS", "https://app.example, http://127.0.0.1:8080"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->admin_token, "admin-0123456789abcdef");
+  EXPECT_EQ(config->cors_allow_origins,
+            (std::vector<std::string>{"https://app.example", "http://127.0.0.1:8080"}));
+  for (const char* bad : {"https://app.example/path", "app.example", "ftp://x", ""}) {
+    auto refused = load_config({{"CORS_ALLOW_ORIGINS", bad}});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("CORS_ALLOW_ORIGINS"), std::string::npos);
+  }
+  auto short_admin = load_config({{"NODE_ENV", "production"},
+                                  {"API_SECRET_KEY", "0123456789abcdef"},
+                                  {"MEDIA_SERVER_SECRET", "0123456789abcdef"},
+                                  {"ADMIN_TOKEN", "short"}});
+  ASSERT_FALSE(short_admin);
+  EXPECT_NE(short_admin.error().message.find("ADMIN_TOKEN"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ivs::app

@@ -355,3 +355,36 @@ TEST(DashboardApi, StageIdsAreLettersDigitsDashAndUnderscore) {
 
 }  // namespace
 }  // namespace ivs::app
+
+#include <boost/asio/io_context.hpp>
+
+#include "app/roles/config.hpp"
+
+namespace ivs::app {
+namespace {
+
+// Issue 13, item 12: with ADMIN_TOKEN set, the ingest token no longer opens the stage buttons
+// (a publisher's OBS profile must not be able to delete stages); unset, it still does.
+TEST(DashboardApi, AdminTokenReplacesTheIngestTokenWhenSet) {
+  boost::asio::io_context io;
+  const auto decide = [&](const Environment& environment, const std::string& token) {
+    auto config = load_config(environment);
+    EXPECT_TRUE(config);
+    io::HttpRouter router;
+    add_media_server_pages(router, io, *config);
+    io::HttpRequest request{verb::delete_, "/api/admin/stages/abc", 11};
+    request.set(field::authorization, "Bearer " + token);
+    return router.handle(request, {}).result();
+  };
+  const Environment both = {{"WHIP_INGEST_TOKEN", "ingest-token"},
+                            {"ADMIN_TOKEN", "admin-token"},
+                            {"API_SERVER_URL", "http://127.0.0.1:9"}};
+  EXPECT_EQ(decide(both, "ingest-token"), status::unauthorized);
+  EXPECT_EQ(decide(both, "admin-token"), status::accepted);
+  const Environment ingest_only = {{"WHIP_INGEST_TOKEN", "ingest-token"},
+                                   {"API_SERVER_URL", "http://127.0.0.1:9"}};
+  EXPECT_EQ(decide(ingest_only, "ingest-token"), status::accepted);
+}
+
+}  // namespace
+}  // namespace ivs::app

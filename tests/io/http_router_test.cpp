@@ -127,3 +127,36 @@ TEST(HttpTypesTest, QueryParamDecodesValues) {
 
 }  // namespace
 }  // namespace ivs::io
+
+namespace ivs::io {
+namespace {
+
+// Issue 13, item 12: every answer carried Access-Control-Allow-Origin: *, so any page could read
+// them. With configured origins only those pages may (the request's Origin echoed, Vary:
+// Origin); others get no CORS header and the browser hides the answer.
+TEST(HttpRouterCors, ConfiguredOriginsAreEchoedOthersGetNone) {
+  HttpRouter router;
+  CorsOptions cors;
+  cors.allowed_origins = {"https://app.example"};
+  router.post("/whip", answer("offer")).enable_cors(cors);
+  auto request = make_request(http::verb::post, "/whip");
+  request.set(http::field::origin, "https://app.example");
+  auto response = router.handle(request, {});
+  EXPECT_EQ(response[http::field::access_control_allow_origin], "https://app.example");
+  EXPECT_EQ(response[http::field::vary], "Origin");
+  request.set(http::field::origin, "https://evil.example");
+  response = router.handle(request, {});
+  EXPECT_EQ(response.find(http::field::access_control_allow_origin), response.end());
+  // A header-check answer (401 before the body) is decorated the same way.
+  router.header_check(http::verb::post, "/whip",
+                      [](const HttpRequest&, const RequestContext&) -> std::optional<HttpResponse> {
+                        return json_error(http::status::unauthorized, "no");
+                      });
+  request.set(http::field::origin, "https://app.example");
+  const auto early = router.check_header(request, {});
+  ASSERT_TRUE(early);
+  EXPECT_EQ((*early)[http::field::access_control_allow_origin], "https://app.example");
+}
+
+}  // namespace
+}  // namespace ivs::io

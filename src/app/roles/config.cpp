@@ -136,6 +136,10 @@ void assign_fields(Config& c) {
   c.http_header_timeout = std::chrono::milliseconds(to_integer(get("HTTP_HEADER_TIMEOUT")));
   c.http_request_timeout = std::chrono::milliseconds(to_integer(get("HTTP_REQUEST_TIMEOUT")));
   c.http_rate_limit = static_cast<double>(to_integer(get("HTTP_RATE_LIMIT")));
+  c.admin_token = get("ADMIN_TOKEN");
+  if (auto origins = parse_cors_origins(get("CORS_ALLOW_ORIGINS"))) {
+    c.cors_allow_origins = std::move(*origins);
+  }
   c.auth_failure_limit = static_cast<std::size_t>(to_integer(get("AUTH_FAILURE_LIMIT")));
   c.auth_failure_window = std::chrono::milliseconds(to_integer(get("AUTH_FAILURE_WINDOW")));
   c.ingest_max_bitrate_kbps = static_cast<std::uint64_t>(to_integer(get("INGEST_MAX_BITRATE")));

@@ -104,6 +104,10 @@ struct Config {
   std::chrono::milliseconds http_header_timeout{10000};
   std::chrono::milliseconds http_request_timeout{30000};
   double http_rate_limit = 100;  // requests per second per address; 0 = none
+  // ADMIN_TOKEN: the dashboard's stage buttons; empty = WHIP_INGEST_TOKEN (logged at start).
+  std::string admin_token;
+  // CORS_ALLOW_ORIGINS: empty = any origin ("*"); else the origins whose pages may read answers.
+  std::vector<std::string> cors_allow_origins;
   std::size_t auth_failure_limit = 10;
   std::chrono::milliseconds auth_failure_window{60000};
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
@@ -160,6 +164,7 @@ std::string video_limits_policy(std::string_view value);
 std::string connection_limit(std::string_view value);
 std::string server_id(std::string_view value);
 std::string ipv4_address(std::string_view value);
+std::string cors_origins(std::string_view value);
 std::string count_or_zero(std::string_view value);
 std::string header_timeout_ms(std::string_view value);
 std::string connect_timeout_ms(std::string_view value);
@@ -167,5 +172,8 @@ std::string rate_per_second(std::string_view value);
 }  // namespace validators
 
 bool parse_boolean(std::string_view value);
+
+// CORS_ALLOW_ORIGINS: "*" -> {} (any); "https://a.example, http://b:8080" -> those origins.
+Result<std::vector<std::string>> parse_cors_origins(std::string_view value);
 
 }  // namespace ivs::app

@@ -160,6 +160,10 @@ std::string ipv4_address(std::string_view value) {
   const auto address = boost::asio::ip::make_address(std::string(value), error);
   return error || !address.is_v4() ? "an IPv4 address (e.g. 0.0.0.0 or 127.0.0.1)" : std::string();
 }
+std::string cors_origins(std::string_view value) {
+  auto parsed = parse_cors_origins(value);
+  return parsed ? std::string() : parsed.error().message;
+}
 std::string connection_limit(std::string_view value) {
   return integer_between(value, 1, 100000, "an integer");
 }
@@ -181,6 +185,41 @@ std::string whip_destinations(std::string_view value) {
   return parsed ? std::string() : parsed.error().message;
 }
 }  // namespace validators
+
+Result<std::vector<std::string>> parse_cors_origins(std::string_view value) {
+  std::vector<std::string> origins;
+  if (value == "*") {
+    return origins;
+  }
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto end = value.find(',', start);
+    if (end == std::string_view::npos) {
+      end = value.size();
+    }
+    std::string_view origin = value.substr(start, end - start);
+    while (!origin.empty() && origin.front() == ' ') {
+      origin.remove_prefix(1);
+    }
+    while (!origin.empty() && origin.back() == ' ') {
+      origin.remove_suffix(1);
+    }
+    // An origin is scheme://host[:port] exactly as a browser sends it: no path, no slash.
+    const auto parsed = boost::urls::parse_absolute_uri(origin);
+    const bool ok = parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") &&
+                    !parsed->encoded_host().empty() && parsed->encoded_path().empty() &&
+                    !parsed->has_query() && !parsed->has_userinfo();
+    if (!ok) {
+      return Error{
+          "* or comma-separated origins such as https://app.example.com (scheme, host "
+          "and port only; got '" +
+          std::string(origin) + "')"};
+    }
+    origins.emplace_back(origin);
+    start = end + 1;
+  }
+  return origins;
+}
 
 Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value) {
   std::vector<WhipDestination> out;
@@ -230,7 +269,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 45> table = {{
+  static const std::array<ConfigVariable, 47> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -341,6 +380,13 @@ std::span<const ConfigVariable> config_variables() {
        "Requests per second one client address may make, bursts of twice that (0 = no limit; "
        "/health* exempt)",
        false, v::rate_per_second},
+      {"ADMIN_TOKEN", "",
+       "Bearer token of the dashboard's create/delete stage buttons; empty = WHIP_INGEST_TOKEN",
+       true, nullptr, kMin},
+      {"CORS_ALLOW_ORIGINS", "*",
+       "Origins whose pages may read the HTTP answers (WHIP/WHEP from a browser): * or "
+       "comma-separated https://host[:port]",
+       false, v::cors_origins},
       {"AUTH_FAILURE_LIMIT", "10",
        "Failed authentications per client address within AUTH_FAILURE_WINDOW before it gets 429 "
        "(0 = no limit)",

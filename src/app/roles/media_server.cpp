@@ -141,7 +141,9 @@ void MediaServer::add_media_routes() {
     admission_.viewer_accepted(source_address(context), io::monotonic_now());
   };
   mount_whip_endpoint(router_, std::move(whep));
-  router_.enable_cors();
+  io::CorsOptions cors;
+  cors.allowed_origins = config_.cors_allow_origins;
+  router_.enable_cors(cors);
 }
 
 Status MediaServer::start_media() {
@@ -266,6 +268,11 @@ Status MediaServer::start() {
   spdlog::info("listening on http://{}:{}", options.bind_address, http_server_->port());
   if (auto status = start_health_listener(); !status) {
     return status;
+  }
+  if (config_.admin_token.empty() && !config_.whip_ingest_token.empty()) {
+    spdlog::warn(
+        "ADMIN_TOKEN is unset: the dashboard's stage buttons accept WHIP_INGEST_TOKEN, "
+        "so every publisher can delete stages; set ADMIN_TOKEN to separate them");
   }
   spdlog::info("WHEP: {}", !config_.whep_token.empty() ? "bearer token required (WHEP_TOKEN)"
                            : config_.whep_open         ? "open to anyone (WHEP_OPEN=true)"

@@ -127,7 +127,8 @@ void DashboardApi::refresh_availability() {
 std::optional<io::HttpResponse> DashboardApi::admin_refusal(const io::HttpRequest& request) const {
   if (options_.admin_token.empty()) {
     return io::json_error(status::service_unavailable,
-                          "stage buttons are disabled: set WHIP_INGEST_TOKEN on the media server");
+                          "stage buttons are disabled: set ADMIN_TOKEN (or WHIP_INGEST_TOKEN) on "
+                          "the media server");
   }
   const auto header = request.find(io::http::field::authorization);
   constexpr std::string_view kBearer = "Bearer ";

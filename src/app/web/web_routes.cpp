@@ -101,7 +101,9 @@ void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
   DashboardApiOptions options;
   options.api_server_url = config.api_server_url;
   options.api_key = config.api_secret_key;
-  options.admin_token = config.whip_ingest_token;
+  // ADMIN_TOKEN keeps stage deletion away from whoever only holds the ingest token (an OBS
+  // profile); unset, the ingest token still works, as before.
+  options.admin_token = config.admin_token.empty() ? config.whip_ingest_token : config.admin_token;
   options.request_timeout = std::min(config.api_request_timeout, std::chrono::milliseconds(5000));
   auto upstream = [client](io::HttpClient::Request request, io::HttpClient::Callback done) {
     client->request(std::move(request), std::move(done));
