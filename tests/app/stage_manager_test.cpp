@@ -49,7 +49,10 @@ class RecordingEgress final : public EgressFactory {
 
   explicit RecordingEgress(boost::asio::io_context& io) : io_(io) {}
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
-    records.push_back(std::make_unique<Record>(Record{std::move(target), std::move(callbacks)}));
+    auto record = std::make_unique<Record>();
+    record->target = std::move(target);
+    record->callbacks = std::move(callbacks);
+    records.push_back(std::move(record));
     return std::make_unique<Session>(io_, *records.back());
   }
   std::string mode() const override { return "whip"; }
@@ -63,7 +66,7 @@ class RecordingEgress final : public EgressFactory {
 struct Fixture {
   explicit Fixture(engine::StageReconcilerOptions options = {}) : egress(io), random(5) {
     manager = std::make_unique<StageManager>(
-        io, clock, options,
+        io, options,
         [this](const std::string& arn, TokenCallback done) {
           ++token_requests;
           const std::string token = "token-" + std::to_string(token_requests);
@@ -71,7 +74,7 @@ struct Fixture {
             done(TokenInfo{token, "p", "https://whip.example/", WhipUrlSource::response}, false);
           });
         },
-        egress, random);
+        egress, random, &clock);
   }
   engine::StageState state_of(const std::string& arn) const {
     for (const auto& s : manager->snapshot()) {
@@ -164,13 +167,13 @@ TEST(StageManager, FailedSessionIsNotDestroyedInsideItsOwnCallback) {
   SelfReportingEgress egress(io);
   engine::SeededRandom random(7);
   StageManager manager(
-      io, clock, {},
+      io, {},
       [&io](const std::string&, TokenCallback done) {
         boost::asio::post(io, [done] {
           done(TokenInfo{"t", "p", "http://127.0.0.1:9/whip", WhipUrlSource::response}, false);
         });
       },
-      egress, random);
+      egress, random, &clock);
   manager.add("arn:a");
   ASSERT_TRUE(clock.run_until(io, [&] { return egress.opened >= 2; }));  // failed, retried
   EXPECT_FALSE(egress.destroyed_in_callback);

@@ -11,20 +11,10 @@ namespace ivs::app {
 using engine::StageState;
 
 StageManager::StageManager(boost::asio::io_context& io, engine::StageReconcilerOptions options,
-                           TokenSource tokens, EgressFactory& egress, engine::RandomSource& random)
-    : StageManager(io, std::make_unique<io::SteadyControlClock>(io), nullptr, options,
-                   std::move(tokens), egress, random) {}
-
-StageManager::StageManager(boost::asio::io_context& io, io::ControlClock& clock,
-                           engine::StageReconcilerOptions options, TokenSource tokens,
-                           EgressFactory& egress, engine::RandomSource& random)
-    : StageManager(io, nullptr, &clock, options, std::move(tokens), egress, random) {}
-
-StageManager::StageManager(boost::asio::io_context& io, std::unique_ptr<io::ControlClock> owned,
-                           io::ControlClock* clock, engine::StageReconcilerOptions options,
-                           TokenSource tokens, EgressFactory& egress, engine::RandomSource& random)
+                           TokenSource tokens, EgressFactory& egress, engine::RandomSource& random,
+                           io::ControlClock* clock)
     : io_(io),
-      owned_clock_(std::move(owned)),
+      owned_clock_(clock == nullptr ? std::make_unique<io::SteadyControlClock>(io) : nullptr),
       clock_(clock != nullptr ? *clock : *owned_clock_),
       reconciler_(options, random),
       tokens_(std::move(tokens)),

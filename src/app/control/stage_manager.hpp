@@ -33,13 +33,11 @@ using TokenSource = std::function<void(const std::string& stage_arn, TokenCallba
 
 class StageManager {
  public:
-  // On real time (io::monotonic_now() and steady timers on `io`).
+  // `clock` (a simulated one in tests) must outlive the manager; null means real time
+  // (io::monotonic_now() and steady timers on `io`). `io` runs what the manager posts either way.
   StageManager(boost::asio::io_context& io, engine::StageReconcilerOptions options,
-               TokenSource tokens, EgressFactory& egress, engine::RandomSource& random);
-  // On `clock` (a simulated one in tests); `io` still runs what the manager posts.
-  StageManager(boost::asio::io_context& io, io::ControlClock& clock,
-               engine::StageReconcilerOptions options, TokenSource tokens, EgressFactory& egress,
-               engine::RandomSource& random);
+               TokenSource tokens, EgressFactory& egress, engine::RandomSource& random,
+               io::ControlClock* clock = nullptr);
   ~StageManager();
   StageManager(const StageManager&) = delete;
   StageManager& operator=(const StageManager&) = delete;
@@ -63,9 +61,6 @@ class StageManager {
   std::string egress_mode() const { return egress_.mode(); }
 
  private:
-  StageManager(boost::asio::io_context& io, std::unique_ptr<io::ControlClock> owned,
-               io::ControlClock* clock, engine::StageReconcilerOptions options, TokenSource tokens,
-               EgressFactory& egress, engine::RandomSource& random);
   void step();  // drain commands and events, re-arm the timer
   void execute(const engine::FetchToken& command);
   void execute(const engine::OpenEgress& command);

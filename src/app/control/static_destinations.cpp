@@ -15,13 +15,10 @@ StaticDestinations::StaticDestinations(boost::asio::io_context& io,
   for (std::size_t i = 0; i < destinations_.size(); ++i) {
     ids_.push_back(stage_id(i));
   }
-  TokenSource tokens = [this](const std::string& id, TokenCallback done) {
-    fetch(id, std::move(done));
-  };
-  manager_ =
-      clock != nullptr
-          ? std::make_unique<StageManager>(io, *clock, options, std::move(tokens), egress, random)
-          : std::make_unique<StageManager>(io, options, std::move(tokens), egress, random);
+  manager_ = std::make_unique<StageManager>(
+      io, options,
+      [this](const std::string& id, TokenCallback done) { fetch(id, std::move(done)); }, egress,
+      random, clock);
 }
 
 StaticDestinations::~StaticDestinations() {
