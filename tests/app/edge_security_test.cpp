@@ -123,16 +123,17 @@ TEST(WhipHeaderCheck, RefusesWithoutATokenOrWithAnOversizedBodyFromTheHeaderAlon
   EXPECT_EQ(f.plane->session_count(), 0u);
 }
 
-TEST(SessionAdmission, ViewerCountsComeFromThePlaneAndTheStatus) {
+// The counts were first derived from the plane (sessions minus publishers minus connected
+// viewers); the channel now counts its own viewer sessions, connected or not.
+TEST(SessionAdmission, ViewerCountsComeFromTheChannelStatus) {
   ChannelStatus status;
   status.publisher.live = true;
-  status.viewers = 3;
-  const auto counts = viewer_counts(10, status);
-  EXPECT_EQ(counts.connected, 3u);
-  EXPECT_EQ(counts.connecting, 6u);
   status.publisher.connecting = true;
-  EXPECT_EQ(viewer_counts(10, status).connecting, 5u);
-  EXPECT_EQ(viewer_counts(0, status).connecting, 0u);
+  status.viewers = 3;
+  status.viewers_connecting = 5;
+  const auto counts = viewer_counts(status);
+  EXPECT_EQ(counts.connected, 3u);
+  EXPECT_EQ(counts.connecting, 5u);
 }
 
 // Issue 13, attack 3: 150 WHEP offers that never did ICE filled all 100 viewer slots and real

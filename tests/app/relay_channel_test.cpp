@@ -111,6 +111,7 @@ TEST(RelayChannel, ViewersWaitForAPublisherThenGetItsVideoUnderTheirOwnSsrc) {
   const ChannelStatus status = f.channel->status();
   EXPECT_TRUE(status.publisher.live);
   EXPECT_EQ(status.viewers, 1u);
+  EXPECT_EQ(status.viewers_connecting, 0u);
   EXPECT_EQ(status.publishes, 1u);
   EXPECT_EQ(status.publisher.width, 1280);
   EXPECT_EQ(status.publisher.height, 720);
@@ -196,6 +197,10 @@ TEST(RelayChannel, ViewerLimitAnswers503) {
   EXPECT_EQ(refusal_status(f.channel->accept_viewer(a.offer())), 201);
   EXPECT_EQ(refusal_status(f.channel->accept_viewer(b.offer())), 503);
   EXPECT_EQ(f.plane->session_count(), 2u);
+  // The accepted viewer has not done ICE yet: the channel counts it as connecting, which is
+  // what the serve role's admission control reads (SessionAdmission).
+  EXPECT_EQ(f.channel->status().viewers, 0u);
+  EXPECT_EQ(f.channel->status().viewers_connecting, 1u);
 }
 
 TEST(RelayChannel, RejectPolicyEndsAPublisherOutsideIvsLimits) {

@@ -105,6 +105,7 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   ChannelStatus status() const;
   bool publisher_live() const;
   std::size_t viewer_count() const;
+  std::size_t connecting_viewer_count() const;  // accepted, not connected yet
   const RelayChannelOptions& options() const { return options_; }
 
   // Media workers (MEDIA_WORKERS > 1): fan-out shards on other threads that get every publisher

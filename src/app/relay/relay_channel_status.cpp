@@ -131,9 +131,18 @@ std::size_t RelayChannel::viewer_count() const {
   return count;
 }
 
+std::size_t RelayChannel::connecting_viewer_count() const {
+  std::size_t count = 0;
+  for (const auto& [id, session] : sessions_) {
+    count += session->role == SessionRole::viewer && !session->egress ? 1 : 0;
+  }
+  return count;
+}
+
 ChannelStatus RelayChannel::status() const {
   ChannelStatus out;
   out.viewers = viewer_count();
+  out.viewers_connecting = connecting_viewer_count();
   out.egress_legs = external_legs_;
   for (const RelayShardLink* shard : shards_) {
     out.egress_legs += shard->leg_count();

@@ -56,10 +56,11 @@ struct PublisherStatus {
 
 struct ChannelStatus {
   PublisherStatus publisher;
-  std::size_t viewers = 0;      // connected WHEP viewers
-  std::size_t egress_legs = 0;  // attached external legs (WHIP egress)
-  std::uint64_t publishes = 0;  // accepted publisher offers
-  std::uint64_t deletes = 0;    // publisher sessions ended by end_session (WHIP DELETE)
+  std::size_t viewers = 0;             // connected WHEP viewers
+  std::size_t viewers_connecting = 0;  // accepted WHEP viewers not connected yet
+  std::size_t egress_legs = 0;         // attached external legs (WHIP egress)
+  std::uint64_t publishes = 0;         // accepted publisher offers
+  std::uint64_t deletes = 0;           // publisher sessions ended by end_session (WHIP DELETE)
   std::uint64_t viewers_accepted = 0;
   ForwardDelayHistogram forward_delay;  // ingest receipt → every leg's socket
 };

@@ -4,14 +4,8 @@
 
 namespace ivs::app {
 
-ViewerCounts viewer_counts(std::size_t plane_sessions, const ChannelStatus& status) {
-  const std::size_t publishers =
-      (status.publisher.live ? 1U : 0U) + (status.publisher.connecting ? 1U : 0U);
-  const std::size_t viewers = plane_sessions > publishers ? plane_sessions - publishers : 0;
-  ViewerCounts counts;
-  counts.connected = status.viewers;
-  counts.connecting = viewers > status.viewers ? viewers - status.viewers : 0;
-  return counts;
+ViewerCounts viewer_counts(const ChannelStatus& status) {
+  return ViewerCounts{.connected = status.viewers, .connecting = status.viewers_connecting};
 }
 
 SessionAdmission::SessionAdmission(SessionAdmissionOptions options)

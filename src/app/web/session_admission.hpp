@@ -46,9 +46,8 @@ struct ViewerCounts {
   std::size_t connecting = 0;
 };
 
-// Viewer sessions of the serve role's one channel: every plane session that is not one of the
-// (at most two) publisher sessions is a viewer; the connected ones are in the status.
-ViewerCounts viewer_counts(std::size_t plane_sessions, const ChannelStatus& status);
+// Viewer sessions of the serve role's one channel, as the channel counts them.
+ViewerCounts viewer_counts(const ChannelStatus& status);
 
 class SessionAdmission {
  public:
