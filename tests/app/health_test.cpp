@@ -159,7 +159,10 @@ TEST(Status, ShowsThePublisherViewersAndStageMedia) {
   p.warnings = {"too big"};
   StageStatusView publishing;
   publishing.status.stage_arn = "arn:a";
-  publishing.media = EgressStats{.bitrate_kbps = 2400, .rtt_ms = 12.5, .nacks_received = 2};
+  publishing.media = EgressStats{};
+  publishing.media->bitrate_kbps = 2400;
+  publishing.media->rtt_ms = 12.5;
+  publishing.media->nacks_received = 2;
   StageStatusView idle;
   idle.status.stage_arn = "arn:b";
   snapshot.stages = {publishing, idle};
