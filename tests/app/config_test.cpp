@@ -394,5 +394,21 @@ TEST(ConfigSecurity, AdminTokenAndCorsOrigins) {
   EXPECT_NE(short_admin.error().message.find("ADMIN_TOKEN"), std::string::npos);
 }
 
+TEST(ConfigSecurity, IngestAllowListIsParsedAndValidated) {
+  auto config = load_config({});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->whip_ingest_allowed.empty()) << "default: any address may publish";
+  config = load_config({{"WHIP_INGEST_ALLOWED_CIDRS", "203.0.113.0/24, 2001:db8::/32 127.0.0.1"}});
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->whip_ingest_allowed.size(), 3u);
+  EXPECT_EQ(config->whip_ingest_allowed[0].to_string(), "203.0.113.0/24");
+  EXPECT_EQ(config->whip_ingest_allowed[2].to_string(), "127.0.0.1/32");
+  for (const char* bad : {"10.0.0.1/8", "10.0.0.0/33", "example.com", " , "}) {
+    auto refused = load_config({{"WHIP_INGEST_ALLOWED_CIDRS", bad}});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("WHIP_INGEST_ALLOWED_CIDRS"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace ivs::app

@@ -91,6 +91,42 @@ TEST(AuthGuard, ClosedEndpointsAndOtherRefusalsAreNotAuthenticationFailures) {
   EXPECT_EQ(closed(post("/whep", ""), from("10.0.0.2"))->result(), http::status::forbidden);
 }
 
+// Issue 13 item 11 (the seed's "IP whitelist"): with WHIP_INGEST_ALLOWED_CIDRS set, an address
+// outside it is refused 403 before its token is looked at, so it can neither publish nor guess.
+TEST(AddressAllowlist, RefusesUnlistedAddressesBeforeTheirTokenIsChecked) {
+  auto guard = std::make_shared<AuthGuard>(AuthGuardOptions{.max_failures = 1});
+  int inner_calls = 0;
+  auto authorize = address_allowlist_authorizer(
+      *parse_ip_network_list("10.0.0.0/8, 2001:db8::/32"), "WHIP_INGEST_ALLOWED_CIDRS",
+      guarded_authorizer(
+          guard, "whip",
+          [&](const io::HttpRequest& request, const io::RequestContext& context) {
+            ++inner_calls;
+            return bearer_authorizer("right-token-0123456789", "WHIP_INGEST_TOKEN", true)(request,
+                                                                                          context);
+          },
+          [] { return kStart; }));
+  EXPECT_FALSE(authorize(post("/whip", "right-token-0123456789"), from("10.1.2.3")));
+  EXPECT_FALSE(authorize(post("/whip", "right-token-0123456789"), from("2001:db8::7")));
+  EXPECT_EQ(authorize(post("/whip", "wrong"), from("10.1.2.3"))->result(),
+            http::status::unauthorized);
+  EXPECT_EQ(inner_calls, 3);
+  const auto refused = authorize(post("/whip", "right-token-0123456789"), from("192.0.2.1"));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->result(), http::status::forbidden);
+  EXPECT_NE(refused->body().find("192.0.2.1"), std::string::npos);
+  EXPECT_NE(refused->body().find("WHIP_INGEST_ALLOWED_CIDRS"), std::string::npos);
+  EXPECT_EQ(inner_calls, 3) << "an unlisted address's token is never checked";
+  EXPECT_EQ(guard->failures().at("whip"), 1u) << "the 403 is not an authentication failure";
+}
+
+TEST(AddressAllowlist, AnEmptyListAdmitsEveryAddress) {
+  auto authorize = address_allowlist_authorizer(
+      {}, "WHIP_INGEST_ALLOWED_CIDRS",
+      bearer_authorizer("right-token-0123456789", "WHIP_INGEST_TOKEN", true));
+  EXPECT_FALSE(authorize(post("/whip", "right-token-0123456789"), from("192.0.2.1")));
+}
+
 struct ChannelFixture {
   explicit ChannelFixture(const RelayChannelOptions& options = {}) {
     MediaPlaneOptions plane_options;

@@ -121,8 +121,8 @@ class MediaServerPagesTest : public ::testing::Test {
   MediaServerPagesTest() {
     DashboardApiOptions options;
     options.api_server_url = "http://api.test:3000/";
-    options.api_key = "the-api-key";
-    options.admin_token = "admin-token";
+    options.api_key = std::make_shared<RotatingSecret>("the-api-key");
+    options.admin_token = std::make_shared<RotatingSecret>("admin-token");
     options.recheck_interval = std::chrono::seconds(10);
     options.remembered_requests = 3;
     api_ = DashboardApi::create(options, upstream_.function(), [this] { return now_; });
@@ -359,6 +359,7 @@ TEST(DashboardApi, StageIdsAreLettersDigitsDashAndUnderscore) {
 #include <boost/asio/io_context.hpp>
 
 #include "app/roles/config.hpp"
+#include "app/roles/secret_reload.hpp"
 
 namespace ivs::app {
 namespace {
@@ -371,7 +372,7 @@ TEST(DashboardApi, AdminTokenReplacesTheIngestTokenWhenSet) {
     auto config = load_config(environment);
     EXPECT_TRUE(config);
     io::HttpRouter router;
-    add_media_server_pages(router, io, *config);
+    add_media_server_pages(router, io, *config, secrets_from_config(*config));
     io::HttpRequest request{verb::delete_, "/api/admin/stages/abc", 11};
     request.set(field::authorization, "Bearer " + token);
     return router.handle(request, {}).result();

@@ -123,12 +123,11 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
                                                const Environment& dotenv) {
   std::map<std::string, std::string, std::less<>> values;
   for (const ConfigVariable& variable : api_server_variables()) {
-    std::string value(variable.default_value);
-    if (auto it = environment.find(variable.name); it != environment.end()) {
-      value = it->second;
-    } else if (auto dot = dotenv.find(variable.name); dot != dotenv.end()) {
-      value = dot->second;
+    Result<Config::Effective> found = effective_value(variable, environment, dotenv);
+    if (!found) {
+      return found.error();
     }
+    std::string value = std::move(found->value);
     if (variable.validate != nullptr) {
       if (const std::string accepted = variable.validate(value); !accepted.empty()) {
         const std::string shown = variable.secret ? "(unset)" : "\"" + value + "\"";

@@ -61,6 +61,12 @@ class ApiClient {
                  std::function<void(HeartbeatOutcome)> done);
 
   const ApiClientOptions& options() const { return options_; }
+  // A reload rotated API_SECRET_KEY / MEDIA_SERVER_SECRET (SIGHUP): requests from now on carry
+  // the new values; requests in flight keep the old ones.
+  void set_credentials(std::string api_key, std::string media_secret) {
+    options_.api_key = std::move(api_key);
+    options_.media_secret = std::move(media_secret);
+  }
 
  private:
   io::HttpClient::Request make_request(ApiCall call, io::http::verb method, std::string_view path,

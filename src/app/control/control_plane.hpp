@@ -70,6 +70,11 @@ class ControlPlane {
   // The publisher went live or ended: a heartbeat goes out now rather than up to
   // HEARTBEAT_INTERVAL later, so the API server learns of the broadcast within a round trip.
   void publisher_changed();
+  // The headers of the next WebSocket (re)connect, after a reload rotated the API credentials;
+  // an open connection stays as it is (it was authenticated when it opened).
+  void set_websocket_headers(HeaderList headers) {
+    options_.websocket_headers = std::move(headers);
+  }
 
   bool registered() const { return registered_; }
   // Registered and the last heartbeat got through (/health says "degraded" otherwise).

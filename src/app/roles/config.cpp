@@ -81,6 +81,8 @@ const char* source_name(ValueSource source) {
       return "default";
     case ValueSource::dotenv:
       return ".env";
+    case ValueSource::secret_file:
+      return "file";
     case ValueSource::environment:
       return "environment";
   }
@@ -137,6 +139,12 @@ void assign_fields(Config& c) {
   c.http_request_timeout = std::chrono::milliseconds(to_integer(get("HTTP_REQUEST_TIMEOUT")));
   c.http_rate_limit = static_cast<double>(to_integer(get("HTTP_RATE_LIMIT")));
   c.admin_token = get("ADMIN_TOKEN");
+  c.token_rotation_grace = std::chrono::milliseconds(to_integer(get("TOKEN_ROTATION_GRACE")));
+  if (!get("WHIP_INGEST_ALLOWED_CIDRS").empty()) {
+    if (auto allowed = parse_ip_network_list(get("WHIP_INGEST_ALLOWED_CIDRS"))) {
+      c.whip_ingest_allowed = std::move(*allowed);
+    }
+  }
   if (auto origins = parse_cors_origins(get("CORS_ALLOW_ORIGINS"))) {
     c.cors_allow_origins = std::move(*origins);
   }
@@ -156,12 +164,11 @@ void assign_fields(Config& c) {
 Result<Config> load_config(const Environment& environment, const Environment& dotenv) {
   Config config;
   for (const ConfigVariable& variable : config_variables()) {
-    Config::Effective effective{std::string(variable.default_value), ValueSource::default_value};
-    if (auto it = environment.find(variable.name); it != environment.end()) {
-      effective = {it->second, ValueSource::environment};
-    } else if (auto dot = dotenv.find(variable.name); dot != dotenv.end()) {
-      effective = {dot->second, ValueSource::dotenv};
+    Result<Config::Effective> found = effective_value(variable, environment, dotenv);
+    if (!found) {
+      return found.error();
     }
+    Config::Effective effective = std::move(*found);
     if (variable.validate != nullptr) {
       const std::string accepted = variable.validate(effective.value);
       if (!accepted.empty()) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/ip_network.hpp"
 #include "proto/result.hpp"
 
 namespace ivs::app {
@@ -57,7 +58,8 @@ struct WhipDestination {
 // `<url> <bearer-token>` (whitespace between). Errors name the entry.
 Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view value);
 
-enum class ValueSource { default_value, dotenv, environment };
+// Where a value came from; secret_file: a <NAME>_FILE variable named the file it was read from.
+enum class ValueSource { default_value, dotenv, environment, secret_file };
 
 struct Config {
   std::string node_env;  // development | production | test
@@ -79,6 +81,10 @@ struct Config {
   bool enable_auto_sync = true;
   std::chrono::milliseconds shutdown_timeout{10000};
   std::string whip_ingest_token;
+  // TOKEN_ROTATION_GRACE: how long a rotated token's previous value keeps working.
+  std::chrono::milliseconds token_rotation_grace{600000};
+  // WHIP_INGEST_ALLOWED_CIDRS: the addresses that may publish; empty = any.
+  std::vector<IpNetwork> whip_ingest_allowed;
   std::uint16_t rtc_udp_port = 50000;
   std::string rtc_announced_ip;  // empty: SERVER_IP if it is an address, else detected
   std::size_t max_concurrent_connects = 8;
@@ -124,6 +130,15 @@ struct Config {
   std::map<std::string, Effective, std::less<>> effective;
 };
 
+// The value of `variable` by precedence: environment, then `.env`, then the default. A secret
+// may instead be given as <NAME>_FILE=<path> in either layer (Docker and Kubernetes secrets,
+// which mount files): the file's contents with trailing newlines removed, at that layer's
+// precedence. Errors name the variable, the path and what to do: NAME and NAME_FILE both set in
+// one layer, a file that cannot be read, or one larger than 64 KiB.
+Result<Config::Effective> effective_value(const ConfigVariable& variable,
+                                          const Environment& environment,
+                                          const Environment& dotenv);
+
 // Builds the configuration; the error is the single line to print before exiting with code 2.
 Result<Config> load_config(const Environment& environment, const Environment& dotenv = {});
 
@@ -146,6 +161,7 @@ namespace validators {
 std::string port(std::string_view value);
 std::string port_nonzero(std::string_view value);
 std::string interval_ms(std::string_view value);
+std::string interval_or_zero_ms(std::string_view value);
 std::string boolean(std::string_view value);
 std::string log_level(std::string_view value);
 std::string log_format(std::string_view value);
@@ -155,6 +171,7 @@ std::string non_empty(std::string_view value);
 std::string ip_address_or_empty(std::string_view value);
 std::string connect_limit(std::string_view value);
 std::string whip_destinations(std::string_view value);
+std::string cidr_list_or_empty(std::string_view value);
 std::string ip_address(std::string_view value);
 std::string publisher_policy(std::string_view value);
 std::string send_batching(std::string_view value);

@@ -72,6 +72,9 @@ std::string port_nonzero(std::string_view value) {
 std::string interval_ms(std::string_view value) {
   return integer_between(value, 100, 86400000, "an integer number of milliseconds");
 }
+std::string interval_or_zero_ms(std::string_view value) {
+  return integer_between(value, 0, 86400000, "an integer number of milliseconds (0 = none)");
+}
 std::string boolean(std::string_view value) {
   const std::string v = lower(value);
   for (const char* ok : {"true", "false", "1", "0", "yes", "no", "on", "off"}) {
@@ -180,6 +183,14 @@ std::string connect_timeout_ms(std::string_view value) {
 std::string rate_per_second(std::string_view value) {
   return integer_between(value, 0, 1000000, "an integer number of requests per second (0 = none)");
 }
+std::string cidr_list_or_empty(std::string_view value) {
+  if (value.empty()) {
+    return {};
+  }
+  auto parsed = parse_ip_network_list(value);
+  return parsed ? std::string()
+                : "comma-separated IP addresses or CIDR networks (" + parsed.error().message + ")";
+}
 std::string whip_destinations(std::string_view value) {
   auto parsed = parse_whip_destinations(value);
   return parsed ? std::string() : parsed.error().message;
@@ -269,7 +280,8 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 47> table = {{
+  // A plain array sized by its initializer, so adding a variable is one row and nothing else.
+  static const ConfigVariable table[] = {
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -305,6 +317,14 @@ std::span<const ConfigVariable> config_variables() {
       {"WHIP_INGEST_TOKEN", "",
        "Bearer token a publisher must present on POST /whip (also the dashboard's admin token)",
        true, nullptr, kMin},
+      {"TOKEN_ROTATION_GRACE", "600000",
+       "After SIGHUP rotated WHIP_INGEST_TOKEN, WHEP_TOKEN or ADMIN_TOKEN, how long the previous "
+       "value still works (ms; 0 = not at all)",
+       false, v::interval_or_zero_ms},
+      {"WHIP_INGEST_ALLOWED_CIDRS", "",
+       "Client addresses allowed to POST /whip: comma-separated IPs or CIDR networks (e.g. "
+       "203.0.113.0/24, 2001:db8::/32); empty = any address",
+       false, v::cidr_list_or_empty},
       {"RTC_UDP_PORT", "50000", "UDP port for WebRTC media (ICE, DTLS, SRTP)", false, v::port},
       {"RTC_ANNOUNCED_IP", "",
        "Address put in ICE candidates; empty = SERVER_IP if it is an "
@@ -393,7 +413,7 @@ std::span<const ConfigVariable> config_variables() {
        false, v::count_or_zero},
       {"AUTH_FAILURE_WINDOW", "60000", "The window AUTH_FAILURE_LIMIT counts in (ms)", false,
        v::interval_ms},
-  }};
+  };
   return table;
 }
 

@@ -11,6 +11,7 @@
 #include "app/egress/worker_egress.hpp"
 #include "app/relay/media_workers.hpp"
 #include "app/relay/worker_shard.hpp"
+#include "app/roles/roles.hpp"
 #include "app/web/metrics.hpp"
 #include "app/web/web_routes.hpp"
 #include "io/clock.hpp"
@@ -50,6 +51,7 @@ MediaServer::MediaServer(boost::asio::io_context& io, Config config,
       started_at_(io::monotonic_now()),
       egress_(std::move(egress)),
       http_client_(io),
+      secrets_(secrets_from_config(config_)),
       auth_guard_(std::make_shared<AuthGuard>(guard_options(config_))),
       admission_(admission_options(config_)) {
   add_builtin_routes();
@@ -62,6 +64,7 @@ MediaServer::MediaServer(boost::asio::io_context& io, Config config, EgressFacto
       started_at_(io::monotonic_now()),
       make_egress_(std::move(make_egress)),
       http_client_(io),
+      secrets_(secrets_from_config(config_)),
       auth_guard_(std::make_shared<AuthGuard>(guard_options(config_))),
       admission_(admission_options(config_)) {
   add_builtin_routes();
@@ -235,6 +238,35 @@ void MediaServer::stop(std::function<void()> done) {
 
 // Closes the API-managed and the static stage sessions in parallel (each sends its WHIP
 // DELETE); `done` runs once both managers have finished.
+void MediaServer::reload(const Config& fresh) {
+  const SecretReload report =
+      reload_secrets(secrets_, config_, fresh, io::monotonic_now(), config_.token_rotation_grace);
+  for (const std::string& name : report.rotated) {
+    const bool verified = name != "API_SECRET_KEY" && name != "MEDIA_SERVER_SECRET";
+    if (verified && config_.token_rotation_grace.count() > 0) {
+      spdlog::info("SIGHUP: {} rotated; its previous value is accepted for {} s more", name,
+                   config_.token_rotation_grace.count() / 1000);
+    } else {
+      spdlog::info("SIGHUP: {} rotated", name);
+    }
+  }
+  if (report.api_credentials_changed && api_) {
+    api_->set_credentials(config_.api_secret_key, config_.media_server_secret);
+    if (control_) {
+      control_->set_websocket_headers(auth_headers(ApiCall::websocket, api_->options()));
+    }
+  }
+  for (const std::string& name : report.need_restart) {
+    spdlog::warn(
+        "SIGHUP: {} changed in the configuration but applies only at start; restart "
+        "the server to use it",
+        name);
+  }
+  if (report.rotated.empty() && report.need_restart.empty()) {
+    spdlog::info("SIGHUP: configuration read again; no secret changed");
+  }
+}
+
 void MediaServer::stop_egress(std::function<void()> done) {
   const std::size_t open =
       stages_->open_sessions() +
@@ -382,6 +414,24 @@ int run_media_server(const Config& config) {
       io.stop();
     });
   });
+  // SIGHUP: read .env and the *_FILE secrets again and rotate what changed (secret_reload.hpp).
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  std::function<void()> wait_for_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) {
+        return;
+      }
+      if (auto fresh = load_config_or_report()) {
+        server.reload(*fresh);
+      } else {
+        spdlog::error(
+            "SIGHUP: the configuration no longer loads (the line above says why); the "
+            "running one stays in force");
+      }
+      wait_for_reload();
+    });
+  };
+  wait_for_reload();
   io.run();
   workers.stop();
   return exit_code;

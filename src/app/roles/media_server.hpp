@@ -33,6 +33,7 @@
 #include "app/relay/media_plane.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "app/roles/config.hpp"
+#include "app/roles/secret_reload.hpp"
 #include "app/web/auth_guard.hpp"
 #include "app/web/health.hpp"
 #include "app/web/session_admission.hpp"
@@ -65,6 +66,9 @@ class MediaServer {
   Status start();
   // The graceful shutdown sequence above; `done` runs once on the io_context.
   void stop(std::function<void()> done);
+  // SIGHUP: rotates the secrets that changed in `fresh` (secret_reload.hpp) and logs what was
+  // rotated and what needs a restart; nothing else of the running server changes.
+  void reload(const Config& fresh);
 
   std::uint16_t port() const;
   HealthSnapshot health_snapshot() const;
@@ -94,6 +98,7 @@ class MediaServer {
   EgressFactoryMaker make_egress_;
   std::unique_ptr<EgressFactory> egress_;
   io::HttpClient http_client_;
+  ServerSecrets secrets_;  // shared with the routes that check them and the API client's users
   std::shared_ptr<AuthGuard> auth_guard_;
   SessionAdmission admission_;
   io::HttpRouter router_;

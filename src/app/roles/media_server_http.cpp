@@ -26,9 +26,11 @@ void MediaServer::add_media_routes() {
   whip.role = SessionRole::publisher;
   whip.pattern = "/whip";
   whip.channel = channel;
-  whip.authorize = guarded_authorizer(
-      auth_guard_, "whip", bearer_authorizer(config_.whip_ingest_token, "WHIP_INGEST_TOKEN", true),
-      now);
+  whip.authorize = address_allowlist_authorizer(
+      config_.whip_ingest_allowed, "WHIP_INGEST_ALLOWED_CIDRS",
+      guarded_authorizer(auth_guard_, "whip",
+                         bearer_authorizer(secrets_.ingest_token, "WHIP_INGEST_TOKEN", true, now),
+                         now));
   if (config_.refuse_second_publisher) {
     // A publisher that was accepted but never connected must not lock the broadcaster out
     // (issue 13): the new authenticated offer replaces it.
@@ -54,7 +56,7 @@ void MediaServer::add_media_routes() {
   whep.channel = channel;
   if (!config_.whep_token.empty()) {
     whep.authorize = guarded_authorizer(
-        auth_guard_, "whep", bearer_authorizer(config_.whep_token, "WHEP_TOKEN", true), now);
+        auth_guard_, "whep", bearer_authorizer(secrets_.whep_token, "WHEP_TOKEN", true, now), now);
   } else if (!config_.whep_open) {
     whep.authorize = closed_authorizer(
         "WHEP playback is closed on this server: set WHEP_TOKEN (viewers send "
@@ -99,7 +101,7 @@ void MediaServer::add_builtin_routes() {
     return io::text_response(io::http::status::ok, render_metrics(status_snapshot()),
                              "text/plain; version=0.0.4; charset=utf-8");
   });
-  add_media_server_pages(router_, io_, config_, auth_guard_);
+  add_media_server_pages(router_, io_, config_, secrets_, auth_guard_);
 }
 
 io::HttpServer::Options MediaServer::http_options() const {

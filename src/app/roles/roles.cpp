@@ -106,7 +106,8 @@ int print_help() {
                 static_cast<int>(role.summary.size()), role.summary.data());
   }
   std::printf(
-      "\nconfiguration (environment, or KEY=VALUE lines in ./.env; the environment wins):\n%s",
+      "\nconfiguration (environment, or KEY=VALUE lines in ./.env; the environment wins; every\n"
+      "secret can instead be read from a file: <NAME>_FILE=/run/secrets/<name>):\n%s",
       format_config_help().c_str());
   return 0;
 }

@@ -70,4 +70,24 @@ std::string source_address(const io::RequestContext& context) {
   return context.remote.address().to_string();
 }
 
+Authorizer address_allowlist_authorizer(std::vector<IpNetwork> allowed, std::string variable,
+                                        Authorizer inner) {
+  if (allowed.empty()) {
+    return inner;
+  }
+  return [allowed = std::move(allowed), variable = std::move(variable), inner = std::move(inner)](
+             const io::HttpRequest& request,
+             const io::RequestContext& context) -> std::optional<io::HttpResponse> {
+    const std::string address = source_address(context);
+    const std::optional<SocketAddress> parsed = SocketAddress::from_ip(address, 0);
+    if (!parsed || !any_contains(allowed, *parsed)) {
+      return io::text_response(
+          io::http::status::forbidden,
+          "This address (" + address + ") may not publish here: it is not in " + variable + ".\n",
+          "text/plain; charset=utf-8", request.version());
+    }
+    return inner ? inner(request, context) : std::nullopt;
+  };
+}
+
 }  // namespace ivs::app

@@ -24,9 +24,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/rate_limit.hpp"
 #include "io/http_types.hpp"
+#include "proto/ip_network.hpp"
 #include "proto/time.hpp"
 
 namespace ivs::app {
@@ -74,5 +76,12 @@ Authorizer guarded_authorizer(std::shared_ptr<AuthGuard> guard, std::string endp
 
 // The client address of a request, the key of per-source limits ("127.0.0.1", "::1").
 std::string source_address(const io::RequestContext& context);
+
+// `inner` behind an address allow-list (WHIP_INGEST_ALLOWED_CIDRS, named by `variable`): a
+// client whose address is in none of `allowed` gets 403 naming its address and the setting,
+// before its credentials are looked at; so it is not counted as an authentication failure
+// either. An empty `allowed` admits every address.
+Authorizer address_allowlist_authorizer(std::vector<IpNetwork> allowed, std::string variable,
+                                        Authorizer inner);
 
 }  // namespace ivs::app

@@ -4,7 +4,6 @@
 
 #include <utility>
 
-#include "app/api_server/api_handlers.hpp"
 #include "app/control/api_client.hpp"
 
 namespace ivs::app {
@@ -85,7 +84,7 @@ io::HttpResponse DashboardApi::info(const io::HttpRequest&) {
                     {"error", availability_error_.empty() ? json::value(nullptr)
                                                           : json::value(availability_error_)},
                     {"tokenRequired", true},
-                    {"enabled", !options_.admin_token.empty()},
+                    {"enabled", !options_.admin_token->empty()},
                     {"stages", json::parse(stages_json_)}};
   auto response = io::json_response(status::ok, json::serialize(body));
   response.set(io::http::field::cache_control, "no-store");
@@ -98,7 +97,7 @@ void DashboardApi::refresh_availability() {
   io::HttpClient::Request request;
   request.method = io::http::verb::get;
   request.url = api_url(options_.api_server_url, "/api/stages");
-  request.headers = {{"x-api-key", options_.api_key}};
+  request.headers = {{"x-api-key", options_.api_key->current()}};
   request.timeout = options_.request_timeout;
   request.secrets_cross_origin_over_https = false;  // the API key never leaves its origin
   request.max_response_bytes = std::size_t{1} << 20;
@@ -125,7 +124,7 @@ void DashboardApi::refresh_availability() {
 }
 
 std::optional<io::HttpResponse> DashboardApi::admin_refusal(const io::HttpRequest& request) const {
-  if (options_.admin_token.empty()) {
+  if (options_.admin_token->empty()) {
     return io::json_error(status::service_unavailable,
                           "stage buttons are disabled: set ADMIN_TOKEN (or WHIP_INGEST_TOKEN) on "
                           "the media server");
@@ -136,7 +135,7 @@ std::optional<io::HttpResponse> DashboardApi::admin_refusal(const io::HttpReques
     return io::json_error(status::unauthorized,
                           "missing Authorization: Bearer header (the media server's ingest token)");
   }
-  if (!api_server::secret_equals(header->value().substr(kBearer.size()), options_.admin_token)) {
+  if (!options_.admin_token->matches(header->value().substr(kBearer.size()), clock_())) {
     return io::json_error(status::unauthorized, "wrong token");
   }
   return std::nullopt;
@@ -192,7 +191,7 @@ io::HttpResponse DashboardApi::forward(io::http::verb method, const std::string&
   io::HttpClient::Request request;
   request.method = method;
   request.url = api_url(options_.api_server_url, path);
-  request.headers = {{"x-api-key", options_.api_key}};
+  request.headers = {{"x-api-key", options_.api_key->current()}};
   request.timeout = options_.request_timeout;
   request.secrets_cross_origin_over_https = false;  // the API key never leaves its origin
   if (!body.empty()) {

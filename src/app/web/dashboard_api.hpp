@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "app/web/auth_guard.hpp"
+#include "app/web/rotating_secret.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
 #include "proto/time.hpp"
@@ -46,8 +47,11 @@ namespace ivs::app {
 
 struct DashboardApiOptions {
   std::string api_server_url;  // API_SERVER_URL
-  std::string api_key;         // API_SECRET_KEY, sent as x-api-key
-  std::string admin_token;     // bearer token the buttons must present; empty: disabled
+  // API_SECRET_KEY, sent as x-api-key; shared with the reload that rotates it (SIGHUP).
+  std::shared_ptr<const RotatingSecret> api_key = std::make_shared<const RotatingSecret>();
+  // The bearer token the buttons must present (its previous value during a rotation's grace
+  // period); empty: the buttons are disabled.
+  std::shared_ptr<const RotatingSecret> admin_token = std::make_shared<const RotatingSecret>();
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds recheck_interval{10000};
   std::size_t remembered_requests = 32;

@@ -95,15 +95,16 @@ void add_media_server_pages(io::HttpRouter& router,
 }
 
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
-                            const Config& config, const std::shared_ptr<AuthGuard>& guard) {
+                            const Config& config, const ServerSecrets& secrets,
+                            const std::shared_ptr<AuthGuard>& guard) {
   // The proxy's own client: shared by its handlers, alive as long as the router holds them.
   auto client = std::make_shared<io::HttpClient>(io);
   DashboardApiOptions options;
   options.api_server_url = config.api_server_url;
-  options.api_key = config.api_secret_key;
+  options.api_key = secrets.api_key;
   // ADMIN_TOKEN keeps stage deletion away from whoever only holds the ingest token (an OBS
-  // profile); unset, the ingest token still works, as before.
-  options.admin_token = config.admin_token.empty() ? config.whip_ingest_token : config.admin_token;
+  // profile); unset, the ingest token still works, as before (secret_reload.hpp).
+  options.admin_token = secrets.admin_token;
   options.request_timeout = std::min(config.api_request_timeout, std::chrono::milliseconds(5000));
   auto upstream = [client](io::HttpClient::Request request, io::HttpClient::Callback done) {
     client->request(std::move(request), std::move(done));

@@ -31,10 +31,10 @@ struct Config;
 io::HttpResponse web_asset_response(const io::HttpRequest& request, std::string_view name);
 
 // The media server's pages and the stage buttons' proxy to config.api_server_url (with
-// config.api_secret_key; the buttons need config.whip_ingest_token). `io` must outlive the
+// secrets.api_key; the buttons need secrets.admin_token). `io` must outlive the
 // router's handlers' use (the proxy's HTTP client runs on it).
 void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
-                            const Config& config,
+                            const Config& config, const ServerSecrets& secrets,
                             const std::shared_ptr<AuthGuard>& guard = nullptr);
 // The same with a ready-made proxy (tests inject a fake upstream).
 void add_media_server_pages(io::HttpRouter& router,

@@ -88,10 +88,17 @@ std::optional<std::string> bearer_token(const io::HttpRequest& request) {
 
 std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
 bearer_authorizer(std::string expected, std::string variable, bool required) {
-  return [expected = std::move(expected), variable = std::move(variable), required](
-             const io::HttpRequest& request,
-             const io::RequestContext&) -> std::optional<io::HttpResponse> {
-    if (expected.empty()) {
+  return bearer_authorizer(std::make_shared<const RotatingSecret>(std::move(expected)),
+                           std::move(variable), required, [] { return Instant{}; });
+}
+
+std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
+bearer_authorizer(std::shared_ptr<const RotatingSecret> expected, std::string variable,
+                  bool required, std::function<Instant()> now) {
+  return [expected = std::move(expected), variable = std::move(variable), required,
+          now = std::move(now)](const io::HttpRequest& request,
+                                const io::RequestContext&) -> std::optional<io::HttpResponse> {
+    if (expected->empty()) {
       if (!required) {
         return std::nullopt;
       }
@@ -100,7 +107,7 @@ bearer_authorizer(std::string expected, std::string variable, bool required) {
                       " on the server and send it as 'Authorization: Bearer <token>'");
     }
     const auto token = bearer_token(request);
-    if (!token || !constant_time_equal(*token, expected)) {
+    if (!token || !expected->matches(*token, now())) {
       auto response = text(request, http::status::unauthorized,
                            token ? "the bearer token in the Authorization header is not valid"
                                  : "missing 'Authorization: Bearer <token>' header");

@@ -24,11 +24,13 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "app/relay/relay_channel.hpp"
+#include "app/web/rotating_secret.hpp"
 #include "io/http_router.hpp"
 #include "io/http_types.hpp"
 
@@ -90,6 +92,12 @@ std::optional<std::string> bearer_token(const io::HttpRequest& request);
 // A missing or wrong token gets 401 naming the Authorization header; the token is never echoed.
 std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
 bearer_authorizer(std::string expected, std::string variable, bool required);
+// The same check against a secret that SIGHUP can rotate (the previous value is accepted during
+// its grace period); `now` reads the clock. Whether it is unset is judged per request, so a
+// reload that sets it opens the endpoint.
+std::function<std::optional<io::HttpResponse>(const io::HttpRequest&, const io::RequestContext&)>
+bearer_authorizer(std::shared_ptr<const RotatingSecret> expected, std::string variable,
+                  bool required, std::function<Instant()> now);
 
 // An authorize callback that refuses every request with 403 and `message` (an endpoint that
 // configuration closed, e.g. WHEP without WHEP_TOKEN or WHEP_OPEN). Not an authentication
