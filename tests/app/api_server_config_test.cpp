@@ -21,7 +21,25 @@ TEST(ApiServerConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->whip_url_base, "http://127.0.0.1:3002/whip");
   EXPECT_EQ(config->token_duration, std::chrono::minutes(720));
   EXPECT_TRUE(config->initial_stage_names.empty());
+  // Issue 13 item 14: the key and the stages survive a restart unless told otherwise.
+  EXPECT_EQ(config->data_dir, "api-server-data");
+  EXPECT_EQ(config->token_key_file, "api-server-data/token-key.pem");
+  EXPECT_EQ(config->state_file, "api-server-data/state.json");
+}
+
+TEST(ApiServerConfigTest, AnEmptyDataDirKeepsEverythingInMemoryAndFilesWin) {
+  auto env = minimal();
+  env["API_DATA_DIR"] = "";
+  auto config = load_api_server_config(env);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->token_key_file.empty());
   EXPECT_TRUE(config->state_file.empty());
+  env["API_DATA_DIR"] = "/var/lib/api";
+  env["API_STATE_FILE"] = "/elsewhere/stages.json";
+  config = load_api_server_config(env);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->token_key_file, "/var/lib/api/token-key.pem");
+  EXPECT_EQ(config->state_file, "/elsewhere/stages.json");
 }
 
 TEST(ApiServerConfigTest, SecretsAreRequiredAndNeverEchoed) {

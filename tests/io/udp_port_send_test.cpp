@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/udp_port.hpp"
+#include "support/sanitizer.hpp"
 #include "udp_test_support.hpp"
 
 namespace ivs::io {
@@ -124,7 +125,7 @@ std::int64_t resident_anonymous_kib() {
 // only, a burst makes its slots resident, and once traffic is steady again the deep pages go
 // back.
 TEST(UdpPort, SendRingIsResidentOnlyAsDeepAsUsedAndShrinksAfterABurst) {
-#if defined(__SANITIZE_ADDRESS__)
+#if IVS_ADDRESS_SANITIZER
   // Under AddressSanitizer the process's resident memory is mostly ASan's (shadow pages, the
   // freed-memory quarantine), so RssAnon says nothing about the ring: CI's ASan run failed here.
   GTEST_SKIP() << "resident memory is not measurable under AddressSanitizer";

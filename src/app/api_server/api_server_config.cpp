@@ -88,7 +88,8 @@ std::string non_empty_secret(std::string_view value) {
 std::span<const ConfigVariable> api_server_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 14> table = {{
+  // A plain array sized by its initializer, so adding a variable is one row and nothing else.
+  static const ConfigVariable table[] = {
       {"NODE_ENV", "development",
        "development, production (secrets must then be at least 16 characters) or test", false,
        v::node_env},
@@ -108,14 +109,20 @@ std::span<const ConfigVariable> api_server_variables() {
        v::http_url},
       {"API_TOKEN_DURATION_MINUTES", "720", "Participant token lifetime (IVS: 1..20160)", false,
        token_minutes},
+      {"API_DATA_DIR", "api-server-data",
+       "Directory (created 0700) keeping the signing key and the stages across restarts; empty = "
+       "memory only, a new key per start",
+       false, nullptr},
       {"API_TOKEN_KEY_FILE", "",
-       "PEM file of the P-384 signing key; created if missing; empty = new key per start", false,
-       nullptr},
-      {"API_STATE_FILE", "", "JSON file the stages are saved to on change and loaded from", false,
-       nullptr},
+       "PEM file of the P-384 signing key, created if missing; empty = API_DATA_DIR/token-key.pem",
+       false, nullptr},
+      {"API_STATE_FILE", "",
+       "JSON file the stages are saved to on change and loaded from; empty = "
+       "API_DATA_DIR/state.json",
+       false, nullptr},
       {"API_INITIAL_STAGES", "", "Stages created at start if none exist: a count or names a,b,c",
        false, initial_stages},
-  }};
+  };
   return table;
 }
 
@@ -162,8 +169,19 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
   while (config.whip_url_base.ends_with('/'))
     config.whip_url_base.pop_back();
   config.token_duration = std::chrono::minutes(std::stoi(get("API_TOKEN_DURATION_MINUTES")));
+  // Both files default to the data directory, so a restart (or kill -9) keeps the key every
+  // issued token is signed with and the stages every media server is publishing to.
+  config.data_dir = get("API_DATA_DIR");
   config.token_key_file = get("API_TOKEN_KEY_FILE");
   config.state_file = get("API_STATE_FILE");
+  if (!config.data_dir.empty()) {
+    if (config.token_key_file.empty()) {
+      config.token_key_file = config.data_dir + "/token-key.pem";
+    }
+    if (config.state_file.empty()) {
+      config.state_file = config.data_dir + "/state.json";
+    }
+  }
   config.initial_stage_names = *parse_initial_stages(get("API_INITIAL_STAGES"));
   return config;
 }

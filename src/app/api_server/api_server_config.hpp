@@ -27,6 +27,7 @@ struct ApiServerConfig {
   std::string log_format = "text";
   std::string whip_url_base = "http://127.0.0.1:3002/whip";
   std::chrono::minutes token_duration{720};
+  std::string data_dir;        // API_DATA_DIR; empty: nothing survives a restart
   std::string token_key_file;  // empty: a fresh key per start
   std::string state_file;      // empty: stages live in memory only
   // Stages created at start when the state is empty: API_INITIAL_STAGES is a count ("3") or a

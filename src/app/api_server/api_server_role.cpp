@@ -74,6 +74,33 @@ Result<jwt::Es384Key> load_or_create_key(const std::string& path) {
   return key;
 }
 
+// API_DATA_DIR: created owner-only (the signing key lives there); an existing directory is used
+// as it is, so an operator's own permissions stay.
+Status make_data_dir(const std::string& path) {
+  if (path.empty()) {
+    spdlog::info(
+        "API_DATA_DIR is empty: stages and the signing key live in memory only (a restart "
+        "starts afresh with a new key)");
+    return Ok{};
+  }
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return Ok{};
+  }
+  std::filesystem::create_directories(path, error);
+  if (!error) {
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, error);
+  }
+  if (error) {
+    return make_error("API_DATA_DIR " + path + ": cannot create it (" + error.message() +
+                      "); point it at a writable directory, or set it empty to keep state in "
+                      "memory only");
+  }
+  spdlog::info("API_DATA_DIR {} created (mode 0700)", path);
+  return Ok{};
+}
+
 class ApiServerRole {
  public:
   ApiServerRole(ApiServerConfig config, jwt::Es384Key key)
@@ -249,9 +276,8 @@ void ApiServerRole::publish_events() {
       peer->send_text(message);
   }
   if (!config_.state_file.empty()) {
-    if (auto saved = api_server::write_file_atomically(config_.state_file,
-                                                       api_server::serialize_stages(state_),
-                                                       S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH);
+    if (auto saved = api_server::write_file_atomically(
+            config_.state_file, api_server::serialize_stages(state_), S_IRUSR | S_IWUSR);
         !saved) {
       spdlog::error("API_STATE_FILE: {}", saved.error().message);
     }
@@ -308,6 +334,10 @@ int run_api_server(int argc, char** argv) {
       !logging) {
     std::fprintf(stderr, "%s\n", logging.error().message.c_str());
     return 2;
+  }
+  if (auto made = make_data_dir(config->data_dir); !made) {
+    spdlog::error("cannot start: {}", made.error().message);
+    return 1;
   }
   auto key = load_or_create_key(config->token_key_file);
   if (!key) {

@@ -214,6 +214,8 @@ std::vector<ChildSpec> server_specs(const DemoOptions& o) {
                      {"API_SECRET_KEY", o.api_key},
                      {"MEDIA_SERVER_SECRET", o.media_secret},
                      {"API_INITIAL_STAGES", o.stages},
+                     // Each demo starts afresh, and writes nothing into the directory it runs in.
+                     {"API_DATA_DIR", ""},
                      {"STAGE_WHIP_URL_BASE", url(o.host, o.stage_port, "/whip")}};
   ChildSpec stage{"stage", {"stage"}, {}, o.stage_port, "/health"};
   stage.environment = {{"STAGE_PORT", std::to_string(o.stage_port)},

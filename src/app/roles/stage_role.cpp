@@ -116,7 +116,16 @@ struct StageServer::KeyFetch {
   engine::Backoff backoff;
   engine::SecureRandom random;
   bool stopped = false;
+  bool refresh_in_flight = false;
+  std::optional<Instant> last_refresh;
 };
+
+namespace {
+// Often enough that a publisher retrying with backoff (1-2 s first) finds the new key on its
+// next attempt or the one after; rare enough that wrong tokens cannot turn the stage role into
+// a load generator against the API server.
+constexpr Duration kKeyRefreshInterval = std::chrono::seconds(5);
+}  // namespace
 
 StageServer::StageServer(boost::asio::io_context& io, StageOptions options)
     : io_(io), options_(std::move(options)) {}
@@ -210,29 +219,70 @@ void StageServer::fetch_key() {
     if (!fetch || fetch->stopped || key_) {
       return;
     }
-    std::string problem;
-    if (!response) {
-      problem = response.error().message;
-    } else if (response->status != 200) {
-      problem = "GET /api/keys: HTTP " + std::to_string(response->status);
-    } else if (auto key = key_from_jwks(response->body); !key) {
-      problem = key.error().message;
-    } else {
-      set_key(std::move(*key));
+    on_keys_answer(std::move(response), false);
+  });
+}
+
+void StageServer::refresh_key_after_refusal() {
+  if (!fetch_ || fetch_->stopped || fetch_->refresh_in_flight || !key_) {
+    return;
+  }
+  const Instant now = io::monotonic_now();
+  if (fetch_->last_refresh && now - *fetch_->last_refresh < kKeyRefreshInterval) {
+    return;
+  }
+  fetch_->last_refresh = now;
+  fetch_->refresh_in_flight = true;
+  io::HttpClient::Request request;
+  request.url = options_.api_server_url + "/api/keys";
+  request.timeout = std::chrono::seconds(5);
+  std::weak_ptr<KeyFetch> weak = fetch_;
+  fetch_->client.request(request, [this, weak](Result<io::HttpClient::Response> response) {
+    auto fetch = weak.lock();
+    if (!fetch || fetch->stopped) {
       return;
     }
-    const Duration delay = fetch->backoff.next_delay(fetch->random);
-    // Log the first failure and then every tenth, so a slow API start is not a wall of lines.
-    if (fetch->backoff.failures() == 1 || fetch->backoff.failures() % 10 == 0) {
-      spdlog::warn("stage: no verification key yet ({}); retrying", problem);
-    }
-    fetch->timer.expires_after(delay);
-    fetch->timer.async_wait([this, weak](const boost::system::error_code& error) {
-      auto alive = weak.lock();
-      if (!error && alive && !alive->stopped) {
-        fetch_key();
+    fetch->refresh_in_flight = false;
+    on_keys_answer(std::move(response), true);
+  });
+}
+
+// One /api/keys answer. The first fetch retries with backoff until a key arrives; a refresh is
+// a single attempt (the next refused token triggers the next one).
+void StageServer::on_keys_answer(Result<io::HttpClient::Response> response, bool refresh) {
+  std::string problem;
+  if (!response) {
+    problem = response.error().message;
+  } else if (response->status != 200) {
+    problem = "GET /api/keys: HTTP " + std::to_string(response->status);
+  } else if (auto key = key_from_jwks(response->body); !key) {
+    problem = key.error().message;
+  } else {
+    if (!key_ || key->thumbprint() != key_->thumbprint()) {
+      if (key_) {
+        spdlog::warn("stage: the API server's token key changed (kid {} -> {})", key_->thumbprint(),
+                     key->thumbprint());
       }
-    });
+      set_key(std::move(*key));
+    }
+    return;
+  }
+  if (refresh) {
+    spdlog::debug("stage: token key refresh failed ({})", problem);
+    return;
+  }
+  const Duration delay = fetch_->backoff.next_delay(fetch_->random);
+  // Log the first failure and then every tenth, so a slow API start is not a wall of lines.
+  if (fetch_->backoff.failures() == 1 || fetch_->backoff.failures() % 10 == 0) {
+    spdlog::warn("stage: no verification key yet ({}); retrying", problem);
+  }
+  std::weak_ptr<KeyFetch> weak = fetch_;
+  fetch_->timer.expires_after(delay);
+  fetch_->timer.async_wait([this, weak](const boost::system::error_code& error) {
+    auto alive = weak.lock();
+    if (!error && alive && !alive->stopped) {
+      fetch_key();
+    }
   });
 }
 
@@ -284,6 +334,9 @@ std::optional<io::HttpResponse> StageServer::authorize_whip(const io::HttpReques
                                        unix_seconds_now())) {
     // Logged (at a rate limit, with a count) by the AuthGuard this check runs behind.
     spdlog::debug("stage: WHIP POST for {} refused: {}", stage_id, refusal->message);
+    if (refusal->http_status == 401) {
+      refresh_key_after_refusal();
+    }
     return plain(request, static_cast<http::status>(refusal->http_status), refusal->message);
   }
   return std::nullopt;

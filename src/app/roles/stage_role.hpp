@@ -33,6 +33,7 @@
 #include "app/control/jwt.hpp"
 #include "app/control/stage_auth.hpp"
 #include "app/web/auth_guard.hpp"
+#include "io/http_client.hpp"
 #include "io/http_router.hpp"
 #include "proto/result.hpp"
 
@@ -98,6 +99,12 @@ class StageServer {
   io::HttpResponse stages_json(const io::HttpRequest& request) const;
   io::HttpResponse health_json(const io::HttpRequest& request) const;
   void fetch_key();
+  // A participant token failed verification: the API server may have a new signing key (it was
+  // restarted without its key file, or the key was rotated). GET /api/keys once, at most every
+  // kKeyRefreshInterval, and verify with the new key if it differs; the publisher's retry then
+  // succeeds. Not with STAGE_PUBLIC_KEY_FILE (the operator pinned the key).
+  void refresh_key_after_refusal();
+  void on_keys_answer(Result<io::HttpClient::Response> response, bool refresh);
 
   boost::asio::io_context& io_;
   StageOptions options_;
