@@ -88,8 +88,7 @@ std::string non_empty_secret(std::string_view value) {
 std::span<const ConfigVariable> api_server_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  // A plain array sized by its initializer, so adding a variable is one row and nothing else.
-  static const ConfigVariable table[] = {
+  static const std::array<ConfigVariable, 15> table = {{
       {"NODE_ENV", "development",
        "development, production (secrets must then be at least 16 characters) or test", false,
        v::node_env},
@@ -122,7 +121,7 @@ std::span<const ConfigVariable> api_server_variables() {
        false, nullptr},
       {"API_INITIAL_STAGES", "", "Stages created at start if none exist: a count or names a,b,c",
        false, initial_stages},
-  };
+  }};
   return table;
 }
 

@@ -280,8 +280,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  // A plain array sized by its initializer, so adding a variable is one row and nothing else.
-  static const ConfigVariable table[] = {
+  static const std::array<ConfigVariable, 49> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -413,7 +412,7 @@ std::span<const ConfigVariable> config_variables() {
        false, v::count_or_zero},
       {"AUTH_FAILURE_WINDOW", "60000", "The window AUTH_FAILURE_LIMIT counts in (ms)", false,
        v::interval_ms},
-  };
+  }};
   return table;
 }
 
