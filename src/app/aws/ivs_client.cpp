@@ -42,7 +42,7 @@ Result<std::int64_t> parse_http_date(std::string_view text) {
   if (month == 0) {
     return Error{"not an HTTP date"};
   }
-  char iso[21];
+  char iso[40];
   std::snprintf(iso, sizeof(iso), "%.4s-%02d-%.2sT%.8sZ", text.data() + 12, month, text.data() + 5,
                 text.data() + 17);
   return parse_iso8601_utc(iso);

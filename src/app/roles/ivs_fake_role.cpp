@@ -21,7 +21,8 @@ namespace {
 
 using io::http::status;
 
-std::string variable(const Environment& environment, std::string_view name, std::string fallback) {
+std::string variable(const Environment& environment, std::string_view name,
+                     const std::string& fallback) {
   const auto found = environment.find(name);
   return found == environment.end() || found->second.empty() ? fallback : found->second;
 }
