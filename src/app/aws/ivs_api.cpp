@@ -3,6 +3,11 @@
 
 #include <boost/json.hpp>
 
+#include <array>
+#include <cstdio>
+
+#include "app/aws/credentials.hpp"
+
 namespace ivs::app::aws {
 namespace {
 
@@ -144,6 +149,28 @@ AwsError parse_aws_error(unsigned status, std::string_view error_type_header,
     out.kind = status >= 500 ? AwsErrorKind::server : AwsErrorKind::client;
   }
   return out;
+}
+
+Result<std::int64_t> parse_http_date(std::string_view text) {
+  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (text.size() != 29 || text.substr(25) != " GMT") {
+    return Error{"not an HTTP date"};
+  }
+  int month = 0;
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (text.substr(8, 3) == kMonths[i]) {
+      month = static_cast<int>(i) + 1;
+    }
+  }
+  if (month == 0) {
+    return Error{"not an HTTP date"};
+  }
+  char iso[40];
+  std::snprintf(iso, sizeof(iso), "%.4s-%02d-%.2sT%.8sZ", text.data() + 12, month, text.data() + 5,
+                text.data() + 17);
+  return parse_iso8601_utc(iso);
 }
 
 std::string iam_action(std::string_view action) {

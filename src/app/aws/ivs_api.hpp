@@ -73,6 +73,10 @@ struct AwsError {
 AwsError parse_aws_error(unsigned status, std::string_view error_type_header,
                          std::string_view body);
 
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7 IMF-fixdate) -> Unix seconds: AWS's time in
+// an answer's Date header, to measure a clock skew.
+Result<std::int64_t> parse_http_date(std::string_view text);
+
 // "ivs:ListStages" for an action name: what an AccessDenied error tells the user to allow.
 std::string iam_action(std::string_view action);
 

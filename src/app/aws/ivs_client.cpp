@@ -4,8 +4,6 @@
 
 #include <boost/url/parse.hpp>
 
-#include <array>
-#include <charconv>
 #include <chrono>
 
 #include "io/clock.hpp"
@@ -25,28 +23,6 @@ std::string trim_slash(std::string url) {
 }
 
 }  // namespace
-
-Result<std::int64_t> parse_http_date(std::string_view text) {
-  // "Sun, 06 Nov 1994 08:49:37 GMT"
-  static constexpr std::array<std::string_view, 12> kMonths = {
-      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (text.size() != 29 || text.substr(25) != " GMT") {
-    return Error{"not an HTTP date"};
-  }
-  int month = 0;
-  for (std::size_t i = 0; i < kMonths.size(); ++i) {
-    if (text.substr(8, 3) == kMonths[i]) {
-      month = static_cast<int>(i) + 1;
-    }
-  }
-  if (month == 0) {
-    return Error{"not an HTTP date"};
-  }
-  char iso[40];
-  std::snprintf(iso, sizeof(iso), "%.4s-%02d-%.2sT%.8sZ", text.data() + 12, month, text.data() + 5,
-                text.data() + 17);
-  return parse_iso8601_utc(iso);
-}
 
 IvsClient::IvsClient(boost::asio::io_context& io, io::HttpClient& http,
                      CredentialProvider& credentials, engine::RandomSource& random,

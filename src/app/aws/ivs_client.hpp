@@ -109,7 +109,4 @@ class IvsClient {
   std::shared_ptr<bool> alive_;
 };
 
-// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7 IMF-fixdate) -> Unix seconds.
-Result<std::int64_t> parse_http_date(std::string_view text);
-
 }  // namespace ivs::app::aws
