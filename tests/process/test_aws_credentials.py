@@ -133,3 +133,20 @@ def test_nothing_found_says_what_was_tried(tmp_path):
         assert expected in answer["error"], answer["error"]
     [disabled] = run_tool(tmp_path, {"AWS_EC2_METADATA_DISABLED": "true"})
     assert "disabled" in disabled["error"]
+
+
+def test_print_config_names_the_source_never_the_secret(tmp_path):
+    write_aws_files(tmp_path, "[ops]\naws_access_key_id = AKIAOPS\naws_secret_access_key = opsSecret\n")
+    result = subprocess.run([str(harness.binary()), "--print-config"], capture_output=True,
+                            text=True, timeout=30, check=True, cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                 "STAGE_SOURCE": "ivs", "AWS_PROFILE": "ops"})
+    assert "AWS credentials from shared credentials file" in result.stdout
+    assert "(profile ops)" in result.stdout and "opsSecret" not in result.stdout
+    env_result = subprocess.run([str(harness.binary()), "--print-config"], capture_output=True,
+                                text=True, timeout=30, check=True, cwd=tmp_path,
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                     "STAGE_SOURCE": "ivs", "AWS_ACCESS_KEY_ID": "AKIAENV",
+                                     "AWS_SECRET_ACCESS_KEY": "envSecret"})
+    assert "AWS credentials from environment" in env_result.stdout
+    assert "envSecret" not in env_result.stdout

@@ -41,6 +41,29 @@ std::string without_trailing_slash(std::string url) {
 
 }  // namespace
 
+std::string planned_source(CredentialSettings settings) {
+  if (from_environment(settings)) {
+    return "environment";
+  }
+  const auto config_text = read_file(settings.config_file).value_or("");
+  if (auto status = apply_profile_web_identity(settings, config_text); !status) {
+    return "none: " + status.error().message;
+  }
+  if (!settings.role_arn.empty() && !settings.web_identity_token_file.empty()) {
+    return "web identity (" + settings.role_arn + ")";
+  }
+  auto found =
+      from_shared_files(settings, read_file(settings.credentials_file).value_or(""), config_text);
+  if (!found) {
+    return "none: " + found.error().message;
+  }
+  if (found->has_value()) {
+    return (*found)->source;
+  }
+  return settings.imds_disabled ? "none (AWS_EC2_METADATA_DISABLED)"
+                                : "EC2 instance metadata (IMDSv2), resolved at start";
+}
+
 CredentialProvider::CredentialProvider(boost::asio::io_context& io, io::HttpClient& http,
                                        CredentialSettings settings,
                                        std::function<std::int64_t()> now_unix)

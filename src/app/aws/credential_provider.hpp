@@ -26,6 +26,11 @@
 
 namespace ivs::app::aws {
 
+// Which source the chain would use now, from the environment and the files alone (nothing is
+// fetched): "environment", "web identity (<role>)", "shared credentials file ... (profile x)",
+// or "EC2 instance metadata (IMDSv2), resolved at start". For --print-config; never a secret.
+std::string planned_source(CredentialSettings settings);
+
 class CredentialProvider {
  public:
   using Callback = std::function<void(Result<AwsCredentials>)>;

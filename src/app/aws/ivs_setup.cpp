@@ -100,6 +100,16 @@ Result<IvsStack> make_ivs_stack(boost::asio::io_context& io, io::HttpClient& htt
   return stack;
 }
 
+std::string describe_ivs_credentials(const Config& config) {
+  if (!stage_source_is_ivs(config)) {
+    return {};
+  }
+  const char* home = std::getenv("HOME");
+  return "# STAGE_SOURCE=ivs: AWS credentials from " +
+         planned_source(credential_settings(aws_variables(config), home != nullptr ? home : "/")) +
+         "\n";
+}
+
 std::string ivs_status_json(const IvsStack& stack) {
   const auto& status = stack.source->status();
   const auto& counters = stack.client->counters();

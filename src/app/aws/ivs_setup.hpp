@@ -34,6 +34,9 @@ std::string config_value(const Config& config, std::string_view name);
 Result<IvsStack> make_ivs_stack(boost::asio::io_context& io, io::HttpClient& http,
                                 engine::RandomSource& random, const Config& config);
 
+// "# STAGE_SOURCE=ivs: AWS credentials from <planned source>" for --print-config; "" in api mode.
+std::string describe_ivs_credentials(const Config& config);
+
 // {"kind":"ivs","credentials":"<source>","tokens":..,"stagesListed":..,"stagesTagged":..,
 //  "lastError":..,"requests":..,"throttled":..,"accessDenied":..,"clockSkew":..}
 std::string ivs_status_json(const IvsStack& stack);

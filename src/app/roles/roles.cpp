@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "app/aws/ivs_setup.hpp"
 #include "app/publisher/test_publisher.hpp"
 #include "app/roles/demo_role.hpp"
 #include "app/roles/ivs_fake_role.hpp"
@@ -125,6 +126,7 @@ int print_config() {
     return 2;
   }
   std::fputs(format_effective_config(*config).c_str(), stdout);
+  std::fputs(aws::describe_ivs_credentials(*config).c_str(), stdout);
   return 0;
 }
 
