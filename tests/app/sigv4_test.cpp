@@ -1,14 +1,13 @@
-// SigV4 against AWS's published test suite (testdata/aws/sigv4_testsuite.json, see the README
-// there): every case's canonical request, string to sign and Authorization header must match
-// byte for byte. The botocore cross-check on random requests is tests/process/
-// test_sigv4_botocore.py; these vectors pin the rules AWS wrote down.
+// SigV4 against cases of AWS's published test suite ("aws-sig-v4-test-suite": key AKIDEXAMPLE,
+// region us-east-1, service "service", 20150830T123600Z), written out below as request and
+// expected signature: they pin the rules AWS wrote down (path normalisation, query encoding).
+// The byte-for-byte check of canonical request, string to sign and Authorization on hundreds
+// of random requests is against botocore: tests/process/test_sigv4_botocore.py.
 #include "app/aws/sigv4.hpp"
 
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
-#include "support/testdata.hpp"
+#include <algorithm>
 
 namespace ivs::app::aws {
 namespace {
@@ -86,11 +85,6 @@ SignableRequest parse_req(const std::string& text) {
   return request;
 }
 
-std::string text_of(const boost::json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  return value != nullptr ? std::string(value->as_string()) : std::string();
-}
-
 TEST(SigV4, AmzDateFormatsUtc) {
   EXPECT_EQ(amz_date(kSuiteTime), "20150830T123600Z");
   EXPECT_EQ(amz_date(0), "19700101T000000Z");
@@ -144,23 +138,35 @@ TEST(SigV4, SessionTokenIsAddedAndSigned) {
   EXPECT_NE(other.signature, signed_request.signature);
 }
 
+struct SuiteCase {
+  const char* name;
+  const char* request;    // the case's .req, without X-Amz-Date (the signer adds it)
+  const char* signature;  // from the case's .authz
+};
+
 TEST(SigV4, AwsTestSuiteVectors) {
-  const auto document = boost::json::parse(test::read_testdata("aws/sigv4_testsuite.json"));
-  const auto& suite = document.as_object();
-  const Credentials base{text_of(suite, "access_key_id"), text_of(suite, "secret_access_key"), ""};
-  const Scope scope{text_of(suite, "region"), text_of(suite, "service")};
-  const auto& cases = suite.at("cases").as_array();
-  ASSERT_GE(cases.size(), 30U);
-  for (const auto& entry : cases) {
-    const auto& vector = entry.as_object();
-    SCOPED_TRACE(text_of(vector, "name"));
-    const SignableRequest request = parse_req(text_of(vector, "req"));
-    Credentials credentials = base;
-    credentials.session_token = text_of(vector, "token");
-    const auto signed_request = sign(request, credentials, scope, kSuiteTime);
-    EXPECT_EQ(signed_request.canonical_request, text_of(vector, "creq"));
-    EXPECT_EQ(signed_request.string_to_sign, text_of(vector, "sts"));
-    EXPECT_EQ(signed_request.authorization, text_of(vector, "authz"));
+  static const SuiteCase kCases[] = {
+      {"get-vanilla", "GET / HTTP/1.1\nHost:example.amazonaws.com\n\n",
+       "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
+      {"get-vanilla-empty-query-key",
+       "GET /?Param1=value1 HTTP/1.1\nHost:example.amazonaws.com\n\n",
+       "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb"},
+      {"get-slash-pointless-dot", "GET /./example HTTP/1.1\nHost:example.amazonaws.com\n\n",
+       "ef75d96142cf21edca26f06005da7988e4f8dc83a165a80865db7089db637ec5"},
+      {"get-slashes", "GET //example// HTTP/1.1\nHost:example.amazonaws.com\n\n",
+       "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84"},
+      {"get-space", "GET /example space/ HTTP/1.1\nHost:example.amazonaws.com\n\n",
+       "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"},
+  };
+  const Credentials credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+  for (const SuiteCase& suite_case : kCases) {
+    SCOPED_TRACE(suite_case.name);
+    const auto signed_request =
+        sign(parse_req(suite_case.request), credentials, {"us-east-1", "service"}, kSuiteTime);
+    EXPECT_EQ(signed_request.authorization,
+              std::string("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"
+                          "aws4_request, SignedHeaders=host;x-amz-date, Signature=") +
+                  suite_case.signature);
   }
 }
 
