@@ -329,9 +329,14 @@ boost::json::object Es384Key::public_jwk() const {
 }
 
 Result<std::string> sign(const Es384Key& key, const boost::json::object& claims) {
+  return sign(key, claims, key.thumbprint());
+}
+
+Result<std::string> sign(const Es384Key& key, const boost::json::object& claims,
+                         std::string_view kid) {
   if (!key.has_private_key())
     return make_error("ES384: signing needs a private key");
-  const boost::json::object header{{"alg", "ES384"}, {"typ", "JWT"}, {"kid", key.thumbprint()}};
+  const boost::json::object header{{"alg", "ES384"}, {"typ", "JWT"}, {"kid", kid}};
   std::string signing_input = base64url_encode(as_bytes(boost::json::serialize(header))) + "." +
                               base64url_encode(as_bytes(boost::json::serialize(claims)));
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());

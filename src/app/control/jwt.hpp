@@ -72,6 +72,10 @@ class Es384Key {
 
 // Signs `claims` as a compact JWS with header {"alg":"ES384","typ":"JWT","kid":<thumbprint>}.
 Result<std::string> sign(const Es384Key& key, const boost::json::object& claims);
+// The same with the header's "kid" given: IVS self-signed participant tokens name the imported
+// public key's ARN there (app/aws/ivs_self_signed.hpp).
+Result<std::string> sign(const Es384Key& key, const boost::json::object& claims,
+                         std::string_view kid);
 
 struct VerifiedToken {
   boost::json::object header;

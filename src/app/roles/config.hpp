@@ -186,6 +186,10 @@ std::string count_or_zero(std::string_view value);
 std::string header_timeout_ms(std::string_view value);
 std::string connect_timeout_ms(std::string_view value);
 std::string rate_per_second(std::string_view value);
+std::string stage_source(std::string_view value);
+std::string stage_tag(std::string_view value);
+std::string token_minutes(std::string_view value);
+std::string http_url_or_empty(std::string_view value);
 }  // namespace validators
 
 bool parse_boolean(std::string_view value);

@@ -191,6 +191,20 @@ std::string cidr_list_or_empty(std::string_view value) {
   return parsed ? std::string()
                 : "comma-separated IP addresses or CIDR networks (" + parsed.error().message + ")";
 }
+std::string stage_source(std::string_view value) {
+  return one_of(value, {"api", "ivs"});
+}
+std::string stage_tag(std::string_view value) {
+  return value.empty() || (value.find('=') != std::string_view::npos && value.front() != '=')
+             ? std::string()
+             : "a tag as key=value (e.g. media-server=relay), or empty";
+}
+std::string token_minutes(std::string_view value) {
+  return integer_between(value, 1, 20160, "an integer number of minutes");
+}
+std::string http_url_or_empty(std::string_view value) {
+  return value.empty() ? std::string() : http_url(value);
+}
 std::string whip_destinations(std::string_view value) {
   auto parsed = parse_whip_destinations(value);
   return parsed ? std::string() : parsed.error().message;
@@ -280,7 +294,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 49> table = {{
+  static const std::array<ConfigVariable, 66> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -294,12 +308,61 @@ std::span<const ConfigVariable> config_variables() {
       {"API_SECRET_KEY", "", "Sent as x-api-key on every API server request", true, nullptr, kMin},
       {"MEDIA_SERVER_SECRET", "", "Sent as x-media-auth on register, token and WebSocket", true,
        nullptr, kMin},
-      {"AWS_REGION", "us-east-1", "AWS region (kept for the API server side and scale-out)", false,
-       v::non_empty},
-      {"AWS_ACCESS_KEY_ID", "", "AWS access key (not used by the media server itself)", true,
+      {"AWS_REGION", "us-east-1",
+       "AWS region of the IVS stages (STAGE_SOURCE=ivs) and of STS; kept for the API server side",
+       false, v::non_empty},
+      {"AWS_ACCESS_KEY_ID", "",
+       "AWS access key, first in the credentials chain (used with STAGE_SOURCE=ivs)", true,
        nullptr},
-      {"AWS_SECRET_ACCESS_KEY", "", "AWS secret key (not used by the media server itself)", true,
+      {"AWS_SECRET_ACCESS_KEY", "", "AWS secret key of AWS_ACCESS_KEY_ID (STAGE_SOURCE=ivs)", true,
        nullptr},
+      {"STAGE_SOURCE", "api",
+       "Where stages and tokens come from: api (the API server) or ivs (Amazon IVS Real-Time "
+       "directly, with AWS credentials; docs/ivs-direct.md)",
+       false, v::stage_source},
+      {"IVS_STAGE_TAG", "",
+       "STAGE_SOURCE=ivs: publish only to stages carrying this tag, as key=value (empty = every "
+       "stage in AWS_REGION)",
+       false, v::stage_tag},
+      {"IVS_TOKEN_DURATION", "720",
+       "STAGE_SOURCE=ivs: participant token lifetime in minutes (IVS accepts 1 to 20160)", false,
+       v::token_minutes},
+      {"IVS_API_MAX_RATE", "40",
+       "STAGE_SOURCE=ivs: most IVS API requests per second this server sends (IVS allows 50 "
+       "CreateParticipantToken per second per account; 0 = unpaced)",
+       false, v::rate_per_second},
+      {"IVS_TOKEN_PRIVATE_KEY_FILE", "",
+       "STAGE_SOURCE=ivs: PEM P-384 private key to self-sign participant tokens (with "
+       "IVS_PUBLIC_KEY_ARN; no API call per stage)",
+       false, nullptr},
+      {"IVS_PUBLIC_KEY_ARN", "",
+       "STAGE_SOURCE=ivs: ARN of the imported public key of IVS_TOKEN_PRIVATE_KEY_FILE (the "
+       "tokens' kid)",
+       false, nullptr},
+      {"AWS_SESSION_TOKEN", "", "Session token of temporary AWS_ACCESS_KEY_ID credentials", true,
+       nullptr},
+      {"AWS_PROFILE", "", "Profile of the shared AWS files (empty = default)", false, nullptr},
+      {"AWS_SHARED_CREDENTIALS_FILE", "",
+       "AWS shared credentials file (empty = ~/.aws/credentials)", false, nullptr},
+      {"AWS_CONFIG_FILE", "", "AWS shared config file (empty = ~/.aws/config)", false, nullptr},
+      {"AWS_ROLE_ARN", "",
+       "Role to assume with the web identity token (EKS service accounts set it)", false, nullptr},
+      {"AWS_WEB_IDENTITY_TOKEN_FILE", "",
+       "Web identity token file for STS AssumeRoleWithWebIdentity (EKS sets it)", false, nullptr},
+      {"AWS_ROLE_SESSION_NAME", "",
+       "Session name when assuming AWS_ROLE_ARN (empty = "
+       "ivs-media-server)",
+       false, nullptr},
+      {"AWS_ENDPOINT_URL_IVS_REALTIME", "",
+       "IVS Real-Time endpoint (empty = https://ivsrealtime.<AWS_REGION>.amazonaws.com)", false,
+       v::http_url_or_empty},
+      {"AWS_ENDPOINT_URL_STS", "", "STS endpoint (empty = https://sts.<AWS_REGION>.amazonaws.com)",
+       false, v::http_url_or_empty},
+      {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "",
+       "EC2 instance metadata endpoint (empty = http://169.254.169.254)", false,
+       v::http_url_or_empty},
+      {"AWS_EC2_METADATA_DISABLED", "false",
+       "true: never ask the EC2 instance metadata service for credentials", false, v::boolean},
       {"WHIP_ENDPOINT", "https://global.whip.live-video.net",
        "IVS WHIP endpoint when neither the token response nor the token names one", false,
        v::http_url},

@@ -177,19 +177,25 @@ Status MediaServer::start() {
       .websocket_url = *ws_url,
       .websocket_headers = auth_headers(ApiCall::websocket, api),
       .publisher_active = [this] { return channel_ && channel_->publisher_live(); }};
-  api_ = std::make_unique<ApiClient>(http_client_, api);
   engine::StageReconcilerOptions reconcile;
   reconcile.max_concurrent_connects = config_.max_concurrent_connects;
   reconcile.attempt_timeout =
       std::max<Duration>(std::chrono::seconds(30), config_.api_request_timeout * 2);
   reconcile.max_session_age = config_.stage_republish_interval;  // IVS ends sessions at 24 h
-  stages_ = std::make_unique<StageManager>(
-      io_, reconcile,
-      [this](const std::string& arn, TokenCallback done) {
-        api_->fetch_token(arn, std::move(done));
-      },
-      *egress_, random_);
-  control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
+  if (aws::stage_source_is_ivs(config_)) {
+    if (auto status = start_ivs_source(reconcile); !status) {
+      return status;
+    }
+  } else {
+    api_ = std::make_unique<ApiClient>(http_client_, api);
+    stages_ = std::make_unique<StageManager>(
+        io_, reconcile,
+        [this](const std::string& arn, TokenCallback done) {
+          api_->fetch_token(arn, std::move(done));
+        },
+        *egress_, random_);
+    control_ = std::make_unique<ControlPlane>(io_, *api_, *stages_, random_, control);
+  }
   if (!config_.whip_destinations.empty()) {
     static_destinations_ = std::make_unique<StaticDestinations>(io_, config_.whip_destinations,
                                                                 *egress_, random_, reconcile);
@@ -200,7 +206,28 @@ Status MediaServer::start() {
   if (egress_->mode() == "tracking-only") {
     spdlog::warn("{}: stages are tracked, nothing is published to IVS yet", kTrackingOnlyNote);
   }
-  control_->start();
+  if (control_) {
+    control_->start();
+  }
+  return Ok{};
+}
+
+// STAGE_SOURCE=ivs: IVS Real-Time lists the stages and issues the tokens (app/aws/); the
+// StageManager and everything behind it are the same as in api mode.
+Status MediaServer::start_ivs_source(const engine::StageReconcilerOptions& reconcile) {
+  auto stack = aws::make_ivs_stack(io_, http_client_, random_, config_);
+  if (!stack) {
+    return stack.error();
+  }
+  ivs_ = std::make_unique<aws::IvsStack>(std::move(*stack));
+  stages_ = std::make_unique<StageManager>(
+      io_, reconcile,
+      [this](const std::string& arn, TokenCallback done) {
+        ivs_->source->fetch_token(arn, std::move(done));
+      },
+      *egress_, random_);
+  ivs_->source->attach(*stages_);
+  ivs_->source->start();
   return Ok{};
 }
 
@@ -214,10 +241,13 @@ void MediaServer::stop(std::function<void()> done) {
     // racing it with an extra one (ControlPlane::publisher_changed).
     control_->begin_stop();
   }
+  if (ivs_) {
+    ivs_->source->stop();
+  }
   if (channel_) {
     channel_->close_all();  // the publisher and viewers get a DTLS close_notify
   }
-  if (!control_) {
+  if (!stages_) {
     if (plane_) {
       plane_->close();
     }
@@ -225,14 +255,19 @@ void MediaServer::stop(std::function<void()> done) {
     return;
   }
   stop_egress([this, done = std::move(done)]() mutable {
-    control_->finish_stop([this, done = std::move(done)] {
+    auto finish = [this, done = std::move(done)] {
       plane_->close();
       http_server_->stop();
       if (health_server_) {
         health_server_->stop();
       }
       done();
-    });
+    };
+    if (control_) {
+      control_->finish_stop(std::move(finish));
+    } else {
+      finish();
+    }
   });
 }
 
@@ -302,6 +337,10 @@ HealthSnapshot MediaServer::health_snapshot() const {
   }
   s.registered = control_ && control_->ever_registered();
   s.api_reachable = control_ && control_->ready();
+  if (ivs_) {  // "registered" means: the stage list has been read from IVS
+    s.registered = ivs_->source->status().listed;
+    s.api_reachable = s.registered && ivs_->source->status().last_error.empty();
+  }
   s.shutting_down = stopping_;
   return s;
 }
@@ -319,6 +358,12 @@ StatusSnapshot MediaServer::status_snapshot() const {
   out.websocket_connected = control_ && control_->websocket_connected();
   if (control_ && control_->last_sync()) {
     out.last_sync_iso8601 = iso8601_from_unix_micros(control_->last_sync()->unix_micros);
+  }
+  if (ivs_) {
+    out.stage_source_json = aws::ivs_status_json(*ivs_);
+    if (const auto synced = ivs_->source->status().last_sync_unix) {
+      out.last_sync_iso8601 = iso8601_from_unix_micros(*synced * 1000000);
+    }
   }
   if (stages_) {
     add_stage_views(out, *stages_);

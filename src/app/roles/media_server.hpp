@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 
+#include "app/aws/ivs_setup.hpp"
 #include "app/control/api_client.hpp"
 #include "app/control/control_plane.hpp"
 #include "app/control/stage_manager.hpp"
@@ -88,6 +89,7 @@ class MediaServer {
   SecurityCounters security_counters() const;
   void add_stage_views(StatusSnapshot& out, const StageManager& manager) const;
   void stop_egress(std::function<void()> done);
+  Status start_ivs_source(const engine::StageReconcilerOptions& reconcile);
 
   boost::asio::io_context& io_;
   Config config_;
@@ -108,6 +110,7 @@ class MediaServer {
   std::unique_ptr<StageManager> stages_;
   std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set
   std::unique_ptr<ControlPlane> control_;
+  std::unique_ptr<aws::IvsStack> ivs_;  // STAGE_SOURCE=ivs: replaces api_ and control_
   bool stopping_ = false;
 };
 

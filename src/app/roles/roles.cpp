@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <optional>
 
+#include "app/aws/ivs_setup.hpp"
 #include "app/publisher/test_publisher.hpp"
 #include "app/roles/demo_role.hpp"
+#include "app/roles/ivs_fake_role.hpp"
 #include "app/roles/logging.hpp"
 #include "app/roles/media_server.hpp"
 #include "app/roles/stage_role.hpp"
@@ -34,7 +36,7 @@ int run_publish(int argc, char** argv) {
 }  // namespace
 
 std::span<const Role> roles() {
-  static const std::array<Role, 5> table = {{
+  static const std::array<Role, 6> table = {{
       {"serve", "the media server (default): control plane, health, status", run_serve_role},
       {"api-server", "reference API server (stages, tokens, WebSocket notifications)",
        run_api_server_role},
@@ -42,6 +44,8 @@ std::span<const Role> roles() {
       {"publish", "test publisher: generated H.264 + Opus over WHIP", run_publish},
       {"demo", "the whole system on this machine: api-server, stage, serve, publish",
        run_demo_role},
+      {"ivs-fake", "local stand-in for the IVS Real-Time API (SigV4-checked, throttled)",
+       run_ivs_fake_role},
   }};
   return table;
 }
@@ -123,6 +127,7 @@ int print_config() {
     return 2;
   }
   std::fputs(format_effective_config(*config).c_str(), stdout);
+  std::fputs(aws::describe_ivs_credentials(*config).c_str(), stdout);
   return 0;
 }
 

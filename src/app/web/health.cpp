@@ -229,6 +229,9 @@ std::string status_json(const StatusSnapshot& snapshot) {
                                            {"activeConnections", h.active_connections},
                                            {"desiredStages", snapshot.stages.size()}}},
                     {"stages", std::move(stages)}};
+  boost::system::error_code error;
+  auto source = json::parse(snapshot.stage_source_json, error);
+  body["stageSource"] = !error && source.is_object() ? source : json::object{{"kind", "api"}};
   return serialize_plain(body);
 }
 

@@ -71,6 +71,9 @@ struct StatusSnapshot {
   std::string egress_note;  // why stages are tracked, not published to; empty otherwise
   bool websocket_connected = false;
   std::string last_sync_iso8601;  // empty before the first successful sync
+  // STAGE_SOURCE=ivs: the IVS stage source as a JSON object (app/aws/ivs_setup.hpp); empty in
+  // api mode, shown as {"kind":"api"}.
+  std::string stage_source_json;
   std::vector<StageStatusView> stages;
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;
