@@ -4,6 +4,7 @@
 // The byte-for-byte check of canonical request, string to sign and Authorization on hundreds
 // of random requests is against botocore: tests/process/test_sigv4_botocore.py.
 #include "app/aws/sigv4.hpp"
+#include "app/aws/sigv4_verify.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,30 +14,6 @@ namespace ivs::app::aws {
 namespace {
 
 constexpr std::int64_t kSuiteTime = 1440938160;  // 20150830T123600Z
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() + 0 && hex_value(text[i + 1]) >= 0 &&
-        hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 // A .req file: "METHOD target HTTP/1.1", headers (a line starting with white space continues
 // the previous value), an empty line, the body. X-Amz-Date and X-Amz-Security-Token are left

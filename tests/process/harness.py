@@ -592,6 +592,25 @@ def view_all(output_dir: Path, urls: dict, seconds: float = 20, until_frames: in
             viewer.kill()
 
 
+def start_api_and_stage(output_dir: Path, processes: list, initial_stages: int) -> tuple:
+    """An API server with `initial_stages` stages whose tokens point at a stage role, and that
+    stage role once it has loaded the API server's key: (api, stage, the API's stage records)."""
+    stage_port = free_port()
+    api = ApiServer(output_dir, extra_env={
+        "API_INITIAL_STAGES": str(initial_stages),
+        "STAGE_WHIP_URL_BASE": f"http://127.0.0.1:{stage_port}/whip"})
+    processes.append(api)
+    api.start().wait_ready()
+    stage = StageServer(output_dir, api.url, port=stage_port)
+    processes.append(stage)
+    stage.start().wait_ready()
+    wait_until(lambda: http("GET", stage.url + "/health").json()["keyLoaded"], 10,
+               "the stage to load the API server's key", context=stage.log_tail)
+    stages = api.call("GET", "/api/stages").json()["stages"]
+    assert len(stages) == initial_stages, stages
+    return api, stage, stages
+
+
 class RelaySetup:
     """api-server + stage role + media server (+ publisher), wired for the relay tests:
     the API server's tokens point at the stage role, the media server reads the API server."""

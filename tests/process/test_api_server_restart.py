@@ -41,17 +41,7 @@ def kid(api) -> str:
 
 
 def test_kill_9_and_restart_keeps_the_key_and_the_stages(output_dir, processes):
-    stage_port = harness.free_port()
-    api = harness.ApiServer(output_dir, extra_env={
-        "API_INITIAL_STAGES": "3", "STAGE_WHIP_URL_BASE": f"http://127.0.0.1:{stage_port}/whip"})
-    processes.append(api)
-    api.start().wait_ready()
-    stage = harness.StageServer(output_dir, api.url, port=stage_port)
-    processes.append(stage)
-    stage.start().wait_ready()
-    wait_until(lambda: harness.http("GET", stage.url + "/health").json()["keyLoaded"], 10,
-               "the stage to load the API server's key", context=stage.log_tail)
-    stages = api.call("GET", "/api/stages").json()["stages"]
+    api, stage, stages = harness.start_api_and_stage(output_dir, processes, initial_stages=3)
     first_kid = kid(api)
     data_dir = output_dir / "api-server-data"
     for name in ("token-key.pem", "state.json"):

@@ -16,20 +16,7 @@ PUBLISH_ARGS = ("--size", "640x360", "--bitrate", "800")
 
 
 def start_stack(output_dir, processes):
-    stage_port = harness.free_port()
-    api = harness.ApiServer(output_dir, extra_env={
-        "API_INITIAL_STAGES": "2",
-        "STAGE_WHIP_URL_BASE": f"http://127.0.0.1:{stage_port}/whip"})
-    processes.append(api)
-    api.start().wait_ready()
-    stage = harness.StageServer(output_dir, api.url, port=stage_port)
-    processes.append(stage)
-    stage.start().wait_ready()
-    wait_until(lambda: harness.http("GET", stage.url + "/health").json()["keyLoaded"], 10,
-               "the stage to load the API server's key", context=stage.log_tail)
-    stages = api.call("GET", "/api/stages").json()["stages"]
-    assert len(stages) == 2, stages
-    return api, stage, stages
+    return harness.start_api_and_stage(output_dir, processes, initial_stages=2)
 
 
 def token_for(api, stage_record) -> dict:

@@ -209,12 +209,16 @@ RelayChannel* StageServer::channel(const std::string& stage_id) {
   return found == channels_.end() ? nullptr : found->second.get();
 }
 
-void StageServer::fetch_key() {
+io::HttpClient::Request StageServer::keys_request() const {
   io::HttpClient::Request request;
   request.url = options_.api_server_url + "/api/keys";
   request.timeout = std::chrono::seconds(5);
+  return request;
+}
+
+void StageServer::fetch_key() {
   std::weak_ptr<KeyFetch> weak = fetch_;
-  fetch_->client.request(request, [this, weak](Result<io::HttpClient::Response> response) {
+  fetch_->client.request(keys_request(), [this, weak](Result<io::HttpClient::Response> response) {
     auto fetch = weak.lock();
     if (!fetch || fetch->stopped || key_) {
       return;
@@ -233,11 +237,8 @@ void StageServer::refresh_key_after_refusal() {
   }
   fetch_->last_refresh = now;
   fetch_->refresh_in_flight = true;
-  io::HttpClient::Request request;
-  request.url = options_.api_server_url + "/api/keys";
-  request.timeout = std::chrono::seconds(5);
   std::weak_ptr<KeyFetch> weak = fetch_;
-  fetch_->client.request(request, [this, weak](Result<io::HttpClient::Response> response) {
+  fetch_->client.request(keys_request(), [this, weak](Result<io::HttpClient::Response> response) {
     auto fetch = weak.lock();
     if (!fetch || fetch->stopped) {
       return;

@@ -99,6 +99,7 @@ class StageServer {
   io::HttpResponse stages_json(const io::HttpRequest& request) const;
   io::HttpResponse health_json(const io::HttpRequest& request) const;
   void fetch_key();
+  io::HttpClient::Request keys_request() const;  // GET <STAGE_API_SERVER_URL>/api/keys
   // A participant token failed verification: the API server may have a new signing key (it was
   // restarted without its key file, or the key was rotated). GET /api/keys once, at most every
   // kKeyRefreshInterval, and verify with the new key if it differs; the publisher's retry then
