@@ -72,7 +72,9 @@ def test_stages_existing_at_start_are_synced(output_dir, processes):
 
 
 def test_api_server_outage_and_restart(output_dir, processes):
-    api, media = start_pair(output_dir, processes)
+    # An API server that forgets everything on restart (API_DATA_DIR empty; the default keeps
+    # stages, test_api_server_restart.py), so the resync below must also drop a stage.
+    api, media = start_pair(output_dir, processes, api_env={"API_DATA_DIR": ""})
     old_stage = api.create_stage("before")
     wait_until(lambda: old_stage["stageArn"] in media.stage_arns(), 5, "first stage",
                context=context(api, media))
