@@ -210,6 +210,34 @@ def test_demo_role_runs_everything_and_stops_on_sigterm(output_dir):
     print(f"media-server demo stopped {time.monotonic() - started:.1f} s after SIGTERM")
 
 
+# Issue 14: the demo in ivs mode. The IVS Real-Time stand-in (`ivs-fake`) replaces the API
+# server, the media server lists the tagged stages with SigV4-signed ListStages calls and
+# publishes to each with a CreateParticipantToken token the stage role verifies.
+def test_demo_role_in_ivs_mode_publishes_to_every_tagged_stage(output_dir):
+    ports = demo_ports()
+    demo = start_demo_role(output_dir, ports, ["--ivs"])
+    try:
+        harness.wait_until(lambda: "Press Ctrl-C" in demo_output(output_dir), 60,
+                           "media-server demo --ivs to print its URLs", interval=0.2,
+                           context=lambda: demo_logs(output_dir))
+        children = child_pids(output_dir)
+        assert set(children) == {"ivs-fake", "stage", "media-server", "publisher"}, children
+        assert "IVS stand-in" in demo_output(output_dir)
+
+        def three_stages_publishing():
+            stages = [s for s in live_stages(ports["stage"]) if s.get("videoPackets", 0) > 0]
+            return stages if len(stages) >= 3 else None
+
+        harness.wait_until(three_stages_publishing, 60, "three IVS stages receiving video",
+                           interval=0.25, context=lambda: demo_logs(output_dir))
+        source = harness.http("GET", f"http://127.0.0.1:{ports['media']}/api/status").json()
+        assert source["stageSource"]["kind"] == "ivs", source.get("stageSource")
+        assert source["stageSource"]["stagesTagged"] == 3, source["stageSource"]
+    finally:
+        code = stop_demo(demo, output_dir)
+    assert code == 0, f"exit code {code}\n{demo_logs(output_dir)}"
+
+
 def test_demo_role_fails_when_a_server_dies(output_dir):
     ports = demo_ports()
     demo = start_demo_role(output_dir, ports, ["--no-publisher"])

@@ -57,6 +57,13 @@ struct Knobs {
   bool publisher = true;
 };
 
+// The AWS credentials the media server signs with and the stand-in expects, in --ivs mode.
+constexpr std::string_view kDemoAccessKey = "AKIADEMOIVSFAKE";
+constexpr std::string_view kDemoSecretKey = "demo-ivs-fake-secret";
+// The tag the demo's stages carry and the media server filters on (IVS_STAGE_TAG).
+constexpr std::string_view kDemoTagKey = "media-server";
+constexpr std::string_view kDemoTagValue = "demo";
+
 Result<Knobs> apply_flags(const std::vector<std::string>& args, Environment environment) {
   Knobs knobs{std::move(environment)};
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -68,6 +75,10 @@ Result<Knobs> apply_flags(const std::vector<std::string>& args, Environment envi
     }
     if (flag == "--no-publisher" && !value) {
       knobs.publisher = false;
+      continue;
+    }
+    if (flag == "--ivs" && !value) {
+      knobs.values["DEMO_STAGE_SOURCE"] = "ivs";
       continue;
     }
     const auto variable = variable_of_flag(flag);
@@ -173,16 +184,24 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args,
   options.api_key = text_or(values, "API_SECRET_KEY", options.api_key);
   options.media_secret = text_or(values, "MEDIA_SERVER_SECRET", options.media_secret);
   options.publisher = knobs->publisher;
+  const std::string source = text_or(values, "DEMO_STAGE_SOURCE", "api");
+  if (source != "api" && source != "ivs") {
+    return make_error("DEMO_STAGE_SOURCE: \"" + source + "\" is not api or ivs");
+  }
+  options.ivs = source == "ivs";
   return options;
 }
 
 std::string demo_usage() {
-  return "usage: media-server demo [--no-publisher] [--FLAG VALUE ...]\n\n"
+  return "usage: media-server demo [--no-publisher] [--ivs] [--FLAG VALUE ...]\n\n"
          "Starts the whole system on this machine as child processes of this executable: the\n"
          "reference API server with three stages, the local stage role (the stand-in for Amazon\n"
          "IVS Real-Time stages), the media server, and the test publisher (generated H.264 +\n"
          "Opus over WHIP; --no-publisher leaves publishing to OBS or the browser page). Prints\n"
-         "the URLs and the OBS settings; Ctrl-C or SIGTERM stops everything in reverse order.\n\n"
+         "the URLs and the OBS settings; Ctrl-C or SIGTERM stops everything in reverse order.\n"
+         "--ivs (DEMO_STAGE_SOURCE=ivs) runs the media server with STAGE_SOURCE=ivs against\n"
+         "`ivs-fake`, a local stand-in for the IVS Real-Time API (SigV4, ListStages,\n"
+         "CreateParticipantToken), in place of the API server.\n\n"
          "  flag                    environment              default\n"
          "  --api-port N            DEMO_API_PORT            3000        API server HTTP port\n"
          "  --media-port N          DEMO_MEDIA_PORT          3001        media server HTTP port\n"
@@ -204,6 +223,56 @@ namespace {
 
 std::string url(const std::string& host, std::uint16_t port, std::string_view path) {
   return "http://" + host + ":" + std::to_string(port) + std::string(path);
+}
+
+// DEMO_STAGES for ivs-fake: "3" -> "demo-1=media-server:demo;demo-2=...", "a,b" -> "a=...;b=...".
+std::string ivs_fake_stages(const std::string& stages) {
+  std::vector<std::string> names;
+  unsigned count = 0;
+  const auto [end, error] = std::from_chars(stages.data(), stages.data() + stages.size(), count);
+  if (error == std::errc{} && end == stages.data() + stages.size()) {
+    for (unsigned i = 1; i <= count; ++i) {
+      names.push_back("demo-" + std::to_string(i));
+    }
+  } else {
+    for (std::size_t start = 0; start <= stages.size();) {
+      const std::size_t comma = std::min(stages.find(',', start), stages.size());
+      if (comma > start) {
+        names.push_back(stages.substr(start, comma - start));
+      }
+      start = comma + 1;
+    }
+  }
+  std::string spec;
+  for (const std::string& name : names) {
+    spec += (spec.empty() ? "" : ";") + name + "=" + std::string(kDemoTagKey) + ":" +
+            std::string(kDemoTagValue);
+  }
+  return spec;
+}
+
+// --ivs: the stand-in for the IVS Real-Time API in the API server's place (its port, and the
+// /api/keys the stage role verifies tokens with), and the media server's ivs-mode settings.
+ChildSpec ivs_fake_spec(const DemoOptions& o) {
+  ChildSpec fake{"ivs-fake", {"ivs-fake"}, {}, o.api_port, "/health"};
+  fake.environment = {{"IVS_FAKE_PORT", std::to_string(o.api_port)},
+                      {"IVS_FAKE_STAGES", ivs_fake_stages(o.stages)},
+                      {"IVS_FAKE_ACCESS_KEY_ID", std::string(kDemoAccessKey)},
+                      {"IVS_FAKE_SECRET_ACCESS_KEY", std::string(kDemoSecretKey)},
+                      {"AWS_REGION", "us-east-1"},
+                      {"STAGE_WHIP_URL_BASE", url(o.host, o.stage_port, "/whip")}};
+  return fake;
+}
+
+void add_ivs_media_settings(const DemoOptions& o, ChildSpec& media) {
+  media.environment.insert(
+      {{"STAGE_SOURCE", "ivs"},
+       {"AWS_ENDPOINT_URL_IVS_REALTIME", url("127.0.0.1", o.api_port, "")},
+       {"AWS_REGION", "us-east-1"},
+       {"AWS_ACCESS_KEY_ID", std::string(kDemoAccessKey)},
+       {"AWS_SECRET_ACCESS_KEY", std::string(kDemoSecretKey)},
+       {"IVS_STAGE_TAG", std::string(kDemoTagKey) + "=" + std::string(kDemoTagValue)},
+       {"STAGE_SYNC_INTERVAL", "5000"}});
 }
 
 // The three servers in start order, with what scripts/demo.sh has always given each of them.
@@ -234,6 +303,10 @@ std::vector<ChildSpec> server_specs(const DemoOptions& o) {
                        {"RTC_BIND_IP", "127.0.0.1"},
                        {"RTC_ANNOUNCED_IP", o.host},
                        {"SERVER_IP", o.host}};
+  if (o.ivs) {
+    add_ivs_media_settings(o, media);
+    return {ivs_fake_spec(o), stage, media};
+  }
   return {api, stage, media};
 }
 
@@ -253,11 +326,14 @@ void print_urls(const DemoOptions& o) {
       "  Publish page     %s     (camera or test pattern, token below)\n"
       "  Stages           %s            (every stage's video over WHEP)\n"
       "  Status JSON      %s\n"
-      "  API server       %s               (x-api-key: %s)\n"
+      "  %s       %s               (%s)\n"
       "  Logs             %s/\n",
       url(o.host, o.media_port, "/").c_str(), url(o.host, o.media_port, "/publish").c_str(),
       url(o.host, o.stage_port, "/").c_str(), url(o.host, o.media_port, "/api/status").c_str(),
-      url(o.host, o.api_port, "").c_str(), o.api_key.c_str(), o.log_dir.c_str());
+      o.ivs ? "IVS stand-in" : "API server  ", url(o.host, o.api_port, "").c_str(),
+      o.ivs ? "STAGE_SOURCE=ivs, SigV4 with the demo's AWS keys"
+            : ("x-api-key: " + o.api_key).c_str(),
+      o.log_dir.c_str());
 }
 
 void print_obs_settings(const DemoOptions& o) {
@@ -283,14 +359,26 @@ void print_info(const DemoOptions& o, const Children& children) {
         "  stop it first with: kill %d (the servers keep running)\n",
         static_cast<int>(children.pid(children.count() - 1)));
   }
-  std::printf(
-      "\n"
-      "  Create a stage:  curl -X POST -H 'x-api-key: %s' -H 'content-type: application/json' \\\n"
-      "                     -d '{\"name\":\"stage-4\"}' %s\n"
-      "  It shows video on the stages page within a second.\n\n"
-      "  Running: %s.\n  Press Ctrl-C to stop.\n",
-      o.api_key.c_str(), url("127.0.0.1", o.api_port, "/api/stages").c_str(),
-      children.running_names().c_str());
+  if (o.ivs) {
+    // The stand-in's own control route; the media server finds the stage at its next
+    // ListStages (STAGE_SYNC_INTERVAL, 5 s in the demo).
+    std::printf(
+        "\n"
+        "  Create a stage:  curl -X POST -H 'content-type: application/json' \\\n"
+        "                     -d '{\"name\":\"stage-4\",\"tags\":{\"%s\":\"%s\"}}' %s\n"
+        "  It shows video on the stages page within the next listing (5 s).\n",
+        std::string(kDemoTagKey).c_str(), std::string(kDemoTagValue).c_str(),
+        url("127.0.0.1", o.api_port, "/_fake/stages").c_str());
+  } else {
+    std::printf(
+        "\n"
+        "  Create a stage:  curl -X POST -H 'x-api-key: %s' -H 'content-type: application/json' "
+        "\\\n"
+        "                     -d '{\"name\":\"stage-4\"}' %s\n"
+        "  It shows video on the stages page within a second.\n",
+        o.api_key.c_str(), url("127.0.0.1", o.api_port, "/api/stages").c_str());
+  }
+  std::printf("\n  Running: %s.\n  Press Ctrl-C to stop.\n", children.running_names().c_str());
 }
 
 // Stops what runs and gives the role's exit status for how the run ended.

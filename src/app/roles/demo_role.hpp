@@ -1,6 +1,7 @@
 // `media-server demo`: the whole system on one machine, from this one executable. It starts, as
 // child processes running other roles of the same binary,
-//   1. the reference API server with three stages (`api-server`),
+//   1. the reference API server with three stages (`api-server`), or with --ivs the stand-in
+//      for the IVS Real-Time API (`ivs-fake`) with three stages tagged media-server=demo,
 //   2. the local stand-in for Amazon IVS Real-Time stages (`stage`),
 //   3. the media server (`serve`), which registers, learns the stages and publishes to each,
 //   4. the test publisher (`publish`: generated H.264 + Opus over WHIP), unless --no-publisher,
@@ -34,6 +35,9 @@ struct DemoOptions {
   std::string api_key = "demo-api-key";      // API_SECRET_KEY
   std::string media_secret = "demo-media-secret";  // MEDIA_SERVER_SECRET
   bool publisher = true;                           // false with --no-publisher
+  // --ivs (DEMO_STAGE_SOURCE=ivs): the `ivs-fake` stand-in for the IVS Real-Time API replaces
+  // the API server, and the media server runs with STAGE_SOURCE=ivs (docs/ivs-direct.md).
+  bool ivs = false;
 };
 
 // The options from `environment` overridden by `args` (the role's arguments without its name).
