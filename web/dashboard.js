@@ -248,9 +248,11 @@ async function pollAdmin() {
   $('admin').hidden = !usable;
   const unavailable = $('admin-unavailable');
   unavailable.hidden = usable || admin.available === null;
-  unavailable.textContent = !admin.enabled && admin.available
-    ? 'Stage buttons are off: set WHIP_INGEST_TOKEN on the media server (it is also the admin token).'
-    : `Stage buttons are off: the API server's admin routes are not reachable${admin.error ? ` (${admin.error})` : ''}.`;
+  unavailable.textContent = admin.disabledReason
+    ? `Stage buttons are off: ${admin.disabledReason}.`
+    : !admin.enabled && admin.available
+      ? 'Stage buttons are off: set WHIP_INGEST_TOKEN on the media server (it is also the admin token).'
+      : `Stage buttons are off: the API server's admin routes are not reachable${admin.error ? ` (${admin.error})` : ''}.`;
   document.body.dataset.adminAvailable = String(usable);
   for (const entry of rows.values()) entry.deleteButton.hidden = !usable;
   // The first answer is "not checked yet" (null); ask again soon instead of in 5 s.

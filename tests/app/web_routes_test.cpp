@@ -344,6 +344,28 @@ TEST(DashboardApi, WithoutAnAdminTokenTheButtonsAreDisabled) {
   EXPECT_EQ(info.at("enabled"), false);
 }
 
+// Issue 14: with STAGE_SOURCE=ivs the stages are IVS's; the buttons say so instead of proxying
+// to an API server that is not part of the deployment.
+TEST(DashboardApi, ADisabledReasonTurnsTheButtonsOffWithoutAskingTheApiServer) {
+  FakeUpstream upstream;
+  DashboardApiOptions options;
+  options.api_server_url = "http://api.test";
+  options.admin_token = std::make_shared<RotatingSecret>("admin-token");
+  options.disabled_reason = "STAGE_SOURCE=ivs";
+  auto api = DashboardApi::create(options, upstream.function(), [] { return Instant{}; });
+  io::HttpRouter router;
+  add_media_server_pages(router, api);
+  auto info = json::parse(send(router, request(verb::get, "/api/admin")).body()).as_object();
+  EXPECT_EQ(info.at("enabled"), false);
+  EXPECT_EQ(info.at("disabledReason"), "STAGE_SOURCE=ivs");
+  auto create = request(verb::post, "/api/admin/stages", "{}");
+  create.set(field::authorization, "Bearer admin-token");
+  const auto refused = send(router, create);
+  EXPECT_EQ(refused.result(), status::service_unavailable);
+  EXPECT_NE(refused.body().find("STAGE_SOURCE=ivs"), std::string::npos);
+  EXPECT_TRUE(upstream.calls.empty()) << "the API server is never asked";
+}
+
 TEST(DashboardApi, StageIdsAreLettersDigitsDashAndUnderscore) {
   EXPECT_TRUE(valid_stage_id("sVQ7k8q3shyE"));
   EXPECT_TRUE(valid_stage_id("stage-1_a"));

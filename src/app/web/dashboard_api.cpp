@@ -76,6 +76,15 @@ DashboardApi::DashboardApi(DashboardApiOptions options, Upstream upstream, Clock
     : options_(std::move(options)), upstream_(std::move(upstream)), clock_(std::move(clock)) {}
 
 io::HttpResponse DashboardApi::info(const io::HttpRequest&) {
+  if (!options_.disabled_reason.empty()) {
+    auto response = io::json_response(
+        status::ok, json::serialize(json::object{{"available", false},
+                                                 {"enabled", false},
+                                                 {"disabledReason", options_.disabled_reason},
+                                                 {"stages", json::array{}}}));
+    response.set(io::http::field::cache_control, "no-store");
+    return response;
+  }
   const bool stale = !last_check_ || clock_() - *last_check_ >= options_.recheck_interval;
   if (stale && !check_in_flight_) {
     refresh_availability();
@@ -124,6 +133,10 @@ void DashboardApi::refresh_availability() {
 }
 
 std::optional<io::HttpResponse> DashboardApi::admin_refusal(const io::HttpRequest& request) const {
+  if (!options_.disabled_reason.empty()) {
+    return io::json_error(status::service_unavailable,
+                          "stage buttons are off: " + options_.disabled_reason);
+  }
   if (options_.admin_token->empty()) {
     return io::json_error(status::service_unavailable,
                           "stage buttons are disabled: set ADMIN_TOKEN (or WHIP_INGEST_TOKEN) on "

@@ -52,6 +52,9 @@ struct DashboardApiOptions {
   // The bearer token the buttons must present (its previous value during a rotation's grace
   // period); empty: the buttons are disabled.
   std::shared_ptr<const RotatingSecret> admin_token = std::make_shared<const RotatingSecret>();
+  // Non-empty: the buttons are off for this reason (STAGE_SOURCE=ivs: the stages are IVS's, not
+  // the API server's) and the API server is never asked.
+  std::string disabled_reason;
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds recheck_interval{10000};
   std::size_t remembered_requests = 32;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "app/aws/ivs_setup.hpp"
 #include "app/roles/config.hpp"
 #include "app/web/web_assets.hpp"
 #include "io/clock.hpp"
@@ -105,6 +106,11 @@ void add_media_server_pages(io::HttpRouter& router, boost::asio::io_context& io,
   // ADMIN_TOKEN keeps stage deletion away from whoever only holds the ingest token (an OBS
   // profile); unset, the ingest token still works, as before (secret_reload.hpp).
   options.admin_token = secrets.admin_token;
+  if (aws::stage_source_is_ivs(config)) {
+    options.disabled_reason =
+        "STAGE_SOURCE=ivs: the stages are those of IVS Real-Time; create and tag them in the "
+        "IVS console or API (docs/ivs-direct.md)";
+  }
   options.request_timeout = std::min(config.api_request_timeout, std::chrono::milliseconds(5000));
   auto upstream = [client](io::HttpClient::Request request, io::HttpClient::Callback done) {
     client->request(std::move(request), std::move(done));
