@@ -12,6 +12,7 @@ asks:
   - self-signed tokens: every stage published with no CreateParticipantToken call at all
 """
 
+import re
 import subprocess
 
 import pytest
@@ -142,6 +143,10 @@ def test_two_hundred_stages_throttled_then_all_published(output_dir, processes):
     stats = fake.stats()
     assert stats["counts"].get("throttled", 0) > 0, stats["counts"]
     assert media.status()["stageSource"]["throttled"] > 0
+    metrics = media.get("/metrics").body.decode()
+    throttled = re.search(r'^ivs_aws_api_errors_total\{kind="throttled"\} (\d+)', metrics, re.M)
+    assert throttled and int(throttled.group(1)) > 0, "throttling is counted on /metrics"
+    assert re.search(r"^ivs_aws_api_requests_total \d+", metrics, re.M)
     assert len(stats["tokensByStage"]) == 200
     assert stats["counts"].get("signatureRejected", 0) == 0
 

@@ -323,6 +323,11 @@ StatusSnapshot MediaServer::status_snapshot() const {
   }
   if (ivs_) {
     out.stage_source_json = aws::ivs_status_json(*ivs_);
+    const aws::IvsCounters& counters = ivs_->client->counters();
+    out.aws_api_requests = counters.requests;
+    out.aws_api_errors = {{"throttled", counters.throttled},
+                          {"access_denied", counters.access_denied},
+                          {"clock_skew", counters.clock_skew}};
     if (const auto synced = ivs_->source->status().last_sync_unix) {
       out.last_sync_iso8601 = iso8601_from_unix_micros(*synced * 1000000);
     }

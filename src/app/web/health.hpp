@@ -74,6 +74,10 @@ struct StatusSnapshot {
   // STAGE_SOURCE=ivs: the IVS stage source as a JSON object (app/aws/ivs_setup.hpp); empty in
   // api mode, shown as {"kind":"api"}.
   std::string stage_source_json;
+  // STAGE_SOURCE=ivs, for /metrics: IVS API requests sent, and answers by error kind
+  // ("throttled", "access_denied", "clock_skew"); empty in api mode.
+  std::optional<std::uint64_t> aws_api_requests;
+  std::map<std::string, std::uint64_t, std::less<>> aws_api_errors;
   std::vector<StageStatusView> stages;
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;

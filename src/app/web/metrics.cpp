@@ -194,6 +194,15 @@ std::string render_metrics(const StatusSnapshot& snapshot) {
   render_stage_states(out, snapshot);
   render_stage_media(out, snapshot);
   render_security(out, snapshot.security);
+  if (snapshot.aws_api_requests) {
+    out.family("ivs_aws_api_requests_total", Type::kCounter,
+               "Requests sent to the IVS Real-Time API (STAGE_SOURCE=ivs)");
+    out.sample("ivs_aws_api_requests_total", static_cast<double>(*snapshot.aws_api_requests));
+    render_counter_map(out, "ivs_aws_api_errors_total",
+                       "IVS API answers that were errors, by kind (throttled requests are retried "
+                       "with backoff)",
+                       "kind", snapshot.aws_api_errors);
+  }
   out.family("ivs_stage_attempts_total", Type::kCounter, "Connection attempts made per stage");
   for (const StageStatusView& stage : snapshot.stages) {
     out.sample("ivs_stage_attempts_total", stage.status.attempts,
