@@ -61,6 +61,21 @@ def live_stages(stage_port):
     return [stage for stage in answer.json().get("stages", []) if stage.get("live")]
 
 
+def wait_for_urls(output_dir, what: str = "media-server demo") -> None:
+    harness.wait_until(lambda: "Press Ctrl-C" in demo_output(output_dir), 60,
+                       f"{what} to print its URLs", interval=0.2,
+                       context=lambda: demo_logs(output_dir))
+
+
+def wait_for_three_stages_publishing(output_dir, ports) -> None:
+    def three_stages_publishing():
+        stages = [s for s in live_stages(ports["stage"]) if s.get("videoPackets", 0) > 0]
+        return stages if len(stages) >= 3 else None
+
+    harness.wait_until(three_stages_publishing, 60, "three stages receiving video",
+                       interval=0.25, context=lambda: demo_logs(output_dir))
+
+
 def test_demo_runs_everything_and_stops_on_ctrl_c(output_dir):
     ports = {"api": harness.free_port(), "media": harness.free_port(),
              "stage": harness.free_port(), "rtc": harness.free_udp_port(),
@@ -177,21 +192,13 @@ def test_demo_role_runs_everything_and_stops_on_sigterm(output_dir):
     ports = demo_ports()
     demo = start_demo_role(output_dir, ports)
     try:
-        harness.wait_until(lambda: "Press Ctrl-C" in demo_output(output_dir), 60,
-                           "media-server demo to print its URLs", interval=0.2,
-                           context=lambda: demo_logs(output_dir))
+        wait_for_urls(output_dir)
         children = child_pids(output_dir)
         assert set(children) == {"api-server", "stage", "media-server", "publisher"}, children
         assert f"http://127.0.0.1:{ports['media']}/whip" in demo_output(output_dir)
         answer = harness.http("GET", f"http://127.0.0.1:{ports['media']}/")
         assert answer.status == 200, f"dashboard answered {answer.status}"
-
-        def three_stages_publishing():
-            stages = [s for s in live_stages(ports["stage"]) if s.get("videoPackets", 0) > 0]
-            return stages if len(stages) >= 3 else None
-
-        harness.wait_until(three_stages_publishing, 60, "three stages receiving video",
-                           interval=0.25, context=lambda: demo_logs(output_dir))
+        wait_for_three_stages_publishing(output_dir, ports)
     except BaseException:
         stop_demo(demo, output_dir)
         raise
@@ -217,19 +224,11 @@ def test_demo_role_in_ivs_mode_publishes_to_every_tagged_stage(output_dir):
     ports = demo_ports()
     demo = start_demo_role(output_dir, ports, ["--ivs"])
     try:
-        harness.wait_until(lambda: "Press Ctrl-C" in demo_output(output_dir), 60,
-                           "media-server demo --ivs to print its URLs", interval=0.2,
-                           context=lambda: demo_logs(output_dir))
+        wait_for_urls(output_dir, "media-server demo --ivs")
         children = child_pids(output_dir)
         assert set(children) == {"ivs-fake", "stage", "media-server", "publisher"}, children
         assert "IVS stand-in" in demo_output(output_dir)
-
-        def three_stages_publishing():
-            stages = [s for s in live_stages(ports["stage"]) if s.get("videoPackets", 0) > 0]
-            return stages if len(stages) >= 3 else None
-
-        harness.wait_until(three_stages_publishing, 60, "three IVS stages receiving video",
-                           interval=0.25, context=lambda: demo_logs(output_dir))
+        wait_for_three_stages_publishing(output_dir, ports)
         source = harness.http("GET", f"http://127.0.0.1:{ports['media']}/api/status").json()
         assert source["stageSource"]["kind"] == "ivs", source.get("stageSource")
         assert source["stageSource"]["stagesTagged"] == 3, source["stageSource"]
@@ -242,9 +241,7 @@ def test_demo_role_fails_when_a_server_dies(output_dir):
     ports = demo_ports()
     demo = start_demo_role(output_dir, ports, ["--no-publisher"])
     try:
-        harness.wait_until(lambda: "Press Ctrl-C" in demo_output(output_dir), 60,
-                           "media-server demo to print its URLs", interval=0.2,
-                           context=lambda: demo_logs(output_dir))
+        wait_for_urls(output_dir)
         children = child_pids(output_dir)
         assert "publisher" not in children
         os.kill(children["stage"], signal.SIGKILL)
