@@ -23,14 +23,8 @@ import time
 from pathlib import Path
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+sys.path.insert(0, str(SOURCE_DIR / "bench"))
+from fanout_measure import proc_rss_kib  # noqa: E402 - bench/ is not a package
 
 
 def open_fds(pid: int) -> int:
@@ -74,7 +68,7 @@ class Soak:
 
     def sample(self, started: float) -> None:
         pid = self.setup.media.popen.pid
-        self.samples.append({"t": round(time.monotonic() - started, 1), "rssKiB": rss_kib(pid),
+        self.samples.append({"t": round(time.monotonic() - started, 1), "rssKiB": proc_rss_kib(pid),
                              "fds": open_fds(pid),
                              "stages": len(self.setup.media.status()["stages"])})
 

@@ -13,5 +13,9 @@ std::string_view trim(std::string_view text);
 // ASCII case-insensitive equality (header names, auth schemes, SDP tokens).
 bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view text);
+// RFC 3986 §2.1 percent-decoding of one URL component ("arn%3Aaws%2Fx" -> "arn:aws/x"). An
+// invalid escape ("100%", "%zz") is kept literally, and '+' stays '+' (only form encoding gives
+// it a meaning; SigV4 and path segments do not).
+std::string percent_decode(std::string_view text);
 
 }  // namespace ivs::proto::text

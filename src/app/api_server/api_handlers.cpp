@@ -57,21 +57,6 @@ bool secret_equals(std::string_view presented, std::string_view expected) {
   return CRYPTO_memcmp(left.data(), right.data(), left.size()) == 0 && !expected.empty();
 }
 
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 &&
-        hex_digit_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 ApiHandlers::ApiHandlers(ApiServerSettings settings, ApiServerState& state,
                          const jwt::Es384Key& key, engine::RandomSource& random,
                          WallClock wall_clock)

@@ -26,6 +26,7 @@
 #include "engine/random.hpp"
 #include "io/http_router.hpp"
 #include "io/http_types.hpp"
+#include "proto/text.hpp"
 #include "proto/time.hpp"
 
 namespace ivs::app::api_server {
@@ -94,6 +95,6 @@ class ApiHandlers {
 
 // Percent-decodes a path segment ("arn%3Aaws%3A...%2Fid" -> "arn:aws:...:stage/id"); invalid
 // escapes are kept literally.
-std::string percent_decode(std::string_view text);
+using proto::text::percent_decode;
 
 }  // namespace ivs::app::api_server

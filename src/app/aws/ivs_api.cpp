@@ -68,6 +68,18 @@ std::string create_participant_token_body(std::string_view stage_arn, std::strin
   });
 }
 
+std::map<std::string, std::string> string_members(const boost::json::value& value) {
+  std::map<std::string, std::string> members;
+  if (value.is_object()) {
+    for (const auto& [key, member] : value.as_object()) {
+      if (member.is_string()) {
+        members[std::string(key)] = std::string(member.as_string());
+      }
+    }
+  }
+  return members;
+}
+
 Result<IvsStagePage> parse_list_stages(std::string_view body) {
   auto object = parse_object(body, "ListStages");
   if (!object) {
@@ -85,12 +97,8 @@ Result<IvsStagePage> parse_list_stages(std::string_view body) {
     IvsStageSummary stage;
     stage.arn = string_field(item.as_object(), "arn");
     stage.name = string_field(item.as_object(), "name");
-    if (const auto* tags = item.as_object().if_contains("tags"); tags && tags->is_object()) {
-      for (const auto& [key, value] : tags->as_object()) {
-        if (value.is_string()) {
-          stage.tags[std::string(key)] = std::string(value.as_string());
-        }
-      }
+    if (const auto* tags = item.as_object().if_contains("tags")) {
+      stage.tags = string_members(*tags);
     }
     if (!stage.arn.empty()) {
       page.stages.push_back(std::move(stage));

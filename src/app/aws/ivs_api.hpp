@@ -23,6 +23,10 @@
 
 #include "proto/result.hpp"
 
+namespace boost::json {
+class value;
+}  // namespace boost::json
+
 namespace ivs::app::aws {
 
 inline constexpr std::string_view kIvsSigningName = "ivs";
@@ -58,6 +62,9 @@ std::string create_participant_token_body(std::string_view stage_arn, std::strin
                                           int duration_minutes,
                                           const std::map<std::string, std::string>& attributes);
 Result<IvsStagePage> parse_list_stages(std::string_view body);
+// A JSON object's string members as a map (a stage's "tags"); anything else is left out, and a
+// value that is not an object gives an empty map.
+std::map<std::string, std::string> string_members(const boost::json::value& value);
 Result<IvsParticipantToken> parse_participant_token(std::string_view body);
 
 // What an error answer means for the caller.

@@ -10,21 +10,13 @@
 #include <cstdio>
 #include <map>
 
+#include "proto/bytes.hpp"
+#include "proto/text.hpp"
+
 namespace ivs::app::aws {
 namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-constexpr std::string_view kHexDigits = "0123456789abcdef";
-
-std::string to_hex(const unsigned char* data, std::size_t size) {
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kHexDigits[data[i] >> 4];
-    out += kHexDigits[data[i] & 0x0f];
-  }
-  return out;
-}
 
 std::array<unsigned char, 32> hmac(std::string_view key, std::string_view data) {
   std::array<unsigned char, 32> out{};
@@ -44,13 +36,6 @@ bool is_unreserved(unsigned char c) {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // Trimall (the SigV4 header rule): no white space at either end, runs of it become one space.
@@ -161,7 +146,8 @@ std::string canonical_query(const HeaderPairs& decoded_query) {
 std::pair<std::string, std::string> canonical_headers(const HeaderPairs& headers) {
   std::map<std::string, std::string> folded;  // sorted by lower-case name
   for (const auto& [name, value] : headers) {
-    auto [entry, inserted] = folded.try_emplace(lower(trim_all(name)), trim_all(value));
+    auto [entry, inserted] =
+        folded.try_emplace(proto::text::to_lower(trim_all(name)), trim_all(value));
     if (!inserted) {
       entry->second += ',';
       entry->second += trim_all(value);
@@ -213,12 +199,12 @@ std::string hex_sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return to_hex(digest, length);
+  return to_hex(ByteSpan(digest, length));
 }
 
 std::string hex_hmac_sha256(const std::array<unsigned char, 32>& key, std::string_view data) {
   const auto mac = hmac(as_view(key), data);
-  return to_hex(mac.data(), mac.size());
+  return to_hex(ByteSpan(mac.data(), mac.size()));
 }
 
 SignedRequest sign(const SignableRequest& request, const Credentials& credentials,
@@ -231,7 +217,7 @@ SignedRequest sign(const SignableRequest& request, const Credentials& credential
 
   HeaderPairs headers = request.headers;
   const bool has_host = std::any_of(headers.begin(), headers.end(), [](const auto& header) {
-    return lower(header.first) == "host";
+    return proto::text::iequals(header.first, "host");
   });
   if (!has_host) {
     headers.emplace_back("host", request.host);

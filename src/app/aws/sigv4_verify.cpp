@@ -5,16 +5,10 @@
 #include <cctype>
 
 #include "app/aws/credentials.hpp"
+#include "proto/text.hpp"
 
 namespace ivs::app::aws {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -25,24 +19,6 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
     start = end + 1;
   }
   return parts;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && text.back() == ' ') {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  const char upper = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return upper >= 'A' && upper <= 'F' ? upper - 'A' + 10 : -1;
 }
 
 // "YYYYMMDDTHHMMSSZ" -> Unix seconds.
@@ -63,20 +39,6 @@ SigV4Rejection incomplete(std::string message) {
 
 }  // namespace
 
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-        hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 Result<ParsedAuthorization> parse_authorization(std::string_view header) {
   constexpr std::string_view kPrefix = "AWS4-HMAC-SHA256 ";
   if (!header.starts_with(kPrefix)) {
@@ -84,7 +46,7 @@ Result<ParsedAuthorization> parse_authorization(std::string_view header) {
   }
   ParsedAuthorization out;
   for (const auto raw : split(header.substr(kPrefix.size()), ',')) {
-    const std::string_view part = trim(raw);
+    const std::string_view part = proto::text::trim(raw);
     const std::size_t equals = part.find('=');
     if (equals == std::string_view::npos) {
       return Error{"Authorization has a part without '='"};
@@ -121,7 +83,7 @@ std::optional<SigV4Rejection> verify_sigv4(const ReceivedRequest& request, const
   std::string authorization;
   std::string date_header;
   for (const auto& [name, value] : request.headers) {
-    lowered.emplace_back(lower(name), value);
+    lowered.emplace_back(proto::text::to_lower(name), value);
     if (lowered.back().first == "authorization") {
       authorization = value;
     } else if (lowered.back().first == "x-amz-date") {

@@ -19,6 +19,7 @@
 
 #include "app/aws/sigv4.hpp"
 #include "proto/result.hpp"
+#include "proto/text.hpp"
 
 namespace ivs::app::aws {
 
@@ -56,6 +57,6 @@ std::optional<SigV4Rejection> verify_sigv4(const ReceivedRequest& request, const
                                            std::int64_t max_skew_seconds = 300);
 
 // Decodes one percent-encoded query component ('+' stays '+', as SigV4 expects).
-std::string percent_decode(std::string_view text);
+using proto::text::percent_decode;
 
 }  // namespace ivs::app::aws

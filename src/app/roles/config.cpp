@@ -272,6 +272,11 @@ Environment process_environment() {
   return out;
 }
 
+std::string value_or(const Environment& environment, std::string_view name, std::string fallback) {
+  const auto found = environment.find(name);
+  return found == environment.end() || found->second.empty() ? std::move(fallback) : found->second;
+}
+
 std::string format_effective_config(const Config& config) {
   std::string out;
   for (const ConfigVariable& variable : config_variables()) {

@@ -150,6 +150,9 @@ Result<Environment> parse_dotenv(std::string_view text);
 Result<Environment> load_dotenv_file(const std::string& path);
 // The process environment (main() only).
 Environment process_environment();
+// The value of `name` in `environment`, or `fallback` when it is missing or empty (the knobs
+// of roles outside the configuration table: the demo's, the IVS stand-in's).
+std::string value_or(const Environment& environment, std::string_view name, std::string fallback);
 
 // `NAME=value  # source` lines for `--print-config`, secrets redacted.
 std::string format_effective_config(const Config& config);

@@ -12,14 +12,19 @@
 #include <utility>
 
 #include "app/roles/demo_children.hpp"
+#include "app/roles/demo_ivs.hpp"
 
 namespace ivs::app {
 
 namespace {
 
+using demo::add_ivs_media_settings;
 using demo::Children;
 using demo::ChildSpec;
 using demo::Event;
+using demo::ivs_fake_spec;
+using demo::print_ivs_create_stage_hint;
+using demo::url;
 
 // How long a server may take to answer its health URL after it was started. The media server's
 // /health/ready waits for its registration with the API server, which is quick on loopback; the
@@ -56,13 +61,6 @@ struct Knobs {
   Environment values;
   bool publisher = true;
 };
-
-// The AWS credentials the media server signs with and the stand-in expects, in --ivs mode.
-constexpr std::string_view kDemoAccessKey = "AKIADEMOIVSFAKE";
-constexpr std::string_view kDemoSecretKey = "demo-ivs-fake-secret";
-// The tag the demo's stages carry and the media server filters on (IVS_STAGE_TAG).
-constexpr std::string_view kDemoTagKey = "media-server";
-constexpr std::string_view kDemoTagValue = "demo";
 
 Result<Knobs> apply_flags(const std::vector<std::string>& args, Environment environment) {
   Knobs knobs{std::move(environment)};
@@ -106,15 +104,6 @@ Result<std::uint16_t> parse_port(const Environment& environment, std::string_vie
     return make_error(std::string(variable) + ": \"" + text + "\" is not a port number (1-65535)");
   }
   return static_cast<std::uint16_t>(port);
-}
-
-std::string text_or(const Environment& environment, std::string_view variable,
-                    std::string fallback) {
-  const auto found = environment.find(variable);
-  if (found == environment.end() || found->second.empty()) {
-    return fallback;
-  }
-  return found->second;
 }
 
 // "demo-" and 24 hex digits: a token nobody else on the network can guess.
@@ -177,14 +166,14 @@ Result<DemoOptions> parse_demo_options(const std::vector<std::string>& args,
   if (auto ports = read_ports(values, options); !ports) {
     return ports.error();
   }
-  options.host = text_or(values, "DEMO_HOST", options.host);
-  options.stages = text_or(values, "DEMO_STAGES", options.stages);
-  options.log_dir = text_or(values, "DEMO_LOG_DIR", options.log_dir);
-  options.ingest_token = text_or(values, "WHIP_INGEST_TOKEN", generate_token());
-  options.api_key = text_or(values, "API_SECRET_KEY", options.api_key);
-  options.media_secret = text_or(values, "MEDIA_SERVER_SECRET", options.media_secret);
+  options.host = value_or(values, "DEMO_HOST", options.host);
+  options.stages = value_or(values, "DEMO_STAGES", options.stages);
+  options.log_dir = value_or(values, "DEMO_LOG_DIR", options.log_dir);
+  options.ingest_token = value_or(values, "WHIP_INGEST_TOKEN", generate_token());
+  options.api_key = value_or(values, "API_SECRET_KEY", options.api_key);
+  options.media_secret = value_or(values, "MEDIA_SERVER_SECRET", options.media_secret);
   options.publisher = knobs->publisher;
-  const std::string source = text_or(values, "DEMO_STAGE_SOURCE", "api");
+  const std::string source = value_or(values, "DEMO_STAGE_SOURCE", "api");
   if (source != "api" && source != "ivs") {
     return make_error("DEMO_STAGE_SOURCE: \"" + source + "\" is not api or ivs");
   }
@@ -220,60 +209,6 @@ std::string demo_usage() {
 }
 
 namespace {
-
-std::string url(const std::string& host, std::uint16_t port, std::string_view path) {
-  return "http://" + host + ":" + std::to_string(port) + std::string(path);
-}
-
-// DEMO_STAGES for ivs-fake: "3" -> "demo-1=media-server:demo;demo-2=...", "a,b" -> "a=...;b=...".
-std::string ivs_fake_stages(const std::string& stages) {
-  std::vector<std::string> names;
-  unsigned count = 0;
-  const auto [end, error] = std::from_chars(stages.data(), stages.data() + stages.size(), count);
-  if (error == std::errc{} && end == stages.data() + stages.size()) {
-    for (unsigned i = 1; i <= count; ++i) {
-      names.push_back("demo-" + std::to_string(i));
-    }
-  } else {
-    for (std::size_t start = 0; start <= stages.size();) {
-      const std::size_t comma = std::min(stages.find(',', start), stages.size());
-      if (comma > start) {
-        names.push_back(stages.substr(start, comma - start));
-      }
-      start = comma + 1;
-    }
-  }
-  std::string spec;
-  for (const std::string& name : names) {
-    spec += (spec.empty() ? "" : ";") + name + "=" + std::string(kDemoTagKey) + ":" +
-            std::string(kDemoTagValue);
-  }
-  return spec;
-}
-
-// --ivs: the stand-in for the IVS Real-Time API in the API server's place (its port, and the
-// /api/keys the stage role verifies tokens with), and the media server's ivs-mode settings.
-ChildSpec ivs_fake_spec(const DemoOptions& o) {
-  ChildSpec fake{"ivs-fake", {"ivs-fake"}, {}, o.api_port, "/health"};
-  fake.environment = {{"IVS_FAKE_PORT", std::to_string(o.api_port)},
-                      {"IVS_FAKE_STAGES", ivs_fake_stages(o.stages)},
-                      {"IVS_FAKE_ACCESS_KEY_ID", std::string(kDemoAccessKey)},
-                      {"IVS_FAKE_SECRET_ACCESS_KEY", std::string(kDemoSecretKey)},
-                      {"AWS_REGION", "us-east-1"},
-                      {"STAGE_WHIP_URL_BASE", url(o.host, o.stage_port, "/whip")}};
-  return fake;
-}
-
-void add_ivs_media_settings(const DemoOptions& o, ChildSpec& media) {
-  media.environment.insert(
-      {{"STAGE_SOURCE", "ivs"},
-       {"AWS_ENDPOINT_URL_IVS_REALTIME", url("127.0.0.1", o.api_port, "")},
-       {"AWS_REGION", "us-east-1"},
-       {"AWS_ACCESS_KEY_ID", std::string(kDemoAccessKey)},
-       {"AWS_SECRET_ACCESS_KEY", std::string(kDemoSecretKey)},
-       {"IVS_STAGE_TAG", std::string(kDemoTagKey) + "=" + std::string(kDemoTagValue)},
-       {"STAGE_SYNC_INTERVAL", "5000"}});
-}
 
 // The three servers in start order, with what scripts/demo.sh has always given each of them.
 std::vector<ChildSpec> server_specs(const DemoOptions& o) {
@@ -360,15 +295,7 @@ void print_info(const DemoOptions& o, const Children& children) {
         static_cast<int>(children.pid(children.count() - 1)));
   }
   if (o.ivs) {
-    // The stand-in's own control route; the media server finds the stage at its next
-    // ListStages (STAGE_SYNC_INTERVAL, 5 s in the demo).
-    std::printf(
-        "\n"
-        "  Create a stage:  curl -X POST -H 'content-type: application/json' \\\n"
-        "                     -d '{\"name\":\"stage-4\",\"tags\":{\"%s\":\"%s\"}}' %s\n"
-        "  It shows video on the stages page within the next listing (5 s).\n",
-        std::string(kDemoTagKey).c_str(), std::string(kDemoTagValue).c_str(),
-        url("127.0.0.1", o.api_port, "/_fake/stages").c_str());
+    print_ivs_create_stage_hint(o);
   } else {
     std::printf(
         "\n"

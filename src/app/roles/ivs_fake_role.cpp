@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "app/aws/ivs_api.hpp"
 #include "app/aws/ivs_fake_state.hpp"
 #include "app/roles/config.hpp"
 #include "app/roles/logging.hpp"
@@ -20,24 +21,6 @@ namespace ivs::app {
 namespace {
 
 using io::http::status;
-
-std::string variable(const Environment& environment, std::string_view name,
-                     const std::string& fallback) {
-  const auto found = environment.find(name);
-  return found == environment.end() || found->second.empty() ? fallback : found->second;
-}
-
-std::map<std::string, std::string> tags_of(const boost::json::value& value) {
-  std::map<std::string, std::string> tags;
-  if (value.is_object()) {
-    for (const auto& [key, tag] : value.as_object()) {
-      if (tag.is_string()) {
-        tags[std::string(key)] = std::string(tag.as_string());
-      }
-    }
-  }
-  return tags;
-}
 
 // RFC 9110 §5.6.7 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string http_date(std::int64_t unix_seconds) {
@@ -57,16 +40,16 @@ boost::json::object body_object(const io::HttpRequest& request) {
 
 aws::IvsFakeOptions options_from(const Environment& environment) {
   aws::IvsFakeOptions options;
-  options.region = variable(environment, "AWS_REGION", options.region);
+  options.region = value_or(environment, "AWS_REGION", options.region);
   options.credentials.access_key_id =
-      variable(environment, "IVS_FAKE_ACCESS_KEY_ID", options.credentials.access_key_id);
+      value_or(environment, "IVS_FAKE_ACCESS_KEY_ID", options.credentials.access_key_id);
   options.credentials.secret_access_key =
-      variable(environment, "IVS_FAKE_SECRET_ACCESS_KEY", options.credentials.secret_access_key);
-  options.credentials.session_token = variable(environment, "IVS_FAKE_SESSION_TOKEN", "");
+      value_or(environment, "IVS_FAKE_SECRET_ACCESS_KEY", options.credentials.secret_access_key);
+  options.credentials.session_token = value_or(environment, "IVS_FAKE_SESSION_TOKEN", "");
   options.rate_per_second =
-      std::strtod(variable(environment, "IVS_FAKE_RATE", "50").c_str(), nullptr);
-  options.clock_offset = std::atoll(variable(environment, "IVS_FAKE_CLOCK_OFFSET", "0").c_str());
-  options.whip_url_base = variable(environment, "STAGE_WHIP_URL_BASE", options.whip_url_base);
+      std::strtod(value_or(environment, "IVS_FAKE_RATE", "50").c_str(), nullptr);
+  options.clock_offset = std::atoll(value_or(environment, "IVS_FAKE_CLOCK_OFFSET", "0").c_str());
+  options.whip_url_base = value_or(environment, "STAGE_WHIP_URL_BASE", options.whip_url_base);
   return options;
 }
 
@@ -120,7 +103,7 @@ void add_control_routes(io::HttpRouter& router, aws::IvsFakeState& state,
     const auto* name = body.if_contains("name");
     const auto stage = state.create_stage(
         name && name->is_string() ? std::string(name->as_string()) : std::string("stage"),
-        tags_of(body.contains("tags") ? body.at("tags") : nullptr));
+        aws::string_members(body.contains("tags") ? body.at("tags") : nullptr));
     return io::json_response(
         status::created,
         boost::json::serialize(boost::json::object{
@@ -129,9 +112,9 @@ void add_control_routes(io::HttpRouter& router, aws::IvsFakeState& state,
   router.add(io::http::verb::put, "/_fake/stages/{id}/tags",
              [&state](const io::HttpRequest& request, const io::RequestContext& context) {
                const auto body = body_object(request);
-               const bool found =
-                   state.set_tags(context.path_param("id"),
-                                  tags_of(body.contains("tags") ? body.at("tags") : nullptr));
+               const bool found = state.set_tags(
+                   context.path_param("id"),
+                   aws::string_members(body.contains("tags") ? body.at("tags") : nullptr));
                return found ? io::json_response(status::ok, "{}")
                             : io::json_error(status::not_found, "no such stage");
              });
@@ -169,7 +152,7 @@ void add_control_routes(io::HttpRouter& router, aws::IvsFakeState& state,
 int run_ivs_fake_role(int /*argc*/, char** /*argv*/) {
   const Environment environment = process_environment();
   if (auto logging =
-          setup_logging({variable(environment, "LOG_LEVEL", "info"), "text", "ivs-fake", ""});
+          setup_logging({value_or(environment, "LOG_LEVEL", "info"), "text", "ivs-fake", ""});
       !logging) {
     std::fprintf(stderr, "%s\n", logging.error().message.c_str());
     return 2;
@@ -181,15 +164,15 @@ int run_ivs_fake_role(int /*argc*/, char** /*argv*/) {
   }
   engine::SecureRandom random;
   aws::IvsFakeState state(options_from(environment), *key, random);
-  create_initial_stages(state, variable(environment, "IVS_FAKE_STAGES", ""));
+  create_initial_stages(state, value_or(environment, "IVS_FAKE_STAGES", ""));
   io::HttpRouter router;
   add_ivs_routes(router, state);
   add_control_routes(router, state, *key);
   boost::asio::io_context io;
   io::HttpServer::Options options;
-  options.bind_address = variable(environment, "IVS_FAKE_BIND", "127.0.0.1");
+  options.bind_address = value_or(environment, "IVS_FAKE_BIND", "127.0.0.1");
   options.port =
-      static_cast<std::uint16_t>(std::atoi(variable(environment, "IVS_FAKE_PORT", "4566").c_str()));
+      static_cast<std::uint16_t>(std::atoi(value_or(environment, "IVS_FAKE_PORT", "4566").c_str()));
   options.server_name = "ivs-fake";
   options.max_connections_per_ip = 0;
   io::HttpServer server(io, options, router.as_handler());
