@@ -272,9 +272,10 @@ Environment process_environment() {
   return out;
 }
 
-std::string value_or(const Environment& environment, std::string_view name, std::string fallback) {
+std::string value_or(const Environment& environment, std::string_view name,
+                     const std::string& fallback) {
   const auto found = environment.find(name);
-  return found == environment.end() || found->second.empty() ? std::move(fallback) : found->second;
+  return found == environment.end() || found->second.empty() ? fallback : found->second;
 }
 
 std::string format_effective_config(const Config& config) {

@@ -152,7 +152,8 @@ Result<Environment> load_dotenv_file(const std::string& path);
 Environment process_environment();
 // The value of `name` in `environment`, or `fallback` when it is missing or empty (the knobs
 // of roles outside the configuration table: the demo's, the IVS stand-in's).
-std::string value_or(const Environment& environment, std::string_view name, std::string fallback);
+std::string value_or(const Environment& environment, std::string_view name,
+                     const std::string& fallback);
 
 // `NAME=value  # source` lines for `--print-config`, secrets redacted.
 std::string format_effective_config(const Config& config);
