@@ -6,7 +6,7 @@
 #  - included from src/app/CMakeLists.txt (after add_library(app)): registers a custom command
 #    that regenerates ${CMAKE_BINARY_DIR}/generated/web_assets_data.cpp whenever a file under
 #    web/ changes (CONFIGURE_DEPENDS glob: new files re-run the configure step), and adds the
-#    generated file to `app`.
+#    generated file's object to `app`.
 #  - run as a script (cmake -DIVS_WEB_DIR=... -DIVS_WEB_OUTPUT=... -P embed_web.cmake): writes
 #    the C++ file. Each asset becomes a byte array (hex, so any byte is safe) plus an ETag made
 #    from its SHA-256, computed here once instead of at every start.
@@ -57,4 +57,10 @@ add_custom_command(
   DEPENDS ${IVS_WEB_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed_web.cmake
   COMMENT "Embedding web/ pages"
   VERBATIM)
-target_sources(app PRIVATE ${IVS_WEB_OUTPUT})
+# The generated source is its own object library, not one of app's sources: CMake orders a
+# target's custom commands after that target's dependencies (the io, engine and proto libraries),
+# and every object of app waited for the generated file, so nothing of app could compile before
+# libio.a was archived. Alone, the file is generated first and compiled in a second.
+add_library(web_assets OBJECT ${IVS_WEB_OUTPUT})
+target_include_directories(web_assets PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_sources(app PRIVATE $<TARGET_OBJECTS:web_assets>)

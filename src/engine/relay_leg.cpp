@@ -29,10 +29,6 @@ std::uint64_t mix(std::uint64_t value) {
   return value ^ (value >> 31);
 }
 
-std::int64_t to_micros(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
-}
-
 // Ticks of a clock_rate clock in `elapsed`, never negative.
 std::uint32_t ticks(Duration elapsed, std::uint32_t clock_rate) {
   const std::int64_t micros = std::max<std::int64_t>(0, to_micros(elapsed));

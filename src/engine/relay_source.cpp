@@ -4,13 +4,6 @@
 #include <cmath>
 
 namespace ivs::engine {
-namespace {
-
-std::int64_t to_micros(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
-}
-
-}  // namespace
 
 void RelayInboundStream::reset(std::uint32_t ssrc, std::uint32_t clock_rate) {
   *this = RelayInboundStream{};

@@ -8,13 +8,14 @@
 
 #include <cstring>
 
+#include "engine/srtp_packet_checks.hpp"
 #include "engine/srtp_session.hpp"
 
 namespace ivs::engine {
 namespace {
 
-constexpr std::size_t kRtpHeaderSize = 12;
-constexpr std::size_t kRtcpHeaderSize = 8;
+using srtp_checks::kRtcpHeaderSize;
+using srtp_checks::rtcp_header_ok;
 
 // libsrtp requires srtp_init() once per process before any srtp_create (it registers its cipher
 // and auth types in library-global tables). A function-local static makes that happen exactly
@@ -24,23 +25,8 @@ bool libsrtp_ready() {
   return ready;
 }
 
-// RFC 3550 §5.1: fixed header, CSRCs, and the optional extension must fit in the packet.
 bool rtp_header_fits(const std::uint8_t* data, std::size_t size) {
-  if (size < kRtpHeaderSize || (data[0] >> 6) != 2) {
-    return false;
-  }
-  std::size_t header = kRtpHeaderSize + 4 * static_cast<std::size_t>(data[0] & 0x0f);
-  if ((data[0] & 0x10) != 0) {
-    if (size < header + 4) {
-      return false;
-    }
-    header += 4 + 4 * static_cast<std::size_t>(read_u16(data + header + 2));
-  }
-  return header <= size;
-}
-
-bool rtcp_header_ok(const std::uint8_t* data, std::size_t size) {
-  return size >= kRtcpHeaderSize && (data[0] >> 6) == 2;
+  return srtp_checks::rtp_header_length(data, size) != 0;
 }
 
 SrtpStatus status_from(srtp_err_status_t error) {

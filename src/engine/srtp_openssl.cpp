@@ -1,5 +1,5 @@
-// See srtp_openssl.hpp. Input validation mirrors srtp_libsrtp.cpp's, so both backends report
-// kBadPacket for the same malformed input.
+// See srtp_openssl.hpp. Input validation is srtp_packet_checks.hpp's, shared with
+// srtp_libsrtp.cpp, so both backends report kBadPacket for the same malformed input.
 #include "engine/srtp_openssl.hpp"
 
 #include <openssl/crypto.h>
@@ -7,35 +7,20 @@
 #include <algorithm>
 #include <string>
 
+#include "engine/srtp_packet_checks.hpp"
+
 namespace ivs::engine {
 namespace srtp_detail {
 namespace {
 
-constexpr std::size_t kRtpHeaderSize = 12;
-constexpr std::size_t kRtcpHeaderSize = 8;
+using srtp_checks::kRtcpHeaderSize;
+using srtp_checks::rtcp_header_ok;
+using srtp_checks::rtp_header_length;
+
 constexpr std::size_t kTrailerSize = 4;  // SRTCP E flag || 31-bit index
 constexpr std::size_t kAesCmTagSize = 10;
 constexpr std::size_t kGcmTagSize = 16;
 constexpr std::uint32_t kEncryptedFlag = 0x80000000;
-
-// RFC 3550 §5.1: the header length including CSRCs and the extension, or 0 if it does not fit.
-std::size_t rtp_header_length(const std::uint8_t* data, std::size_t size) {
-  if (size < kRtpHeaderSize || (data[0] >> 6) != 2) {
-    return 0;
-  }
-  std::size_t header = kRtpHeaderSize + 4 * static_cast<std::size_t>(data[0] & 0x0f);
-  if ((data[0] & 0x10) != 0) {
-    if (size < header + 4) {
-      return 0;
-    }
-    header += 4 + 4 * static_cast<std::size_t>(read_u16(data + header + 2));
-  }
-  return header <= size ? header : 0;
-}
-
-bool rtcp_header_ok(const std::uint8_t* data, std::size_t size) {
-  return size >= kRtcpHeaderSize && (data[0] >> 6) == 2;
-}
 
 // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16), 16 bytes.
 std::array<std::uint8_t, 16> counter_iv(const KeySet& keys, std::uint32_t ssrc,

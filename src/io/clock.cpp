@@ -11,4 +11,8 @@ WallTime wall_now() {
   return WallTime{std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count()};
 }
 
+std::int64_t unix_seconds_now() {
+  return wall_now().unix_micros / 1000000;
+}
+
 }  // namespace ivs::io

@@ -23,7 +23,7 @@ std::uint64_t read_le64(const std::uint8_t* p) {
          (static_cast<std::uint64_t>(read_le32(p + 4)) << 32);
 }
 
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
+constexpr std::array<std::uint32_t, 256> make_ogg_crc_table() {
   std::array<std::uint32_t, 256> table{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t value = i << 24;
@@ -35,7 +35,7 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
   return table;
 }
 
-constexpr std::array<std::uint32_t, 256> kCrcTable = make_crc_table();
+constexpr std::array<std::uint32_t, 256> kOggCrcTable = make_ogg_crc_table();
 
 Error page_error(std::size_t index, const std::string& what) {
   return make_error("Ogg: page " + std::to_string(index) + ": " + what);
@@ -46,7 +46,7 @@ Error page_error(std::size_t index, const std::string& what) {
 std::uint32_t ogg_crc32(ByteSpan bytes) {
   std::uint32_t crc = 0;
   for (std::uint8_t byte : bytes) {
-    crc = (crc << 8) ^ kCrcTable[((crc >> 24) ^ byte) & 0xFF];
+    crc = (crc << 8) ^ kOggCrcTable[((crc >> 24) ^ byte) & 0xFF];
   }
   return crc;
 }

@@ -8,7 +8,7 @@ namespace ivs::proto {
 namespace {
 
 // The reflected CRC-32 table for polynomial 0x04C11DB7, built at compile time.
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
+constexpr std::array<std::uint32_t, 256> make_crc32_table() {
   std::array<std::uint32_t, 256> table{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t value = i;
@@ -19,14 +19,14 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
   }
   return table;
 }
-constexpr std::array<std::uint32_t, 256> kCrcTable = make_crc_table();
+constexpr std::array<std::uint32_t, 256> kCrc32Table = make_crc32_table();
 
 }  // namespace
 
 std::uint32_t crc32(ByteSpan bytes) {
   std::uint32_t crc = 0xFFFFFFFFu;
   for (const std::uint8_t byte : bytes) {
-    crc = kCrcTable[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+    crc = kCrc32Table[(crc ^ byte) & 0xFF] ^ (crc >> 8);
   }
   return crc ^ 0xFFFFFFFFu;
 }

@@ -15,6 +15,11 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Whole microseconds in `duration`, truncated toward zero.
+inline std::int64_t to_micros(Duration duration) {
+  return std::chrono::duration_cast<microseconds>(duration).count();
+}
+
 // Wall-clock time for NTP timestamps in RTCP sender reports, also injected: microseconds since
 // the Unix epoch.
 struct WallTime {

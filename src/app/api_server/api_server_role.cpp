@@ -33,7 +33,7 @@ namespace {
 
 using api_server::ApiServerConfig;
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_whole_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return make_error("cannot open " + path + ": " + std::strerror(errno));
@@ -46,7 +46,7 @@ Result<std::string> read_file(const std::string& path) {
 // path was given, so restarts keep verifying earlier tokens).
 Result<jwt::Es384Key> load_or_create_key(const std::string& path) {
   if (!path.empty() && std::filesystem::exists(path)) {
-    auto pem = read_file(path);
+    auto pem = read_whole_file(path);
     if (!pem)
       return pem.error();
     auto key = jwt::Es384Key::from_private_pem(*pem);
@@ -148,7 +148,7 @@ class ApiServerRole {
 
 Status ApiServerRole::restore_state() {
   if (!config_.state_file.empty() && std::filesystem::exists(config_.state_file)) {
-    auto text = read_file(config_.state_file);
+    auto text = read_whole_file(config_.state_file);
     if (!text)
       return text.error();
     if (auto restored = api_server::restore_stages(state_, *text); !restored) {

@@ -19,7 +19,7 @@ bool matches(const Stage& stage, std::string_view id_or_arn) {
 
 // A stage id as IVS forms them; state files are checked against it so a hand-edited file
 // cannot inject ids that break URLs.
-bool valid_stage_id(std::string_view id) {
+bool valid_stored_stage_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
     return kAlphanumerics.find(c) != std::string_view::npos;
   });
@@ -180,8 +180,8 @@ Status restore_stages(ApiServerState& state, std::string_view text) {
     const auto* id = object ? object->if_contains("id") : nullptr;
     const auto* name = object ? object->if_contains("name") : nullptr;
     const auto* created = object ? object->if_contains("createdAtMicros") : nullptr;
-    if (id == nullptr || !id->is_string() || !valid_stage_id(id->as_string()) || name == nullptr ||
-        !name->is_string() || created == nullptr || !created->is_int64()) {
+    if (id == nullptr || !id->is_string() || !valid_stored_stage_id(id->as_string()) ||
+        name == nullptr || !name->is_string() || created == nullptr || !created->is_int64()) {
       return make_error(
           "state file: each stage needs an alphanumeric id, a name and "
           "createdAtMicros");

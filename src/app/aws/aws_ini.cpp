@@ -8,7 +8,7 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-std::string_view trim(std::string_view text) {
+std::string_view trim_blanks(std::string_view text) {
   while (!text.empty() && is_blank(text.front())) {
     text.remove_prefix(1);
   }
@@ -40,16 +40,16 @@ struct ParserState {
 
 Status parse_line(ParserState& state, std::string_view raw, std::size_t line_number) {
   const bool indented = !raw.empty() && is_blank(raw.front());
-  const std::string_view line = trim(raw);
+  const std::string_view line = trim_blanks(raw);
   if (line.empty() || line.front() == '#' || line.front() == ';') {
     return Ok{};
   }
   if (line.front() == '[') {
-    const std::string_view header = trim(strip_inline_comment(line));
+    const std::string_view header = trim_blanks(strip_inline_comment(line));
     if (header.size() < 2 || header.back() != ']') {
       return line_error(line_number, "a section header must end with ']'");
     }
-    const std::string_view name = trim(header.substr(1, header.size() - 2));
+    const std::string_view name = trim_blanks(header.substr(1, header.size() - 2));
     if (name.empty()) {
       return line_error(line_number, "a section header needs a name");
     }
@@ -64,8 +64,8 @@ Status parse_line(ParserState& state, std::string_view raw, std::size_t line_num
   if (equals == std::string_view::npos) {
     return line_error(line_number, "expected 'name = value'");
   }
-  const std::string_view key = trim(line.substr(0, equals));
-  const std::string_view value = trim(strip_inline_comment(line.substr(equals + 1)));
+  const std::string_view key = trim_blanks(line.substr(0, equals));
+  const std::string_view value = trim_blanks(strip_inline_comment(line.substr(equals + 1)));
   if (key.empty()) {
     return line_error(line_number, "a setting needs a name before '='");
   }

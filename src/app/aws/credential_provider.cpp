@@ -15,7 +15,7 @@ constexpr std::chrono::milliseconds kImdsTimeout{1000};
 constexpr std::chrono::milliseconds kStsTimeout{10000};
 constexpr std::string_view kImdsCredentialsPath = "/latest/meta-data/iam/security-credentials/";
 
-std::optional<std::string> read_file(const std::string& path) {
+std::optional<std::string> read_file_if_present(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return std::nullopt;
@@ -45,15 +45,15 @@ std::string planned_source(CredentialSettings settings) {
   if (from_environment(settings)) {
     return "environment";
   }
-  const auto config_text = read_file(settings.config_file).value_or("");
+  const auto config_text = read_file_if_present(settings.config_file).value_or("");
   if (auto status = apply_profile_web_identity(settings, config_text); !status) {
     return "none: " + status.error().message;
   }
   if (!settings.role_arn.empty() && !settings.web_identity_token_file.empty()) {
     return "web identity (" + settings.role_arn + ")";
   }
-  auto found =
-      from_shared_files(settings, read_file(settings.credentials_file).value_or(""), config_text);
+  auto found = from_shared_files(
+      settings, read_file_if_present(settings.credentials_file).value_or(""), config_text);
   if (!found) {
     return "none: " + found.error().message;
   }
@@ -110,7 +110,7 @@ void CredentialProvider::resolve() {
     return;
   }
   tried_.emplace_back("environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set");
-  const auto config_text = read_file(settings_.config_file).value_or("");
+  const auto config_text = read_file_if_present(settings_.config_file).value_or("");
   if (auto status = apply_profile_web_identity(settings_, config_text); !status) {
     finish(status.error());
     return;
@@ -124,7 +124,7 @@ void CredentialProvider::resolve() {
 }
 
 void CredentialProvider::try_web_identity() {
-  const auto token = read_file(settings_.web_identity_token_file);
+  const auto token = read_file_if_present(settings_.web_identity_token_file);
   if (!token || trimmed(*token).empty()) {
     finish(Error{"web identity: cannot read AWS_WEB_IDENTITY_TOKEN_FILE " +
                  settings_.web_identity_token_file + "; check the path and the volume mount"});
@@ -150,8 +150,8 @@ void CredentialProvider::try_web_identity() {
 }
 
 void CredentialProvider::try_shared_files() {
-  const auto credentials_text = read_file(settings_.credentials_file).value_or("");
-  const auto config_text = read_file(settings_.config_file).value_or("");
+  const auto credentials_text = read_file_if_present(settings_.credentials_file).value_or("");
+  const auto config_text = read_file_if_present(settings_.config_file).value_or("");
   auto found = from_shared_files(settings_, credentials_text, config_text);
   if (!found) {
     finish(found.error());

@@ -11,10 +11,6 @@
 namespace ivs::app::aws {
 namespace {
 
-std::int64_t unix_now() {
-  return io::wall_now().unix_micros / 1000000;
-}
-
 std::string trim_slash(std::string url) {
   while (!url.empty() && url.back() == '/') {
     url.pop_back();
@@ -140,7 +136,8 @@ void IvsClient::send_signed(Pending pending, const AwsCredentials& credentials) 
   request.headers = {{"content-type", "application/json"}};
   request.body = pending.body;
   const auto signed_request =
-      sign(request, credentials.keys, {options_.region, std::string(kIvsSigningName)}, unix_now());
+      sign(request, credentials.keys, {options_.region, std::string(kIvsSigningName)},
+           io::unix_seconds_now());
   io::HttpClient::Request http_request;
   http_request.method = io::http::verb::post;
   http_request.url = url;
@@ -210,7 +207,7 @@ IvsFailure IvsClient::describe_failure(const Pending& pending,
     case AwsErrorKind::clock_skew: {
       ++counters_.clock_skew;
       if (auto date = parse_http_date(response.header("date").value_or("")); date) {
-        measured_skew_ = *date - unix_now();
+        measured_skew_ = *date - io::unix_seconds_now();
       }
       out.message += "; this machine's clock is " +
                      (measured_skew_ ? std::to_string(-*measured_skew_) + " s off" : "off") +

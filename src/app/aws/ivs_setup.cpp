@@ -92,8 +92,8 @@ Result<IvsStack> make_ivs_stack(boost::asio::io_context& io, io::HttpClient& htt
   source.public_key_arn = config_value(config, "IVS_PUBLIC_KEY_ARN");
 
   IvsStack stack;
-  stack.credentials = std::make_unique<CredentialProvider>(
-      io, http, std::move(settings), [] { return io::wall_now().unix_micros / 1000000; });
+  stack.credentials = std::make_unique<CredentialProvider>(io, http, std::move(settings),
+                                                           [] { return io::unix_seconds_now(); });
   stack.client =
       std::make_unique<IvsClient>(io, http, *stack.credentials, random, std::move(client));
   stack.source = std::make_unique<IvsStageSource>(io, *stack.client, random, std::move(source));

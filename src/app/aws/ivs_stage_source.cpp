@@ -13,10 +13,6 @@
 namespace ivs::app::aws {
 namespace {
 
-std::int64_t unix_now() {
-  return io::wall_now().unix_micros / 1000000;
-}
-
 // A participant id like IVS's: 12 letters and digits.
 std::string participant_id(engine::RandomSource& random) {
   constexpr std::string_view kAlphabet =
@@ -86,7 +82,7 @@ void IvsStageSource::on_listed(Result<std::vector<IvsStageSummary>> stages,
     spdlog::info("IVS lists {} stages, {} tagged for this server", stages->size(), arns.size());
   }
   status_.listed = true;
-  status_.last_sync_unix = unix_now();
+  status_.last_sync_unix = io::unix_seconds_now();
   status_.listed_stages = stages->size();
   status_.tagged_stages = arns.size();
   if (status_.last_error.find("ListStages") == 0) {
@@ -122,8 +118,8 @@ void IvsStageSource::fetch_token(const std::string& stage_arn, TokenCallback don
                                    options_.attributes,
                                    options_.token_duration_minutes,
                                    options_.whip_endpoint};
-    auto token =
-        mint_self_signed_token(*options_.signing_key, options_.public_key_arn, request, unix_now());
+    auto token = mint_self_signed_token(*options_.signing_key, options_.public_key_arn, request,
+                                        io::unix_seconds_now());
     boost::asio::post(io_, [token = std::move(token), done = std::move(done)]() mutable {
       done(std::move(token), false);
     });

@@ -40,7 +40,7 @@ std::string ice_chars(engine::RandomSource& random, std::size_t length) {
   return out;
 }
 
-std::string first_line(const std::string& text) {
+std::string first_line_of(const std::string& text) {
   const auto end = text.find_first_of("\r\n");
   return text.substr(0, end);
 }
@@ -171,7 +171,7 @@ class Publisher {
     }
     if (response->status != 201) {
       const std::string line =
-          "HTTP " + std::to_string(response->status) + ": " + first_line(response->body);
+          "HTTP " + std::to_string(response->status) + ": " + first_line_of(response->body);
       std::fprintf(stderr, "publish: %s\n", line.c_str());
       return stop(line);
     }

@@ -13,7 +13,7 @@ namespace ivs::app {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
+std::string_view trim_line(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) {
     return {};
@@ -36,7 +36,7 @@ bool valid_key(std::string_view key) {
 
 // Parses the value part of one `.env` line (after `=`).
 Result<std::string> parse_dotenv_value(std::string_view raw) {
-  std::string_view text = trim(raw);
+  std::string_view text = trim_line(raw);
   if (text.empty()) {
     return std::string();
   }
@@ -55,7 +55,7 @@ Result<std::string> parse_dotenv_value(std::string_view raw) {
     if (i >= text.size()) {
       return make_error("unterminated quoted value");
     }
-    const std::string_view rest = trim(text.substr(i + 1));
+    const std::string_view rest = trim_line(text.substr(i + 1));
     if (!rest.empty() && rest[0] != '#') {
       return make_error("unexpected text after the closing quote");
     }
@@ -64,7 +64,7 @@ Result<std::string> parse_dotenv_value(std::string_view raw) {
   // Unquoted: an inline comment starts at whitespace followed by '#'.
   for (std::size_t i = 1; i < text.size(); ++i) {
     if (text[i] == '#' && (text[i - 1] == ' ' || text[i - 1] == '\t')) {
-      text = trim(text.substr(0, i));
+      text = trim_line(text.substr(0, i));
       break;
     }
   }
@@ -221,16 +221,16 @@ Result<Environment> parse_dotenv(std::string_view text) {
   while (!text.empty()) {
     ++line_number;
     const auto newline = text.find('\n');
-    std::string_view line = trim(text.substr(0, newline));
+    std::string_view line = trim_line(text.substr(0, newline));
     text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
     if (line.empty() || line[0] == '#') {
       continue;
     }
     if (line.starts_with("export ")) {
-      line = trim(line.substr(7));
+      line = trim_line(line.substr(7));
     }
     const auto equals = line.find('=');
-    const std::string_view key = trim(line.substr(0, equals));
+    const std::string_view key = trim_line(line.substr(0, equals));
     if (equals == std::string_view::npos || !valid_key(key)) {
       return make_error(".env line " + std::to_string(line_number) + ": expected KEY=VALUE");
     }

@@ -11,6 +11,7 @@
 
 #include "app/roles/config.hpp"
 #include "io/redact.hpp"
+#include "proto/text.hpp"
 
 namespace ivs::app {
 
@@ -33,13 +34,6 @@ std::string integer_between(std::string_view value, long long low, long long hig
   return {};
 }
 
-std::string lower(std::string_view value) {
-  std::string out(value);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string one_of(std::string_view value, std::initializer_list<std::string_view> accepted) {
   for (const auto candidate : accepted) {
     if (value == candidate) {
@@ -57,7 +51,7 @@ std::string one_of(std::string_view value, std::initializer_list<std::string_vie
 }  // namespace
 
 bool parse_boolean(std::string_view value) {
-  const std::string v = lower(value);
+  const std::string v = proto::text::to_lower(value);
   return v == "true" || v == "1" || v == "yes" || v == "on";
 }
 
@@ -76,7 +70,7 @@ std::string interval_or_zero_ms(std::string_view value) {
   return integer_between(value, 0, 86400000, "an integer number of milliseconds (0 = none)");
 }
 std::string boolean(std::string_view value) {
-  const std::string v = lower(value);
+  const std::string v = proto::text::to_lower(value);
   for (const char* ok : {"true", "false", "1", "0", "yes", "no", "on", "off"}) {
     if (v == ok) {
       return {};
@@ -98,7 +92,7 @@ std::string http_url(std::string_view value) {
   if (!parsed) {
     return "an absolute http:// or https:// URL with a host";
   }
-  const auto scheme = lower(parsed->scheme());
+  const auto scheme = proto::text::to_lower(parsed->scheme());
   if ((scheme != "http" && scheme != "https") || parsed->encoded_host().empty()) {
     return "an absolute http:// or https:// URL with a host";
   }

@@ -82,11 +82,11 @@ void add_ivs_routes(io::HttpRouter& router, aws::IvsFakeState& state) {
         received.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
       }
       const auto answer =
-          state.handle(action, received, io::monotonic_now(), io::wall_now().unix_micros / 1000000);
+          state.handle(action, received, io::monotonic_now(), io::unix_seconds_now());
       auto response = io::json_response(static_cast<status>(answer.status), answer.body);
       // AWS's own time, which a client compares with its clock to measure a skew.
       response.set(io::http::field::date,
-                   http_date(io::wall_now().unix_micros / 1000000 + state.options().clock_offset));
+                   http_date(io::unix_seconds_now() + state.options().clock_offset));
       if (!answer.error_type.empty()) {
         response.set("x-amzn-ErrorType", answer.error_type + ":http://internal.amazon.com/");
         spdlog::debug("{} -> {} {}", action, answer.status, answer.error_type);

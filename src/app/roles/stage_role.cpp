@@ -11,6 +11,7 @@
 
 #include "app/relay/media_plane.hpp"
 #include "app/relay/relay_channel.hpp"
+#include "app/web/dashboard_api.hpp"
 #include "app/web/whip_routes.hpp"
 #include "engine/backoff.hpp"
 #include "io/clock.hpp"
@@ -22,24 +23,6 @@ namespace ivs::app {
 namespace {
 
 namespace http = io::http;
-
-bool valid_stage_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) {
-    return false;
-  }
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::int64_t unix_seconds_now() {
-  return io::wall_now().unix_micros / 1000000;
-}
 
 io::HttpResponse plain(const io::HttpRequest& request, http::status status, std::string body) {
   return io::text_response(status, std::move(body) + "\n", "text/plain; charset=utf-8",
@@ -332,7 +315,7 @@ std::optional<io::HttpResponse> StageServer::authorize_whip(const io::HttpReques
     return response;
   }
   if (auto refusal = check_stage_token(*key_, request[http::field::authorization], stage_id,
-                                       unix_seconds_now())) {
+                                       io::unix_seconds_now())) {
     // Logged (at a rate limit, with a count) by the AuthGuard this check runs behind.
     spdlog::debug("stage: WHIP POST for {} refused: {}", stage_id, refusal->message);
     if (refusal->http_status == 401) {

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "proto/text.hpp"
+
 namespace ivs::app {
 
 namespace {
@@ -19,16 +21,9 @@ io::HttpResponse text(const io::HttpRequest& request, http::status status, std::
                            request.version());
 }
 
-std::string lower(std::string_view value) {
-  std::string out(value);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // "application/sdp", "application/sdp; charset=utf-8", any case.
 bool is_sdp_content_type(std::string_view value) {
-  const std::string type = lower(value.substr(0, value.find(';')));
+  const std::string type = proto::text::to_lower(value.substr(0, value.find(';')));
   const auto first = type.find_first_not_of(" \t");
   const auto last = type.find_last_not_of(" \t");
   return first != std::string::npos && type.substr(first, last - first + 1) == "application/sdp";
@@ -70,7 +65,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 std::optional<std::string> bearer_token(const io::HttpRequest& request) {
   const std::string_view header = request[http::field::authorization];
-  if (header.size() < 7 || lower(header.substr(0, 7)) != "bearer ") {
+  if (header.size() < 7 || proto::text::to_lower(header.substr(0, 7)) != "bearer ") {
     return std::nullopt;
   }
   std::string_view token = header.substr(7);
