@@ -173,6 +173,10 @@ std::uint16_t HttpServer::port() const {
   return state_->bound_port;
 }
 
+void HttpServer::set_tls_context(std::shared_ptr<asio::ssl::context> tls_context) {
+  state_->options.tls_context = std::move(tls_context);
+}
+
 void HttpServer::stop() {
   state_->running = false;
   error_code ignored;

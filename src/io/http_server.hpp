@@ -106,6 +106,11 @@ class HttpServer {
   Status start();
   // The bound port (the ephemeral one when Options::port was 0); 0 before start().
   std::uint16_t port() const;
+  // Serves connections accepted from now on with `tls_context` (a renewed certificate, read again
+  // on SIGHUP); open connections keep the context they were accepted with. Safe while they live:
+  // each connection's OpenSSL object holds its own reference to the SSL_CTX, and these server
+  // contexts carry no callbacks that the old asio context would free. Null: plain HTTP.
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> tls_context);
   // Stops accepting and closes every connection (WebSocket peers get on_close).
   void stop();
   // Open connections, HTTP and WebSocket.

@@ -112,7 +112,27 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"NODE_ENV", "staging", "production"},
                       BadValue{"RTC_ANNOUNCED_IP", "example.com", "IPv4"},
                       BadValue{"MAX_CONCURRENT_CONNECTS", "0", "from 1"},
-                      BadValue{"SERVER_ID", "", "non-empty"}));
+                      BadValue{"SERVER_ID", "", "non-empty"},
+                      BadValue{"HTTP_BIND_IP", "localhost", "IPv4 or IPv6 address"}));
+
+// Issue 13 item 9: HTTPS needs the certificate and its key; one without the other is a typo,
+// and serving plain HTTP instead would send OBS's token in clear.
+TEST(Config, TlsNeedsBothFilesOrNeither) {
+  for (const char* alone : {"TLS_CERT_FILE", "TLS_KEY_FILE"}) {
+    auto config = load_config({{alone, "/etc/ivs/tls.pem"}});
+    ASSERT_FALSE(config.ok()) << alone;
+    EXPECT_NE(config.error().message.find(std::string(alone) + " is set but"), std::string::npos)
+        << config.error().message;
+    EXPECT_NE(config.error().message.find("set both"), std::string::npos);
+  }
+  auto both = load_config(
+      {{"TLS_CERT_FILE", "/c.pem"}, {"TLS_KEY_FILE", "/k.pem"}, {"HTTP_BIND_IP", "::"}});
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both->tls_cert_file, "/c.pem");
+  EXPECT_EQ(both->tls_key_file, "/k.pem");
+  EXPECT_EQ(both->http_bind_ip, "::");
+  EXPECT_EQ(load_config({})->http_bind_ip, "0.0.0.0");
+}
 
 TEST(Config, ProductionRequiresBothSecrets) {
   auto missing =

@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -94,9 +95,9 @@ class Response:
 
 
 def http(method: str, url: str, headers: Optional[dict] = None, body=None,
-         timeout: float = 2.0) -> Response:
+         timeout: float = 2.0, context: Optional[ssl.SSLContext] = None) -> Response:
     """One HTTP request; any status is returned (not raised). `body` may be a dict (sent as
-    JSON), str or bytes (sent as is)."""
+    JSON), str or bytes (sent as is). `context`: the TLS context of an https URL."""
     data = None
     headers = dict(headers or {})
     if isinstance(body, (dict, list)):
@@ -109,7 +110,7 @@ def http(method: str, url: str, headers: Optional[dict] = None, body=None,
         data = body
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
             return Response(answer.status, answer.read(), dict(answer.headers))
     except urllib.error.HTTPError as error:
         return Response(error.code, error.read(), dict(error.headers))
@@ -298,13 +299,18 @@ class MediaServer(Process):
         }
         env.update(extra_env or {})
         super().__init__("media-server", ["serve"], env, output_dir)
+        # HTTPS when the test gives a certificate (a self-signed one, trusted as its own CA).
+        self.ssl_context: Optional[ssl.SSLContext] = None
+        if env.get("TLS_CERT_FILE"):
+            self.ssl_context = ssl.create_default_context(cafile=str(env["TLS_CERT_FILE"]))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def get(self, path: str, timeout: float = 1.0) -> Response:
-        return http("GET", self.url + path, timeout=timeout)
+        return http("GET", self.url + path, timeout=timeout, context=self.ssl_context)
 
     def wait_live(self, timeout: float = 10.0) -> "MediaServer":
         def live():
@@ -414,7 +420,8 @@ class Publisher(Process):
 
     def __init__(self, output_dir: Path, url: str, token: str = INGEST_TOKEN,
                  media: Optional[tuple] = None, seconds: float = 120, fps: int = 30,
-                 extra_args: tuple = (), name: str = "publisher"):
+                 extra_args: tuple = (), name: str = "publisher",
+                 extra_env: Optional[dict] = None):
         args = ["publish", "--url", url, "--seconds", str(seconds), "--fps", str(fps)]
         if token:
             args += ["--token", token]
@@ -426,6 +433,7 @@ class Publisher(Process):
         args += list(extra_args)
         env = {"LOG_LEVEL": "debug", "HOME": str(output_dir),
                "XDG_CACHE_HOME": str(OUTPUT_ROOT / "cache")}
+        env.update(extra_env or {})
         super().__init__(name, args, env, output_dir, separate_stdout=True)
 
     def summary(self) -> Optional[dict]:
@@ -656,9 +664,9 @@ class RelaySetup:
                                  if hasattr(p, "log_tail"))
 
     def start_publisher(self, media: Optional[tuple] = None, name: str = "publisher",
-                        seconds: float = 300) -> Publisher:
+                        seconds: float = 300, extra_env: Optional[dict] = None) -> Publisher:
         publisher = Publisher(self.output_dir, self.media.whip_url(), media=media,
-                              seconds=seconds, name=name)
+                              seconds=seconds, name=name, extra_env=extra_env)
         self.processes.append(publisher)
         publisher.start()
         self.publisher = publisher

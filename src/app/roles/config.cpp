@@ -129,6 +129,9 @@ void assign_fields(Config& c) {
   c.whep_max_connecting_per_ip =
       static_cast<std::size_t>(to_integer(get("WHEP_MAX_CONNECTING_PER_IP")));
   c.session_connect_timeout = std::chrono::milliseconds(to_integer(get("SESSION_CONNECT_TIMEOUT")));
+  c.http_bind_ip = get("HTTP_BIND_IP");
+  c.tls_cert_file = get("TLS_CERT_FILE");
+  c.tls_key_file = get("TLS_KEY_FILE");
   c.health_port = static_cast<std::uint16_t>(to_integer(get("HEALTH_PORT")));
   c.http_max_connections = static_cast<std::size_t>(to_integer(get("HTTP_MAX_CONNECTIONS")));
   c.http_max_connections_per_ip =
@@ -186,6 +189,13 @@ Result<Config> load_config(const Environment& environment, const Environment& do
     config.effective.emplace(std::string(variable.name), std::move(effective));
   }
   assign_fields(config);
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return make_error(
+        std::string("configuration: ") +
+        (config.tls_cert_file.empty() ? "TLS_KEY_FILE is set but TLS_CERT_FILE is not"
+                                      : "TLS_CERT_FILE is set but TLS_KEY_FILE is not") +
+        "; set both (PEM certificate chain and its private key) for HTTPS, or neither");
+  }
   if (config.production) {
     for (const char* required : {"API_SECRET_KEY", "MEDIA_SERVER_SECRET"}) {
       if (config.effective.find(required)->second.value.empty()) {

@@ -103,6 +103,10 @@ struct Config {
   // SESSION_CONNECT_TIMEOUT: a WHIP/WHEP session not connected (ICE + DTLS) by then is removed.
   std::chrono::milliseconds session_connect_timeout{10000};
   // The HTTP listener's overload limits (io/http_server.hpp, docs/security.md).
+  std::string http_bind_ip = "0.0.0.0";  // HTTP_BIND_IP: PORT's and HEALTH_PORT's address
+  // TLS_CERT_FILE, TLS_KEY_FILE: HTTPS on PORT when both are set (load_config refuses one alone).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::uint16_t health_port = 0;  // HEALTH_PORT: 0 = health on PORT only (reserved slots)
   std::size_t http_max_connections = 1024;
   std::size_t http_max_connections_per_ip = 64;

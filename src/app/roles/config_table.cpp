@@ -288,7 +288,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 66> table = {{
+  static const std::array<ConfigVariable, 69> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -435,6 +435,16 @@ std::span<const ConfigVariable> config_variables() {
       {"WHIP_DESTINATIONS", "",
        "Static WHIP destinations without an API server: entries '<url> [token]' separated by ';'",
        true, v::whip_destinations},
+      {"HTTP_BIND_IP", "0.0.0.0",
+       "Local address the HTTP listener (PORT, HEALTH_PORT) binds to: 0.0.0.0 every IPv4 "
+       "address, :: every address, or one of this machine's",
+       false, v::ip_address},
+      {"TLS_CERT_FILE", "",
+       "PEM certificate chain for HTTPS on PORT (with TLS_KEY_FILE; read again on SIGHUP); "
+       "empty = plain HTTP",
+       false, nullptr},
+      {"TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE (unencrypted; keep it 0600)", false,
+       nullptr},
       {"HEALTH_PORT", "0",
        "A second HTTP port serving only /health* (0 = none: probes use PORT's reserved slots)",
        false, v::port},

@@ -129,13 +129,17 @@ Status MediaServer::start() {
   if (auto media = start_media(); !media) {
     return media;
   }
+  if (auto tls = load_listener_tls(); !tls) {
+    return tls;
+  }
   io::HttpServer::Options options = http_options();
   options.header_check = router_.as_header_check();
   http_server_ = std::make_unique<io::HttpServer>(io_, options, router_.as_handler());
   if (auto status = http_server_->start(); !status) {
     return status;
   }
-  spdlog::info("listening on http://{}:{}", options.bind_address, http_server_->port());
+  spdlog::info("listening on {}://{}:{}", tls_context_ ? "https" : "http", options.bind_address,
+               http_server_->port());
   if (auto status = start_health_listener(); !status) {
     return status;
   }

@@ -67,8 +67,9 @@ class MediaServer {
   Status start();
   // The graceful shutdown sequence above; `done` runs once on the io_context.
   void stop(std::function<void()> done);
-  // SIGHUP: rotates the secrets that changed in `fresh` (secret_reload.hpp) and logs what was
-  // rotated and what needs a restart; nothing else of the running server changes.
+  // SIGHUP: rotates the secrets that changed in `fresh` (secret_reload.hpp), reads the TLS
+  // certificate files again (when HTTPS is on), and logs what was rotated and what needs a
+  // restart; nothing else of the running server changes.
   void reload(const Config& fresh);
 
   std::uint16_t port() const;
@@ -84,6 +85,10 @@ class MediaServer {
   void add_health_routes(io::HttpRouter& router);
   Status start_media();
   Status start_health_listener();
+  // TLS_CERT_FILE + TLS_KEY_FILE: the listener's context (null: plain HTTP), and on SIGHUP the
+  // files read again, so a renewed certificate is served without a restart.
+  Status load_listener_tls();
+  void reload_listener_tls(const Config& fresh, SecretReload& report);
   void add_media_routes();
   io::HttpServer::Options http_options() const;
   SecurityCounters security_counters() const;
@@ -105,7 +110,8 @@ class MediaServer {
   SessionAdmission admission_;
   io::HttpRouter router_;
   std::unique_ptr<io::HttpServer> http_server_;
-  std::unique_ptr<io::HttpServer> health_server_;  // HEALTH_PORT, when set
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // TLS_CERT_FILE; null: plain HTTP
+  std::unique_ptr<io::HttpServer> health_server_;           // HEALTH_PORT, when set
   std::unique_ptr<ApiClient> api_;
   std::unique_ptr<StageManager> stages_;
   std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set

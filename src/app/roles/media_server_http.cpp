@@ -1,7 +1,7 @@
 // MediaServer, HTTP edge half: the routes it serves (WHIP, WHEP, health, status, metrics,
 // pages), the listener options that carry the edge limits (docs/security.md), the optional
-// HEALTH_PORT listener and the counters of what the edge refused. The media plane, the control
-// plane and the lifecycle are media_server.cpp.
+// HEALTH_PORT listener, HTTPS on PORT (TLS_CERT_FILE, renewed on SIGHUP) and the counters of
+// what the edge refused. The media plane, the control plane and the lifecycle are media_server.cpp.
 #include "app/roles/media_server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,6 +11,7 @@
 #include "app/web/web_routes.hpp"
 #include "app/web/whip_routes.hpp"
 #include "io/clock.hpp"
+#include "io/tls_server_context.hpp"
 
 namespace ivs::app {
 
@@ -106,7 +107,9 @@ void MediaServer::add_builtin_routes() {
 
 io::HttpServer::Options MediaServer::http_options() const {
   io::HttpServer::Options options;
+  options.bind_address = config_.http_bind_ip;
   options.port = config_.port;
+  options.tls_context = tls_context_;
   options.server_name = std::string("ivs-media-server/") + version();
   // The largest legitimate body is an SDP offer (64 KiB, whip_routes.hpp); nothing bigger is
   // ever buffered.
@@ -130,6 +133,9 @@ Status MediaServer::start_health_listener() {
   add_health_routes(health);
   io::HttpServer::Options options = http_options();
   options.port = config_.health_port;
+  // Plain HTTP whatever PORT speaks: probes carry no secret, and a kubelet or load balancer
+  // probing a certificate it cannot verify is one more thing to get wrong.
+  options.tls_context = nullptr;
   options.max_connections = 64;
   options.max_connections_per_ip = 16;
   options.rate_limit_per_ip = 0;
@@ -140,6 +146,49 @@ Status MediaServer::start_health_listener() {
   spdlog::info("health probes also on http://{}:{}/health/live", options.bind_address,
                health_server_->port());
   return Ok{};
+}
+
+Status MediaServer::load_listener_tls() {
+  if (config_.tls_cert_file.empty()) {
+    return Ok{};
+  }
+  auto context = io::load_server_tls_context(config_.tls_cert_file, config_.tls_key_file);
+  if (!context) {
+    return make_error("TLS_CERT_FILE/TLS_KEY_FILE: " + context.error().message +
+                      "; fix the files, or unset both variables for plain HTTP");
+  }
+  tls_context_ = std::move(*context);
+  spdlog::info("HTTPS on port {}: {}", config_.port,
+               io::describe_server_certificate(*tls_context_));
+  return Ok{};
+}
+
+// cert-manager, certbot and the like renew by rewriting the files, so they are read again on
+// every SIGHUP, changed or not. Turning TLS on or off needs a restart (the URLs OBS has change).
+void MediaServer::reload_listener_tls(const Config& fresh, SecretReload& report) {
+  const bool was_tls = !config_.tls_cert_file.empty();
+  const bool is_tls = !fresh.tls_cert_file.empty();
+  if (!was_tls || !is_tls || !http_server_) {
+    return;  // a change is already in report.need_restart
+  }
+  std::erase_if(report.need_restart, [](const std::string& name) {
+    return name == "TLS_CERT_FILE" || name == "TLS_KEY_FILE";
+  });
+  auto context = io::load_server_tls_context(fresh.tls_cert_file, fresh.tls_key_file);
+  if (!context) {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, the previous one is still served: {}",
+                  context.error().message);
+    return;
+  }
+  for (const char* name : {"TLS_CERT_FILE", "TLS_KEY_FILE"}) {
+    config_.effective[name] = fresh.effective.at(name);
+  }
+  config_.tls_cert_file = fresh.tls_cert_file;
+  config_.tls_key_file = fresh.tls_key_file;
+  tls_context_ = std::move(*context);
+  http_server_->set_tls_context(tls_context_);
+  spdlog::info("SIGHUP: TLS certificate reloaded; new connections get {}",
+               io::describe_server_certificate(*tls_context_));
 }
 
 SecurityCounters MediaServer::security_counters() const {

@@ -18,8 +18,9 @@
 namespace ivs::app {
 
 void MediaServer::reload(const Config& fresh) {
-  const SecretReload report =
+  SecretReload report =
       reload_secrets(secrets_, config_, fresh, io::monotonic_now(), config_.token_rotation_grace);
+  reload_listener_tls(fresh, report);
   for (const std::string& name : report.rotated) {
     const bool verified = name != "API_SECRET_KEY" && name != "MEDIA_SERVER_SECRET";
     if (verified && config_.token_rotation_grace.count() > 0) {
