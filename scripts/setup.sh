@@ -25,7 +25,9 @@ TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp 
   # A GStreamer WHIP publisher (webrtcbin + libnice; x264enc is in plugins-ugly) for the join test.
   simple-whip-client gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
   # The Debian package's test: CPack runs dpkg-shlibdeps (dpkg-dev) and file(1) to find Depends.
-  dpkg-dev file python3-botocore)
+  dpkg-dev file python3-botocore
+  # The fault matrix's packet loss (nftables numgen drops inside the test's network namespace).
+  nftables)
 # The fan-out benchmark: Janus is its anchor (bench/janus_anchor.py), gnuplot draws its plot.
 # (Not python3-matplotlib: it pulls libboost1.74-dev, which conflicts with Boost 1.81.)
 BENCH_PACKAGES=(janus gnuplot-nox)

@@ -98,6 +98,10 @@ io::HttpResponse StageServer::stages_json(const io::HttpRequest& request) const 
         {"videoPackets", status.publisher.video_packets},
         {"audioPackets", status.publisher.audio_packets},
         {"keyframes", status.publisher.keyframes},
+        // What the stage's ingest asked again for (NACK) and never got back: the fault matrix
+        // (tests/process/test_fault_matrix.py) measures the egress legs' recovery with them.
+        {"nacksSent", status.publisher.nacks_sent},
+        {"packetsLost", status.publisher.packets_lost},
         {"width", status.publisher.width ? boost::json::value(*status.publisher.width)
                                          : boost::json::value(nullptr)},
         {"height", status.publisher.height ? boost::json::value(*status.publisher.height)

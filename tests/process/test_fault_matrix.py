@@ -1,0 +1,135 @@
+"""Issue 13, the fault matrix: random loss on the ingest leg (publisher -> media server) and on
+the egress legs (media server -> stages), made with nftables inside the test's own network
+namespace (`numgen random` drops; netem is not in this kernel). What is measured, per level:
+
+- ingest: the datagrams nftables dropped on their way to the media server's RTC port, and of
+  the RTP sequence numbers the relay saw missing, how many it never got back (NACK to the
+  publisher, which retransmits; `packetsLost` on /api/status counts gaps never filled). The
+  recovered share is 1 - never filled / dropped: dropped datagrams also include RTCP and STUN,
+  so the figure understates recovery slightly.
+- egress: the same on the legs to the stages. The stage role's ingest is our relay's, so it
+  NACKs what is missing and the media server's leg answers from its history; the stage role's
+  /api/stages shows its `nacksSent` and `packetsLost` (never filled). Also checked: no stage is
+  renegotiated (its publish count stays 1, its state on the media server stays `connected`),
+  ICE consent holds, and video keeps arriving.
+
+CI runs one level (10 %); `IVS_FAULT_LOSS=5,10,20` runs the matrix (bench/README.md has the
+figures). The publisher is our `media-server publish`; the stage role is ours: this checks our
+recovery logic against our own peers, not interop.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import harness
+from harness import wait_until
+
+LEVELS = [int(level) for level in os.environ.get("IVS_FAULT_LOSS", "10").split(",")]
+LOSS_SECONDS = float(os.environ.get("IVS_FAULT_SECONDS", "8"))
+
+pytestmark = pytest.mark.skipif(shutil.which("nft") is None and not os.path.exists("/usr/sbin/nft"),
+                                reason="nftables (nft) is not installed: scripts/setup.sh")
+
+
+def nft(*args: str) -> str:
+    command = [shutil.which("nft") or "/usr/sbin/nft", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+class RandomLoss:
+    """Drops `percent` % of the UDP datagrams sent to `port` on this namespace's loopback."""
+
+    def __init__(self, port: int, percent: int):
+        self.port, self.percent = port, percent
+
+    def __enter__(self) -> "RandomLoss":
+        assert os.environ.get("IVS_IN_NETNS") == "1", "run inside scripts/netns-run"
+        nft("add", "table", "inet", "ivs_faults")
+        nft("add", "chain", "inet", "ivs_faults", "out",
+            "{ type filter hook output priority 0 ; policy accept ; }")
+        nft("add", "rule", "inet", "ivs_faults", "out", "udp", "dport", str(self.port),
+            "numgen", "random", "mod", "100", "<", str(self.percent), "counter", "drop")
+        return self
+
+    def dropped(self) -> int:
+        listing = nft("list", "chain", "inet", "ivs_faults", "out")
+        words = listing.split()
+        return int(words[words.index("packets") + 1])
+
+    def __exit__(self, *exc) -> None:
+        nft("delete", "table", "inet", "ivs_faults")
+
+
+def relay(output_dir, processes) -> harness.RelaySetup:
+    setup = harness.RelaySetup(output_dir, processes, initial_stages=2)
+    setup.start_publisher()
+    setup.wait_connected(setup.initial, timeout=30)
+    wait_until(lambda: harness.publisher_live(setup.media), 20, "the publisher live",
+               context=setup.context())
+    return setup
+
+
+def stages_kept(setup: harness.RelaySetup) -> None:
+    """Every stage still connected with its first session, and still receiving video."""
+    before = {s["id"]: setup.stage.stage(s["id"])["videoPackets"] for s in setup.initial}
+    wait_until(lambda: all(setup.stage.stage(s["id"])["videoPackets"] > before[s["id"]]
+                           for s in setup.initial), 10, "video reaching every stage",
+               context=setup.context())
+    for stage in setup.initial:
+        assert setup.stage_state(stage) == "connected", setup.media.stage_status(stage["stageArn"])
+        assert setup.stage.stage(stage["id"])["publishes"] == 1, \
+            f"stage {stage['id']} was renegotiated: {setup.stage.stage(stage['id'])}"
+
+
+@pytest.mark.parametrize("percent", LEVELS)
+def test_ingest_loss_is_recovered_by_nack(output_dir, processes, percent):
+    setup = relay(output_dir, processes)
+    publisher = lambda: harness.media_server_publisher(setup.media.status())  # noqa: E731
+    lost_before, nacks_before = publisher()["packetsLost"], publisher()["nacksSent"]
+    video_before = publisher().get("videoPackets", 0)
+    with RandomLoss(int(setup.media.env["RTC_UDP_PORT"]), percent) as loss:
+        time.sleep(LOSS_SECONDS)  # the loss window itself is what is measured
+        dropped = loss.dropped()
+    time.sleep(1.0)  # NACKs in flight at the end of the window get their answers
+    never_filled = publisher()["packetsLost"] - lost_before
+    nacks = publisher()["nacksSent"] - nacks_before
+    recovered = 1 - never_filled / dropped if dropped else 1.0
+    print(f"\ningest loss {percent} %: {dropped} datagrams dropped in {LOSS_SECONDS:.0f} s, "
+          f"{nacks} NACKs sent, {never_filled} sequence numbers never filled, "
+          f"recovered {recovered:.1%}; video packets {publisher().get('videoPackets', 0) - video_before}")
+    assert dropped > 0, "nftables dropped nothing: the rule did not match the ingest port"
+    assert nacks > 0, "the relay sent no NACK for the lost packets"
+    assert recovered >= 0.5, f"only {recovered:.1%} of the lost packets recovered"
+    stages_kept(setup)
+    assert harness.publisher_live(setup.media), "the publisher session ended"
+
+
+@pytest.mark.parametrize("percent", LEVELS)
+def test_egress_loss_is_recovered_and_never_renegotiates_a_stage(output_dir, processes, percent):
+    setup = relay(output_dir, processes)
+    stage_port = int(setup.stage.env["STAGE_RTC_UDP_PORT"])
+
+    def totals() -> tuple:
+        records = [setup.stage.stage(s["id"]) for s in setup.initial]
+        return tuple(sum(r.get(key, 0) for r in records)
+                     for key in ("packetsLost", "nacksSent", "videoPackets"))
+
+    lost_before, nacks_before, video_before = totals()
+    with RandomLoss(stage_port, percent) as loss:
+        time.sleep(LOSS_SECONDS)
+        dropped = loss.dropped()
+    time.sleep(1.0)
+    lost_after, nacks_after, video_after = totals()
+    never_filled, nacks = lost_after - lost_before, nacks_after - nacks_before
+    recovered = 1 - never_filled / dropped if dropped else 1.0
+    print(f"\negress loss {percent} % ({len(setup.initial)} stages): {dropped} datagrams dropped "
+          f"in {LOSS_SECONDS:.0f} s, {nacks} NACKs from the stages, {never_filled} sequence numbers "
+          f"never filled, recovered {recovered:.1%}; video packets {video_after - video_before}")
+    assert dropped > 0, "nftables dropped nothing: the rule did not match the stage port"
+    assert nacks > 0, "the stages sent no NACK for the lost packets"
+    assert recovered >= 0.5, f"only {recovered:.1%} of the lost packets recovered"
+    stages_kept(setup)
