@@ -160,3 +160,31 @@ def test_broken_answers_and_redirect_loops_are_per_stage_errors(output_dir, proc
         assert_playing(setup, output_dir, healthy, "viewer-healthy")
     finally:
         fake.stop()
+
+
+# Issue 13's fault matrix, the DNS row: a WHIP host whose name does not resolve (".invalid"
+# never does, RFC 6761; inside the test namespace no resolver is reachable either) is an error
+# on that stage's record naming the resolution, retried with backoff, while the process stays
+# live. WHIP_DESTINATIONS gives the stage without an API server.
+def test_a_whip_host_that_does_not_resolve_is_a_retried_stage_error(output_dir, processes):
+    closed_api = f"http://127.0.0.1:{harness.free_port()}"
+    media = harness.MediaServer(output_dir, closed_api, extra_env=harness.relay_media_env(
+        {"WHIP_DESTINATIONS": "http://whip-regional.invalid:8080/whip/stage-1 not-a-real-token"}))
+    processes.append(media)
+    media.start().wait_live()
+
+    def failing_stage():
+        stages = media.status().get("stages", [])
+        record = stages[0] if stages else {}
+        error = (record.get("lastError") or "").lower()
+        return record if error and record.get("attempts", 0) >= 2 else None
+
+    record = wait_until(failing_stage, 20, "the stage's DNS error and a second attempt",
+                        interval=0.1, context=media.log_tail)
+    print(f"\nDNS failure on the stage record: {record['lastError']!r}, "
+          f"attempts {record['attempts']}, state {record['state']}")
+    error = record["lastError"].lower()
+    assert "whip-regional.invalid" in error, record
+    assert any(word in error for word in ("resolve", "host not found", "not known")), record
+    assert "not-a-real-token" not in media.log_text(), "the destination's token is never logged"
+    assert media.get("/health/live").status == 200 and media.running()
