@@ -85,25 +85,34 @@ def stages_kept(setup: harness.RelaySetup) -> None:
             f"stage {stage['id']} was renegotiated: {setup.stage.stage(stage['id'])}"
 
 
-@pytest.mark.parametrize("percent", LEVELS)
-def test_ingest_loss_is_recovered_by_nack(output_dir, processes, percent):
-    setup = relay(output_dir, processes)
-    publisher = lambda: harness.media_server_publisher(setup.media.status())  # noqa: E731
-    lost_before, nacks_before = publisher()["packetsLost"], publisher()["nacksSent"]
-    video_before = publisher().get("videoPackets", 0)
-    with RandomLoss(int(setup.media.env["RTC_UDP_PORT"]), percent) as loss:
+def measure_loss(port: int, percent: int, counters, what: str) -> None:
+    """Drops `percent` % towards `port` for LOSS_SECONDS and checks the receiver's recovery.
+    `counters()` returns the receiver's (never filled, NACKs sent, video packets) so far."""
+    lost_before, nacks_before, video_before = counters()
+    with RandomLoss(port, percent) as loss:
         time.sleep(LOSS_SECONDS)  # the loss window itself is what is measured
         dropped = loss.dropped()
     time.sleep(1.0)  # NACKs in flight at the end of the window get their answers
-    never_filled = publisher()["packetsLost"] - lost_before
-    nacks = publisher()["nacksSent"] - nacks_before
+    lost_after, nacks_after, video_after = counters()
+    never_filled, nacks = lost_after - lost_before, nacks_after - nacks_before
     recovered = 1 - never_filled / dropped if dropped else 1.0
-    print(f"\ningest loss {percent} %: {dropped} datagrams dropped in {LOSS_SECONDS:.0f} s, "
-          f"{nacks} NACKs sent, {never_filled} sequence numbers never filled, "
-          f"recovered {recovered:.1%}; video packets {publisher().get('videoPackets', 0) - video_before}")
-    assert dropped > 0, "nftables dropped nothing: the rule did not match the ingest port"
-    assert nacks > 0, "the relay sent no NACK for the lost packets"
+    print(f"\n{what} loss {percent} %: {dropped} datagrams dropped in {LOSS_SECONDS:.0f} s, "
+          f"{nacks} NACKs, {never_filled} sequence numbers never filled, recovered "
+          f"{recovered:.1%}; video packets {video_after - video_before}")
+    assert dropped > 0, f"nftables dropped nothing: the rule did not match the {what} port"
+    assert nacks > 0, f"no NACK was sent for the packets lost on the {what}"
     assert recovered >= 0.5, f"only {recovered:.1%} of the lost packets recovered"
+
+
+@pytest.mark.parametrize("percent", LEVELS)
+def test_ingest_loss_is_recovered_by_nack(output_dir, processes, percent):
+    setup = relay(output_dir, processes)
+
+    def counters() -> tuple:
+        publisher = harness.media_server_publisher(setup.media.status())
+        return publisher["packetsLost"], publisher["nacksSent"], publisher.get("videoPackets", 0)
+
+    measure_loss(int(setup.media.env["RTC_UDP_PORT"]), percent, counters, "ingest")
     stages_kept(setup)
     assert harness.publisher_live(setup.media), "the publisher session ended"
 
@@ -111,25 +120,12 @@ def test_ingest_loss_is_recovered_by_nack(output_dir, processes, percent):
 @pytest.mark.parametrize("percent", LEVELS)
 def test_egress_loss_is_recovered_and_never_renegotiates_a_stage(output_dir, processes, percent):
     setup = relay(output_dir, processes)
-    stage_port = int(setup.stage.env["STAGE_RTC_UDP_PORT"])
 
-    def totals() -> tuple:
+    def counters() -> tuple:
         records = [setup.stage.stage(s["id"]) for s in setup.initial]
         return tuple(sum(r.get(key, 0) for r in records)
                      for key in ("packetsLost", "nacksSent", "videoPackets"))
 
-    lost_before, nacks_before, video_before = totals()
-    with RandomLoss(stage_port, percent) as loss:
-        time.sleep(LOSS_SECONDS)
-        dropped = loss.dropped()
-    time.sleep(1.0)
-    lost_after, nacks_after, video_after = totals()
-    never_filled, nacks = lost_after - lost_before, nacks_after - nacks_before
-    recovered = 1 - never_filled / dropped if dropped else 1.0
-    print(f"\negress loss {percent} % ({len(setup.initial)} stages): {dropped} datagrams dropped "
-          f"in {LOSS_SECONDS:.0f} s, {nacks} NACKs from the stages, {never_filled} sequence numbers "
-          f"never filled, recovered {recovered:.1%}; video packets {video_after - video_before}")
-    assert dropped > 0, "nftables dropped nothing: the rule did not match the stage port"
-    assert nacks > 0, "the stages sent no NACK for the lost packets"
-    assert recovered >= 0.5, f"only {recovered:.1%} of the lost packets recovered"
+    measure_loss(int(setup.stage.env["STAGE_RTC_UDP_PORT"]), percent, counters,
+                 f"egress ({len(setup.initial)} stages)")
     stages_kept(setup)
