@@ -20,7 +20,9 @@ class ApiHandlersTest : public ::testing::Test {
  protected:
   ApiHandlersTest()
       : key_(std::move(jwt::Es384Key::generate()).value()),
-        handlers_(settings(), state_, key_, random_, [this] { return now_; }) {}
+        handlers_(
+            settings(), state_, key_, random_, [this] { return now_; },
+            [this] { return monotonic_now_; }) {}
 
   static ApiServerSettings settings() {
     ApiServerSettings settings;
@@ -68,6 +70,7 @@ class ApiHandlersTest : public ::testing::Test {
 
   engine::SeededRandom random_{42};
   WallTime now_{kNowSeconds * 1'000'000};
+  Instant monotonic_now_{};
   ApiServerState state_{"us-west-2", "123456789012"};
   jwt::Es384Key key_;
   ApiHandlers handlers_;
@@ -299,6 +302,32 @@ TEST(PercentDecodeTest, DecodesEscapesAndKeepsInvalidOnes) {
   EXPECT_EQ(percent_decode("arn%3Aaws%2Fx"), "arn:aws/x");
   EXPECT_EQ(percent_decode("100%"), "100%");
   EXPECT_EQ(percent_decode("%zz"), "%zz");
+}
+
+// Issue 13 ("rotate keys regularly"): the API server's own secrets are rotated by SIGHUP. The
+// media servers send one value at a time, so the API server, rotated first, must accept the
+// old values for the grace period, and only the new ones after it.
+TEST_F(ApiHandlersTest, RotatedSecretsKeepTheOldValuesForTheGraceOnly) {
+  const auto with = [&](std::string_view api_key, std::string_view media_auth) {
+    io::HttpRequest out{verb::post, "/api/media/register", 11};
+    out.set("x-api-key", api_key);
+    out.set("x-media-auth", media_auth);
+    return handlers_.header_rejection(out).has_value() ? "refused" : "accepted";
+  };
+  EXPECT_TRUE(
+      handlers_.rotate_secrets(std::string(kApiKey), std::string(kMediaAuth), seconds(60)).empty())
+      << "rotating to the running values changes nothing";
+  const auto rotated = handlers_.rotate_secrets("new-api-key", "new-media-secret", seconds(60));
+  EXPECT_EQ(rotated, (std::vector<std::string>{"API_SECRET_KEY", "MEDIA_SERVER_SECRET"}));
+  monotonic_now_ += seconds(59);
+  EXPECT_STREQ(with("new-api-key", "new-media-secret"), "accepted");
+  EXPECT_STREQ(with(kApiKey, kMediaAuth), "accepted") << "within the grace period";
+  EXPECT_STREQ(with("new-api-key", kMediaAuth), "accepted");
+  EXPECT_STREQ(with("other", kMediaAuth), "refused");
+  monotonic_now_ += seconds(2);
+  EXPECT_STREQ(with(kApiKey, kMediaAuth), "refused") << "after the grace period";
+  EXPECT_STREQ(with("new-api-key", kMediaAuth), "refused");
+  EXPECT_STREQ(with("new-api-key", "new-media-secret"), "accepted");
 }
 
 }  // namespace

@@ -97,3 +97,64 @@ def test_the_ingest_allow_list_refuses_other_addresses_before_their_token(output
     metrics = media.get("/metrics").body.decode()
     assert 'ivs_auth_failures_total{endpoint="whip"} 1' in metrics, \
         "only the wrong token from the listed address counts as an authentication failure"
+
+
+# Issue 13: the API server's own secrets rotate too. The order that refuses nothing: the API
+# server first (SIGHUP; old and new values both work for its TOKEN_ROTATION_GRACE), then the
+# media server (SIGHUP; it sends the new values from then on). After the grace, only the new
+# values open the API, and the media server has kept heartbeating throughout.
+def test_the_api_server_rotates_its_secrets_and_the_media_servers_follow(output_dir, processes):
+    api_dir, media_dir = output_dir / "api", output_dir / "media"
+    api_dir.mkdir()
+    media_dir.mkdir()
+    for directory in (api_dir, media_dir):
+        (directory / "api-key").write_text("old-api-key-000000001\n")
+        (directory / "media-secret").write_text("old-media-secret-0001\n")
+    secret_files = {"API_SECRET_KEY_FILE": "api-key", "MEDIA_SERVER_SECRET_FILE": "media-secret"}
+    api = harness.ApiServer(api_dir, extra_env={
+        **{name: api_dir / file for name, file in secret_files.items()},
+        "TOKEN_ROTATION_GRACE": 4000, "API_DATA_DIR": ""})
+    del api.env["API_SECRET_KEY"], api.env["MEDIA_SERVER_SECRET"]
+    processes.append(api)
+    api.start().wait_ready()
+    media = harness.MediaServer(media_dir, api.url, extra_env={
+        name: media_dir / file for name, file in secret_files.items()})
+    del media.env["API_SECRET_KEY"], media.env["MEDIA_SERVER_SECRET"]
+    processes.append(media)
+    media.start().wait_live()
+
+    def servers(api_key: str) -> int:
+        return harness.http("GET", api.url + "/api/media/servers",
+                            {"x-api-key": api_key}).status
+
+    def heartbeats() -> int:
+        answer = harness.http("GET", api.url + "/api/media/servers",
+                              {"x-api-key": "new-api-key-000000002"})
+        record = next(s for s in answer.json()["servers"] if s["serverId"] == media.server_id)
+        return record["heartbeats"]
+
+    wait_until(lambda: servers("old-api-key-000000001") == 200 and "registered" in
+               media.log_text(), 10, "the media server registered with the old secrets",
+               context=media.log_tail)
+
+    (api_dir / "api-key").write_text("new-api-key-000000002\n")
+    (api_dir / "media-secret").write_text("new-media-secret-0002\n")
+    os.kill(api.popen.pid, signal.SIGHUP)
+    api.wait_for_log("SIGHUP: API_SECRET_KEY rotated", timeout=5)
+    api.wait_for_log("SIGHUP: MEDIA_SERVER_SECRET rotated", timeout=5)
+    assert servers("new-api-key-000000002") == 200
+    assert servers("old-api-key-000000001") == 200, "within the grace period"
+    before = heartbeats()
+    wait_until(lambda: heartbeats() > before + 2, 5, "heartbeats with the old secrets (grace)")
+
+    (media_dir / "api-key").write_text("new-api-key-000000002\n")
+    (media_dir / "media-secret").write_text("new-media-secret-0002\n")
+    os.kill(media.popen.pid, signal.SIGHUP)
+    media.wait_for_log("SIGHUP: API_SECRET_KEY rotated", timeout=5)
+    wait_until(lambda: servers("old-api-key-000000001") == 401, 15,
+               "the old API key refused after the grace period")
+    after_grace = heartbeats()
+    wait_until(lambda: heartbeats() > after_grace + 2, 5, "heartbeats with the new secrets")
+    assert "401" not in media.log_text().split("SIGHUP: API_SECRET_KEY rotated")[-1], \
+        "no request of the media server was refused after it took the new secrets"
+    assert "new-api-key-000000002" not in api.log_text() + media.log_text()

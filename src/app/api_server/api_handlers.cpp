@@ -35,12 +35,13 @@ io::HttpResponse json_ok(status code, const boost::json::value& body) {
 
 // The 401 for one header: says which header and whether it was absent or wrong, never its value.
 std::optional<io::HttpResponse> check_header(const io::HttpRequest& request,
-                                             std::string_view header, std::string_view expected) {
+                                             std::string_view header,
+                                             const RotatingSecret& expected, Instant now) {
   const auto it = request.find(header);
   if (it == request.end()) {
     return io::json_error(status::unauthorized, "missing " + std::string(header) + " header");
   }
-  if (!secret_equals(it->value(), expected)) {
+  if (!expected.matches(it->value(), now)) {
     return io::json_error(status::unauthorized, "invalid " + std::string(header) + " header");
   }
   return std::nullopt;
@@ -59,12 +60,15 @@ bool secret_equals(std::string_view presented, std::string_view expected) {
 
 ApiHandlers::ApiHandlers(ApiServerSettings settings, ApiServerState& state,
                          const jwt::Es384Key& key, engine::RandomSource& random,
-                         WallClock wall_clock)
+                         WallClock wall_clock, MonotonicClock monotonic_clock)
     : settings_(std::move(settings)),
+      api_key_(settings_.api_secret_key),
+      media_secret_(settings_.media_server_secret),
       state_(state),
       key_(key),
       random_(random),
-      wall_clock_(std::move(wall_clock)) {
+      wall_clock_(std::move(wall_clock)),
+      monotonic_clock_(std::move(monotonic_clock)) {
   const auto route = [this](io::HttpResponse (ApiHandlers::*method)(const io::HttpRequest&) const) {
     return [this, method](const io::HttpRequest& request, const io::RequestContext&) {
       return (this->*method)(request);
@@ -117,13 +121,30 @@ io::HttpResponse ApiHandlers::handle(const io::HttpRequest& request,
 
 std::optional<io::HttpResponse> ApiHandlers::check_auth(const io::HttpRequest& request,
                                                         bool needs_media_auth) const {
-  if (auto failure = check_header(request, kApiKeyHeader, settings_.api_secret_key)) {
+  const Instant now = monotonic_clock_();
+  if (auto failure = check_header(request, kApiKeyHeader, api_key_, now)) {
     return failure;
   }
   if (needs_media_auth) {
-    return check_header(request, kMediaAuthHeader, settings_.media_server_secret);
+    return check_header(request, kMediaAuthHeader, media_secret_, now);
   }
   return std::nullopt;
+}
+
+std::vector<std::string> ApiHandlers::rotate_secrets(const std::string& api_key,
+                                                     const std::string& media_secret,
+                                                     Duration grace) {
+  std::vector<std::string> rotated;
+  const Instant now = monotonic_clock_();
+  if (api_key != api_key_.current()) {
+    api_key_.rotate(api_key, now, grace);
+    rotated.emplace_back("API_SECRET_KEY");
+  }
+  if (media_secret != media_secret_.current()) {
+    media_secret_.rotate(media_secret, now, grace);
+    rotated.emplace_back("MEDIA_SERVER_SECRET");
+  }
+  return rotated;
 }
 
 std::optional<std::string> ApiHandlers::websocket_rejection(const io::HttpRequest& request) const {

@@ -23,6 +23,7 @@
 
 #include "app/api_server/api_server_state.hpp"
 #include "app/control/jwt.hpp"
+#include "app/web/rotating_secret.hpp"
 #include "engine/random.hpp"
 #include "io/http_router.hpp"
 #include "io/http_types.hpp"
@@ -48,10 +49,14 @@ bool secret_equals(std::string_view presented, std::string_view expected);
 class ApiHandlers {
  public:
   using WallClock = std::function<WallTime()>;
+  using MonotonicClock = std::function<Instant()>;
 
   // All references must outlive this object.
-  ApiHandlers(ApiServerSettings settings, ApiServerState& state, const jwt::Es384Key& key,
-              engine::RandomSource& random, WallClock wall_clock);
+  // `monotonic_clock` times the grace period of rotated secrets (rotate_secrets).
+  ApiHandlers(
+      ApiServerSettings settings, ApiServerState& state, const jwt::Es384Key& key,
+      engine::RandomSource& random, WallClock wall_clock,
+      MonotonicClock monotonic_clock = [] { return Instant{}; });
   ApiHandlers(const ApiHandlers&) = delete;
   ApiHandlers& operator=(const ApiHandlers&) = delete;
 
@@ -62,6 +67,12 @@ class ApiHandlers {
   // but the public ones (/health, /api/keys*) needs x-api-key, and register, token and /ws also
   // x-media-auth. nullopt: let it through to handle().
   std::optional<io::HttpResponse> header_rejection(const io::HttpRequest& request) const;
+  // SIGHUP (issue 13, "rotate keys regularly"): API_SECRET_KEY and MEDIA_SERVER_SECRET become
+  // these; the previous values keep working for `grace`, so the media servers, which send one
+  // value at a time, can be given the new ones afterwards without a refused heartbeat. Returns
+  // the names of the secrets that changed.
+  std::vector<std::string> rotate_secrets(const std::string& api_key,
+                                          const std::string& media_secret, Duration grace);
   // True for the routes anyone may call (no credential to fail).
   static bool is_public_path(std::string_view path);
 
@@ -86,10 +97,13 @@ class ApiHandlers {
                                              bool needs_media_auth) const;
 
   ApiServerSettings settings_;
+  RotatingSecret api_key_;       // API_SECRET_KEY, checked as x-api-key
+  RotatingSecret media_secret_;  // MEDIA_SERVER_SECRET, checked as x-media-auth
   ApiServerState& state_;
   const jwt::Es384Key& key_;
   engine::RandomSource& random_;
   WallClock wall_clock_;
+  MonotonicClock monotonic_clock_;
   io::HttpRouter router_;
 };
 

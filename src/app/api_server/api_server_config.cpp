@@ -88,7 +88,7 @@ std::string non_empty_secret(std::string_view value) {
 std::span<const ConfigVariable> api_server_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 15> table = {{
+  static const std::array<ConfigVariable, 16> table = {{
       {"NODE_ENV", "development",
        "development, production (secrets must then be at least 16 characters) or test", false,
        v::node_env},
@@ -99,6 +99,10 @@ std::span<const ConfigVariable> api_server_variables() {
        kMin},
       {"MEDIA_SERVER_SECRET", "", "Expected x-media-auth on register, token and /ws", true,
        non_empty_secret, kMin},
+      {"TOKEN_ROTATION_GRACE", "600000",
+       "After SIGHUP rotates API_SECRET_KEY or MEDIA_SERVER_SECRET, how long the previous value "
+       "keeps working (ms; 0 = at once), so the media servers can be given the new one after",
+       false, v::interval_or_zero_ms},
       {"AWS_REGION", "us-east-1", "Region in the stage ARNs", false, region},
       {"AWS_ACCOUNT_ID", "123456789012", "Account id in the stage ARNs", false, account_id},
       {"LOG_LEVEL", "info", "debug, info, warn or error", false, v::log_level},
@@ -160,6 +164,7 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
   config.bind_address = get("API_BIND_ADDRESS").empty() ? "0.0.0.0" : get("API_BIND_ADDRESS");
   config.api_secret_key = get("API_SECRET_KEY");
   config.media_server_secret = get("MEDIA_SERVER_SECRET");
+  config.token_rotation_grace = std::chrono::milliseconds(std::stoll(get("TOKEN_ROTATION_GRACE")));
   config.aws_region = get("AWS_REGION");
   config.aws_account_id = get("AWS_ACCOUNT_ID");
   config.log_level = get("LOG_LEVEL");

@@ -21,6 +21,8 @@ struct ApiServerConfig {
   std::uint16_t port = 3000;
   std::string api_secret_key;
   std::string media_server_secret;
+  // TOKEN_ROTATION_GRACE: how long the previous secrets keep working after a SIGHUP rotation.
+  std::chrono::milliseconds token_rotation_grace{600000};
   std::string aws_region = "us-east-1";
   std::string aws_account_id = "123456789012";
   std::string log_level = "info";

@@ -107,7 +107,9 @@ class ApiServerRole {
       : config_(std::move(config)),
         key_(std::move(key)),
         state_(config_.aws_region, config_.aws_account_id),
-        handlers_(settings(config_), state_, key_, random_, [] { return io::wall_now(); }) {}
+        handlers_(
+            settings(config_), state_, key_, random_, [] { return io::wall_now(); },
+            [] { return io::monotonic_now(); }) {}
 
   Status start();
   int run();
@@ -131,6 +133,8 @@ class ApiServerRole {
   void publish_events();
   io::WebSocketRoute websocket_route();
   void shut_down(int signal_number);
+  void wait_for_reload();
+  void reload_secrets();
 
   ApiServerConfig config_;
   jwt::Es384Key key_;
@@ -142,6 +146,7 @@ class ApiServerRole {
   boost::asio::io_context io_;
   std::unique_ptr<io::HttpServer> server_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  boost::asio::signal_set reload_signal_{io_, SIGHUP};
   // Connected media servers by connection id; a peer is removed in its on_close.
   std::map<std::uint64_t, std::shared_ptr<io::WebSocketPeer>> peers_;
 };
@@ -194,6 +199,7 @@ Status ApiServerRole::start() {
     if (!error)
       shut_down(signal_number);
   });
+  wait_for_reload();
   spdlog::info("listening on http://{}:{}", config_.bind_address, server_->port());
   return Ok{};
 }
@@ -204,8 +210,41 @@ int ApiServerRole::run() {
   return 0;
 }
 
+void ApiServerRole::wait_for_reload() {
+  reload_signal_.async_wait([this](const boost::system::error_code& error, int) {
+    if (error)
+      return;  // cancelled: shutting down
+    reload_secrets();
+    wait_for_reload();
+  });
+}
+
+// SIGHUP: .env and the *_FILE secrets are read again, as at start. The order for a rotation
+// without a refused request: this server first (both values work for TOKEN_ROTATION_GRACE),
+// then every media server (docs/security.md).
+void ApiServerRole::reload_secrets() {
+  auto dotenv = load_dotenv_file(".env");
+  auto fresh = dotenv ? api_server::load_api_server_config(process_environment(), *dotenv)
+                      : Result<ApiServerConfig>(dotenv.error());
+  if (!fresh) {
+    spdlog::error("SIGHUP: configuration not reloaded, the running secrets stay in force: {}",
+                  fresh.error().message);
+    return;
+  }
+  const auto rotated = handlers_.rotate_secrets(fresh->api_secret_key, fresh->media_server_secret,
+                                                config_.token_rotation_grace);
+  for (const std::string& name : rotated) {
+    spdlog::info("SIGHUP: {} rotated; its previous value is accepted for {} s more", name,
+                 config_.token_rotation_grace.count() / 1000);
+  }
+  if (rotated.empty()) {
+    spdlog::info("SIGHUP: configuration read again; no secret changed");
+  }
+}
+
 void ApiServerRole::shut_down(int signal_number) {
   spdlog::info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  reload_signal_.cancel();
   const auto peers = peers_;  // close() may run on_close, which edits peers_.
   for (auto& [id, peer] : peers)
     peer->close();
