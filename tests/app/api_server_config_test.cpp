@@ -16,6 +16,7 @@ TEST(ApiServerConfigTest, DefaultsMatchTheDocumentation) {
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->port, 3000);
   EXPECT_EQ(config->bind_address, "0.0.0.0");
+  EXPECT_EQ(config->rate_limit_per_ip, 100.0);
   EXPECT_EQ(config->aws_region, "us-east-1");
   EXPECT_EQ(config->aws_account_id, "123456789012");
   EXPECT_EQ(config->whip_url_base, "http://127.0.0.1:3002/whip");
@@ -88,6 +89,8 @@ TEST(ApiServerConfigTest, BadValuesNameTheVariable) {
       {"API_TOKEN_DURATION_MINUTES", "20161"},
       {"STAGE_WHIP_URL_BASE", "ftp://x"},
       {"LOG_LEVEL", "loud"},
+      {"API_RATE_LIMIT", "-1"},
+      {"API_RATE_LIMIT", "fast"},
   };
   for (const auto& [name, value] : cases) {
     auto env = minimal();
@@ -97,6 +100,17 @@ TEST(ApiServerConfigTest, BadValuesNameTheVariable) {
     EXPECT_EQ(config.error().message.rfind(std::string("configuration: ") + name, 0), 0u)
         << config.error().message;
   }
+}
+
+// The fan-out benchmark stopped at its first stage count: it creates stages from 127.0.0.1 while
+// the media server asks for their tokens from the same address, and the API server's limit of
+// 100 requests/s per address was fixed in code. It is API_RATE_LIMIT now; 0 turns it off.
+TEST(ApiServerConfigTest, RateLimitIsConfigurableAndZeroMeansNone) {
+  auto env = minimal();
+  env["API_RATE_LIMIT"] = "0";
+  EXPECT_EQ(load_api_server_config(env)->rate_limit_per_ip, 0.0);
+  env["API_RATE_LIMIT"] = "2500";
+  EXPECT_EQ(load_api_server_config(env)->rate_limit_per_ip, 2500.0);
 }
 
 TEST(ApiServerConfigTest, WhipUrlBaseLosesTrailingSlashes) {

@@ -88,13 +88,17 @@ std::string non_empty_secret(std::string_view value) {
 std::span<const ConfigVariable> api_server_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 16> table = {{
+  static const std::array<ConfigVariable, 17> table = {{
       {"NODE_ENV", "development",
        "development, production (secrets must then be at least 16 characters) or test", false,
        v::node_env},
       {"PORT", "3000", "HTTP port of the API server", false, v::port},
       {"API_BIND_ADDRESS", "0.0.0.0", "Address the API server listens on", false,
        v::ip_address_or_empty},
+      {"API_RATE_LIMIT", "100",
+       "Requests per second one client address may make, bursts of twice that (0 = no limit; "
+       "/health* exempt). Media servers behind one NAT address share it",
+       false, v::rate_per_second},
       {"API_SECRET_KEY", "", "Expected x-api-key on every protected route", true, non_empty_secret,
        kMin},
       {"MEDIA_SERVER_SECRET", "", "Expected x-media-auth on register, token and /ws", true,
@@ -162,6 +166,7 @@ Result<ApiServerConfig> load_api_server_config(const Environment& environment,
   ApiServerConfig config;
   config.port = static_cast<std::uint16_t>(std::stoi(get("PORT")));
   config.bind_address = get("API_BIND_ADDRESS").empty() ? "0.0.0.0" : get("API_BIND_ADDRESS");
+  config.rate_limit_per_ip = std::stod(get("API_RATE_LIMIT"));
   config.api_secret_key = get("API_SECRET_KEY");
   config.media_server_secret = get("MEDIA_SERVER_SECRET");
   config.token_rotation_grace = std::chrono::milliseconds(std::stoll(get("TOKEN_ROTATION_GRACE")));

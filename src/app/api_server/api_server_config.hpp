@@ -19,6 +19,8 @@ namespace ivs::app::api_server {
 struct ApiServerConfig {
   std::string bind_address = "0.0.0.0";
   std::uint16_t port = 3000;
+  // API_RATE_LIMIT: requests per second per client address (0 = none).
+  double rate_limit_per_ip = 100;
   std::string api_secret_key;
   std::string media_server_secret;
   // TOKEN_ROTATION_GRACE: how long the previous secrets keep working after a SIGHUP rotation.

@@ -182,9 +182,10 @@ Status ApiServerRole::start() {
   options.max_body_bytes =
       std::size_t{64} * 1024;  // The largest legitimate body is a few hundred bytes.
   options.server_name = "ivs-api-server";
-  // Media servers heartbeat a few times a minute; an admin clicks. 100 requests/s per address
-  // is far above either and far below a guessing loop (docs/security.md).
-  options.rate_limit_per_ip = 100;
+  // Media servers heartbeat a few times a minute and ask for a token per new stage; an admin
+  // clicks. The default 100 requests/s per address is far above that and far below a guessing
+  // loop (docs/security.md); a backend creating stages in bulk from one address raises it.
+  options.rate_limit_per_ip = config_.rate_limit_per_ip;
   options.header_check = [this](const io::HttpRequest& request, const io::RequestContext& context) {
     return check_header(request, context);
   };
