@@ -42,7 +42,7 @@ bool Relay::has_publisher() const {
 RelayPacketPtr Relay::handle_publisher_rtp(Instant now, MediaKind kind, ByteSpan packet) {
   RelayPacketPtr accepted = impl_->ingest.handle_rtp(now, kind, packet);
   if (accepted) {
-    impl_->fanout.handle_packet(now, *accepted);
+    impl_->fanout.handle_packet(now, accepted);
     impl_->forward_keyframe_wanted(now);
   }
   return accepted;

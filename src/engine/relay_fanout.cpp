@@ -37,10 +37,11 @@ void RelayFanout::stop_source() {
   gop_.reset();
 }
 
-void RelayFanout::handle_packet(Instant now, const RelayPacket& packet) {
-  if (!live_) {
+void RelayFanout::handle_packet(Instant now, const RelayPacketPtr& shared) {
+  if (!live_ || !shared) {
     return;
   }
+  const RelayPacket& packet = *shared;
   if (packet.kind == MediaKind::kVideo) {
     if (packet.key.generation != video_generation_) {
       // A new numbering (new SSRC or epoch): the cache and every leg start at its next keyframe.
@@ -52,10 +53,10 @@ void RelayFanout::handle_packet(Instant now, const RelayPacket& packet) {
     }
     last_video_key_ = packet.key;
     last_video_sequence_number_ = packet.view.sequence_number;
-    video_history_.store(packet.key, packet.bytes);
+    video_history_.store(shared);
     fan_out_video(now, packet);
   } else {
-    audio_history_.store(packet.key, packet.bytes);
+    audio_history_.store(shared);
     fan_out_audio(now, packet);
   }
 }

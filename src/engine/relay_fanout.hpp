@@ -4,15 +4,15 @@
 // into one "keyframe wanted" for the ingest side, and the GOP cache a joining leg starts from.
 //
 //   ingest side ── start_source(format) ───────────► RelayFanout ── RelaySink per leg ─► leg
-//               ── handle_packet(RelayPacket) ─────►   history, GOP cache, legs
+//               ── handle_packet(RelayPacketPtr) ──►   history, GOP cache, legs
 //               ◄─ take_keyframe_wanted() ─────────   (PLI/FIR, or a join with nothing cached)
 //                                                      ◄── handle_egress_rtcp(leg feedback)
 //
 // Why a shard keeps its own GOP cache and history rather than asking the ingest side for them:
 // it sees every packet in the order the ingest side produced them, so its cache holds exactly
 // what the ingest side's would, and a leg that joins starts at once on the shard's own thread,
-// with no round trip to the ingest thread. The cost is one copy of each ingest packet per shard
-// (~1.2 KB, once per packet, not per leg).
+// with no round trip to the ingest thread. The history holds the ingest side's shared packets
+// themselves (no copy); the GOP cache copies each packet of the current GOP once per shard.
 //
 // Everything here is single-threaded and sans-I/O like the rest of the engine: the owner of a
 // shard on a media worker posts the ingest side's messages to the worker's thread.
@@ -44,7 +44,7 @@ class RelayFanout {
   void start_source(const RelaySourceFormat& format);
   void stop_source();
   bool has_source() const { return live_; }
-  void handle_packet(Instant now, const RelayPacket& packet);
+  void handle_packet(Instant now, const RelayPacketPtr& packet);
 
   // Legs. A new leg starts from the GOP cache when there is one, else at the next keyframe (and
   // take_keyframe_wanted() turns true).

@@ -2,46 +2,40 @@
 
 #include <algorithm>
 
+#include "engine/relay_packet.hpp"
+
 namespace ivs::engine {
 namespace {
-
-// Larger than any RTP packet that fits a 1500-byte MTU datagram: reserving it on first use
-// means a slot that first held a small packet does not reallocate for a larger one later.
-constexpr std::size_t kSlotCapacity = 1500;
 
 static_assert(sizeof(LegHistoryEntry) == 16, "the per-leg history is 16 bytes per packet");
 
 }  // namespace
 
-void IngestHistory::store(IngestKey key, ByteSpan packet) {
-  if (slots_.empty()) {
+void IngestHistory::store(std::shared_ptr<const RelayPacket> packet) {
+  if (slots_.empty() || !packet) {
     return;
   }
-  Slot& slot = slots_[key.sequence % slots_.size()];
-  if (slot.used && slot.key.generation == key.generation &&
-      static_cast<std::int32_t>(key.sequence - slot.key.sequence) < 0) {
+  const IngestKey key = packet->key;
+  auto& slot = slots_[key.sequence % slots_.size()];
+  if (slot && slot->key.generation == key.generation &&
+      static_cast<std::int32_t>(key.sequence - slot->key.sequence) < 0) {
     return;  // a late packet: the slot already holds a newer one
   }
-  if (slot.bytes.capacity() < kSlotCapacity) {
-    slot.bytes.reserve(std::max(kSlotCapacity, packet.size()));
-  }
-  slot.bytes.assign(packet.begin(), packet.end());
-  slot.key = key;
-  slot.used = true;
+  slot = std::move(packet);
 }
 
 ByteSpan IngestHistory::find(IngestKey key) const {
   if (slots_.empty()) {
     return {};
   }
-  const Slot& slot = slots_[key.sequence % slots_.size()];
-  if (!slot.used ||
-      static_cast<std::uint16_t>(slot.key.generation) !=
+  const auto& slot = slots_[key.sequence % slots_.size()];
+  if (!slot ||
+      static_cast<std::uint16_t>(slot->key.generation) !=
           static_cast<std::uint16_t>(key.generation) ||
-      slot.key.sequence != key.sequence) {
+      slot->key.sequence != key.sequence) {
     return {};
   }
-  return slot.bytes;
+  return slot->bytes;
 }
 
 void LegHistory::record(std::uint16_t sequence, IngestKey ingest, std::uint32_t timestamp,

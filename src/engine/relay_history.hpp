@@ -1,11 +1,11 @@
 // The relay's packet history for RFC 4585 §6.2.1 generic NACK answers, in two parts:
 //
-//   IngestHistory (one per ingest track, in the relay)    LegHistory (one per leg stream)
-//   slot = ingest key mod K: the ingest bytes, once        slot = outgoing seq mod K: 16 bytes
+//   IngestHistory (one per ingest track, per shard)       LegHistory (one per leg stream)
+//   slot = ingest key mod K: the shared ingest packet      slot = outgoing seq mod K: 16 bytes
 //   ┌──────────────────────────────────────┐             ┌─────────────────────────────────┐
-//   │ generation, key (extended seq), bytes │◄────────────│ out seq, generation, key, out ts │
-//   └──────────────────────────────────────┘             │ abs-send-time, config epoch      │
-//                                                        └─────────────────────────────────┘
+//   │ RelayPacketPtr (key, bytes: the one   │◄────────────│ out seq, generation, key, out ts │
+//   │ copy every shard references)          │             │ abs-send-time, config epoch      │
+//   └──────────────────────────────────────┘             └─────────────────────────────────┘
 //
 // Why: a NACKed packet must go out again byte-identical (SRTP retransmission with the same
 // sequence number must carry the same payload). Keeping each leg's rewritten bytes did that, but
@@ -22,18 +22,27 @@
 // whose name no longer matches the slot is a miss (counted by the leg, not answered). A late
 // ingest packet (a retransmission from the publisher) never overwrites a newer one in its slot.
 //
-// Cost: the ingest copy is one memcpy per ingest packet, not per leg; per packet per leg the
-// history costs one 16-byte store. A NACK answer costs a parse and a rewrite, which is rare.
+// Why the ingest slots hold the shared RelayPacket (relay_packet.hpp) rather than a copy of its
+// bytes: every fan-out shard (one per media worker, plus the ingest thread's own for WHEP
+// viewers) keeps the same K packets, so copies cost K × ~1.2 KB per shard (~1.5 MB each at
+// K = 1024) for identical bytes. Holding the reference costs 16 bytes per slot per shard and one
+// atomic increment per packet per shard; the packet is freed by whichever shard lets go last.
+//
+// Cost: per packet per leg the history costs one 16-byte store. A NACK answer costs a parse and
+// a rewrite, which is rare.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "proto/bytes.hpp"
 
 namespace ivs::engine {
+
+struct RelayPacket;  // relay_packet.hpp, which needs IngestKey from here
 
 // Names one ingest packet: its track's source generation and the low 32 bits of its extended
 // (unwrapped) sequence number.
@@ -47,9 +56,10 @@ class IngestHistory {
  public:
   explicit IngestHistory(std::size_t packets) : slots_(packets) {}
 
-  // Keeps a copy. Nothing is kept when the slot holds a newer packet of the same generation (a
-  // late packet older than the window) or when the history is disabled (K = 0).
-  void store(IngestKey key, ByteSpan packet);
+  // Keeps a reference to the packet, named by its key. Nothing is kept when the slot holds a
+  // newer packet of the same generation (a late packet older than the window) or when the
+  // history is disabled (K = 0).
+  void store(std::shared_ptr<const RelayPacket> packet);
   // The packet's bytes, or empty when it was overwritten or never kept. Generations compare by
   // their low 16 bits (what a leg entry keeps): a false match would take 65536 source switches
   // while the leg still held the entry.
@@ -57,12 +67,7 @@ class IngestHistory {
   std::size_t capacity() const { return slots_.size(); }
 
  private:
-  struct Slot {
-    Bytes bytes;
-    IngestKey key;
-    bool used = false;
-  };
-  std::vector<Slot> slots_;
+  std::vector<std::shared_ptr<const RelayPacket>> slots_;
 };
 
 // What one leg stream must remember of a packet it sent to rebuild the same bytes.

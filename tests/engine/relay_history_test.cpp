@@ -5,42 +5,66 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/relay_packet.hpp"
+
 namespace ivs::engine {
 namespace {
 
-Bytes packet_of(std::uint8_t fill, std::size_t size = 100) {
-  return Bytes(size, fill);
+std::shared_ptr<const RelayPacket> packet_of(IngestKey key, std::uint8_t fill,
+                                             std::size_t size = 100) {
+  auto packet = std::make_shared<RelayPacket>();
+  packet->key = key;
+  packet->bytes.assign(size, fill);
+  return packet;
 }
 
 TEST(IngestHistoryTest, FindsWhatWasStoredUntilANewerPacketTakesTheSlot) {
   IngestHistory history(8);
-  history.store({1, 100}, packet_of(0xA0));
-  history.store({1, 101}, packet_of(0xA1, 1400));
-  EXPECT_EQ(Bytes(history.find({1, 100}).begin(), history.find({1, 100}).end()), packet_of(0xA0));
+  history.store(packet_of({1, 100}, 0xA0));
+  history.store(packet_of({1, 101}, 0xA1, 1400));
+  EXPECT_EQ(Bytes(history.find({1, 100}).begin(), history.find({1, 100}).end()), Bytes(100, 0xA0));
   EXPECT_EQ(history.find({1, 101}).size(), 1400u);
   EXPECT_TRUE(history.find({1, 102}).empty()) << "never stored";
   EXPECT_TRUE(history.find({2, 100}).empty()) << "same number, other generation";
 
-  history.store({1, 108}, packet_of(0xA8));  // 108 mod 8 == 100 mod 8
+  history.store(packet_of({1, 108}, 0xA8));  // 108 mod 8 == 100 mod 8
   EXPECT_TRUE(history.find({1, 100}).empty()) << "overwritten: must not answer with 108's bytes";
   EXPECT_EQ(history.find({1, 108}).front(), 0xA8);
 }
 
 TEST(IngestHistoryTest, LatePacketNeverDisplacesANewerOneButANewGenerationDoes) {
   IngestHistory history(8);
-  history.store({1, 108}, packet_of(0xA8));
-  history.store({1, 100}, packet_of(0xA0));  // a retransmission older than the window
+  history.store(packet_of({1, 108}, 0xA8));
+  history.store(packet_of({1, 100}, 0xA0));  // a retransmission older than the window
   EXPECT_TRUE(history.find({1, 100}).empty());
   EXPECT_EQ(history.find({1, 108}).front(), 0xA8);
 
-  history.store({2, 4}, packet_of(0xB4));  // a new publisher: its own numbering
+  history.store(packet_of({2, 4}, 0xB4));  // a new publisher: its own numbering
   EXPECT_TRUE(history.find({1, 108}).empty());
   EXPECT_EQ(history.find({2, 4}).front(), 0xB4);
 }
 
+// Every shard of a media worker keeps the same packets: the history must hold the ingest side's
+// shared packet, not a copy (copies cost ~1.5 MB per shard), and let it go once overwritten.
+TEST(IngestHistoryTest, HoldsTheSharedPacketItselfAndLetsItGoWhenOverwritten) {
+  IngestHistory first_shard(8);
+  IngestHistory second_shard(8);
+  auto packet = packet_of({1, 100}, 0xA0);
+  first_shard.store(packet);
+  second_shard.store(packet);
+  EXPECT_EQ(first_shard.find({1, 100}).data(), packet->bytes.data());
+  EXPECT_EQ(second_shard.find({1, 100}).data(), packet->bytes.data());
+  const std::weak_ptr<const RelayPacket> watched = packet;
+  packet.reset();
+  EXPECT_FALSE(watched.expired());
+  first_shard.store(packet_of({1, 108}, 0xA8));
+  second_shard.store(packet_of({1, 108}, 0xA8));
+  EXPECT_TRUE(watched.expired());
+}
+
 TEST(IngestHistoryTest, ZeroCapacityKeepsNothing) {
   IngestHistory history(0);
-  history.store({1, 1}, packet_of(1));
+  history.store(packet_of({1, 1}, 1));
   EXPECT_TRUE(history.find({1, 1}).empty());
 }
 

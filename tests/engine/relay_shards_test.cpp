@@ -33,7 +33,7 @@ struct ShardedRelay {
       const RelayPacketPtr packet = ingest.handle_rtp(now, MediaKind::kVideo, bytes);
       ASSERT_TRUE(packet);
       for (auto& shard : shards) {
-        shard.handle_packet(now, *packet);
+        shard.handle_packet(now, packet);
       }
       forward_keyframe_wanted(now);
     }

@@ -65,7 +65,7 @@ void WorkerShard::flush_outbox() {
 void WorkerShard::handle_batch(const std::vector<engine::RelayPacketPtr>& batch) {
   const Instant now = io::monotonic_now();
   for (const auto& packet : batch) {
-    fanout_.handle_packet(now, *packet);
+    fanout_.handle_packet(now, packet);
   }
   after_input(now);
   // Measured from the ingest socket's receipt: the hop between threads counts too. A shard
