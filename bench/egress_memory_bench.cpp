@@ -36,6 +36,7 @@
 #include "engine/random.hpp"
 #include "engine/relay.hpp"
 #include "io/udp_port.hpp"
+#include "io/udp_send_slot_pool.hpp"
 #include "proto/h264_packetizer.hpp"
 #include "proto/rtcp_compound.hpp"
 #include "proto/rtp_builder.hpp"
@@ -230,8 +231,10 @@ Figures measure_relay_legs(std::size_t count, std::size_t& gop_packets) {
 }
 
 // The options WhipEgressSession::open_socket uses (src/app/egress/whip_egress_session.cpp); keep
-// them in step.
-io::UdpPortOptions egress_port_options(bool before) {
+// them in step. `slots` is the pool every port of a media worker shares (EgressSendPath);
+// EGRESS_MEMORY_PRIVATE_SEND_SLOTS=1 measures the former ring per port instead.
+io::UdpPortOptions egress_port_options(bool before,
+                                       const std::shared_ptr<io::UdpSendSlotPool>& slots) {
   io::UdpPortOptions udp;
   udp.receive_buffer_bytes = 256 * 1024;
   udp.send_buffer_bytes = 1 << 20;
@@ -239,6 +242,9 @@ io::UdpPortOptions egress_port_options(bool before) {
   if (!before) {
     udp.receive_batch = 8;
     udp.segmentation_offload = true;
+    udp.max_datagram_bytes = 1536;
+    udp.send_batch = 16;
+    udp.send_slot_pool = slots;
   }
   return udp;
 }
@@ -251,11 +257,15 @@ Figures measure_udp_ports(std::size_t count, std::size_t burst_packets, bool bef
   malloc_trim(0);
   const std::int64_t rss_before = rss_anon_kib();
   const std::int64_t heap_before = heap_in_use();
+  std::shared_ptr<io::UdpSendSlotPool> slots;
+  if (!before && std::getenv("EGRESS_MEMORY_PRIVATE_SEND_SLOTS") == nullptr) {
+    slots = io::UdpSendSlotPool::create(65536, 1536);
+  }
   std::vector<std::unique_ptr<io::UdpPort>> ports;
   const Bytes datagram(1200 + 16, 0x42);  // an SRTP packet of a 1200-byte RTP packet
   std::size_t dropped = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    auto port = io::UdpPort::open(io, egress_port_options(before));
+    auto port = io::UdpPort::open(io, egress_port_options(before, slots));
     if (!port) {
       std::fprintf(stderr, "udp port %zu: %s\n", i, port.error().message.c_str());
       break;
@@ -281,7 +291,9 @@ Figures measure_udp_ports(std::size_t count, std::size_t burst_packets, bool bef
   const double n = static_cast<double>(ports.size());
   const std::size_t dropped_per_port = dropped / std::max<std::size_t>(ports.size(), 1);
   ports.clear();
-  return {before ? "udp port (old options: recv 32, ring 512)" : "udp port (egress options)",
+  return {before  ? "udp port (old options: recv 32, ring 512)"
+          : slots ? "udp port (egress options, one slot pool)"
+                  : "udp port (egress options, ring per port)",
           static_cast<double>(heap_after - heap_before) / 1024.0 / n,
           static_cast<double>(rss_after - rss_before) / n,
           std::to_string(dropped_per_port) + " of a " + std::to_string(burst_packets) +

@@ -6,7 +6,7 @@
 // batched:
 //
 //   kernel --recvmmsg x32--> preallocated buffers --handler(now, from, bytes)--> engines
-//   engines --send(dest, bytes)--> ring of slots --flush(): sendmmsg x64--> kernel
+//   engines --send(dest, bytes)--> queue of slots --flush(): sendmmsg x64--> kernel
 //                                      ^                         | EAGAIN
 //                                      +-- async_wait(write) <---+
 //
@@ -14,11 +14,13 @@
 // then recvmmsg until EAGAIN (bounded per wake so a flood cannot starve the io_context's other
 // handlers; the rest is drained from a posted continuation). The Instant passed to the handler
 // is read once per recvmmsg batch. Nothing allocates per packet. The receive buffers and the send
-// ring are mapped up front but only become resident as they are used, and the ring gives its
-// deep pages back after a burst (udp_send_queue.hpp), so capacity is a cap, not a cost per port.
+// slots are mapped up front but only become resident as they are used, and the slot pool gives
+// its deep pages back after a burst (udp_send_slot_pool.hpp), so capacity is a cap, not a cost
+// per port.
 //
-// Sending copies into a fixed ring (udp_send_queue.hpp, drop-new when full) and flush() empties
-// it with sendmmsg. When the kernel buffer is full the rest stays queued and the port flushes
+// Sending copies into a slot of a fixed pool (udp_send_queue.hpp, udp_send_slot_pool.hpp: the
+// pool may be shared by every port of the thread; drop-new when full) and flush() empties the
+// queue with sendmmsg. When the kernel buffer is full the rest stays queued and the port flushes
 // again once the socket is writable. After each receive batch the port flushes by itself, so a
 // handler that answers packets (STUN, NACK) only calls send().
 //
@@ -53,6 +55,7 @@ struct mmsghdr;
 namespace ivs::io {
 
 class UdpSendBatch;
+class UdpSendSlotPool;
 
 // Batch sizes bucketed by powers of two: [1], [2,3], [4,7], [8,15], [16,31], [32,63], [64,...).
 struct BatchHistogram {
@@ -105,8 +108,12 @@ struct UdpPortOptions {
   std::size_t receive_batch = 32;                 // datagrams per recvmmsg
   std::size_t max_receive_batches_per_wake = 16;  // then yield to other handlers
   std::size_t send_batch = 64;                    // datagrams per sendmmsg
-  std::size_t send_queue_capacity = 1024;  // ring slots; beyond this send() drops the new one
-  std::size_t max_datagram_bytes = 2048;   // per slot and per receive buffer
+  std::size_t send_queue_capacity = 1024;  // queued datagrams; beyond this send() drops the new one
+  std::size_t max_datagram_bytes = 2048;   // per send slot and per receive buffer
+  // Where queued datagrams wait (udp_send_slot_pool.hpp): the pool every port of this thread
+  // shares, or null for a private pool of send_queue_capacity slots. A shared pool's slots must
+  // hold max_datagram_bytes, or larger datagrams are refused as oversize.
+  std::shared_ptr<UdpSendSlotPool> send_slot_pool;
   bool flush_after_receive_batch = true;
   bool report_icmp_errors = true;  // IP_RECVERR / IPV6_RECVERR
 };

@@ -24,7 +24,7 @@ struct UdpPort::Impl {
         socket(io_context),
         options(port_options),
         send_queue(port_options.send_queue_capacity, port_options.max_datagram_bytes,
-                   !port_options.bind_address.is_ipv4()),
+                   !port_options.bind_address.is_ipv4(), port_options.send_slot_pool),
         receive_storage(port_options.receive_batch * port_options.max_datagram_bytes),
         receive_iovecs(port_options.receive_batch),
         receive_names(port_options.receive_batch),

@@ -6,14 +6,12 @@
 // iovec pointing at them, all set up once; push() is two memcpys, and fill() only points the
 // mmsghdr array at slots that are already complete.
 //
-// Memory: the slots live in anonymous pages (anonymous_pages.hpp) that only become resident when
-// written. The ring restarts at slot 0 whenever it drains, so a port that is flushed every turn
-// touches only its first few slots; a burst (a GOP replayed to a new stage) touches more. Every
-// kReleaseWindow drains the queue compares how deep it was touched with the deepest it got in
-// that window, and gives the pages beyond back when the difference exceeds kReleaseSlack slots:
-// after a burst the ring shrinks to what steady traffic uses, while traffic whose depth merely
-// varies costs at most one madvise(2) per window, never one per flush. Capacity is then a cap on
-// a burst, not a cost per port.
+// Memory: the slots come from a pool (udp_send_slot_pool.hpp) that every port of a thread can
+// share: a media worker passes its pool to each egress port, so the resident slot pages follow
+// what the worker has queued at once, not each port's deepest recent burst. A port given no pool
+// gets a private one of its own capacity. The queue itself is a ring of 4-byte slot numbers in
+// anonymous pages; it restarts at position 0 whenever it drains, so a port flushed every turn
+// touches only the first page of it. A datagram holds its slot from commit() until pop().
 //
 // Overflow policy: drop-new. When the ring is full, push() refuses the datagram and the caller
 // counts it. The queued datagrams are older and already committed (a DTLS flight, the start of
@@ -27,10 +25,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "io/anonymous_pages.hpp"
+#include "io/udp_send_slot_pool.hpp"
 #include "proto/bytes.hpp"
 #include "proto/socket_address.hpp"
 
@@ -40,15 +40,22 @@ class UdpSendQueue {
  public:
   enum class PushResult { kQueued, kFull, kTooLarge, kUnsupportedAddress };
 
-  // `capacity` slots of `slot_bytes` each; `ipv6_socket` selects how destinations are encoded
-  // (IPv4 destinations become IPv4-mapped on an IPv6 socket).
-  UdpSendQueue(std::size_t capacity, std::size_t slot_bytes, bool ipv6_socket);
+  // At most `capacity` datagrams of at most `slot_bytes` each (less when `pool`'s slots are
+  // smaller), their slots taken from `pool`, or from a private pool of `capacity` slots when it
+  // is null; `ipv6_socket` selects how destinations are encoded (IPv4 destinations become
+  // IPv4-mapped on an IPv6 socket).
+  UdpSendQueue(std::size_t capacity, std::size_t slot_bytes, bool ipv6_socket,
+               std::shared_ptr<UdpSendSlotPool> pool = nullptr);
+  ~UdpSendQueue();
+  UdpSendQueue(const UdpSendQueue&) = delete;
+  UdpSendQueue& operator=(const UdpSendQueue&) = delete;
 
   PushResult push(const SocketAddress& destination, ByteSpan bytes);
 
   // push() without the copy, for a caller that can write the datagram in place (the fan-out
   // path encrypts straight into the slot): next_slot() is the writable payload of the slot the
-  // next datagram goes to (slot_bytes() long; empty when the ring is full), and commit() queues
+  // next datagram goes to (slot_bytes() long; empty when the queue or the pool is full), and
+  // commit() queues
   // the first `size` bytes written there. Nothing is queued until commit().
   MutableByteSpan next_slot();
   PushResult commit(const SocketAddress& destination, std::size_t size);
@@ -76,34 +83,25 @@ class UdpSendQueue {
   bool empty() const { return size_ == 0; }
   std::size_t capacity() const { return capacity_; }
   std::size_t slot_bytes() const { return slot_bytes_; }
-  // Slots written since the pages were last given back (at most capacity()).
-  std::size_t touched_slots() const { return touched_; }
-
-  static constexpr std::size_t kReleaseWindow = 64;  // drains
-  static constexpr std::size_t kReleaseSlack = 8;    // slots
+  const UdpSendSlotPool& pool() const { return *pool_; }
 
  private:
-  // Zero bytes are a valid empty slot, so the untouched pages of the mapping need no
-  // construction.
-  struct Slot {
-    sockaddr_storage destination;
-    socklen_t destination_length;
-    iovec payload;
-  };
-  Slot& slot(std::size_t index) { return reinterpret_cast<Slot*>(slot_pages_.data())[index]; }
-  std::uint8_t* payload(std::size_t index) { return payload_pages_.data() + index * slot_bytes_; }
-  void on_drained();
+  using Slot = UdpSendSlotPool::Slot;
+  // The pool slot of the datagram at queue position `position` (0 = the oldest).
+  std::uint32_t& queued(std::size_t position) {
+    return reinterpret_cast<std::uint32_t*>(order_.data())[(head_ + position) % capacity_];
+  }
+  Slot& slot_at(std::size_t position) { return pool_->slot(queued(position)); }
 
   std::size_t capacity_;
   std::size_t slot_bytes_;
   bool ipv6_socket_;
-  AnonymousPages slot_pages_;
-  AnonymousPages payload_pages_;
+  std::shared_ptr<UdpSendSlotPool> pool_;
+  AnonymousPages order_;  // capacity_ slot numbers, a ring from head_
   std::size_t head_ = 0;
   std::size_t size_ = 0;
-  std::size_t touched_ = 0;       // slots [0, touched_) may be resident
-  std::size_t window_depth_ = 0;  // the deepest slot written in this release window, + 1
-  std::size_t window_drains_ = 0;
+  // The slot next_slot() handed out, kept until commit() queues it.
+  std::uint32_t pending_ = UdpSendSlotPool::kNone;
 };
 
 }  // namespace ivs::io

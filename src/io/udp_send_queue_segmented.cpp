@@ -35,14 +35,14 @@ std::size_t UdpSendQueue::fill_segmented(std::span<mmsghdr> messages, std::size_
   std::size_t used_iovecs = 0;
   std::size_t index = 0;  // datagrams consumed so far, from head_
   while (count < messages.size() && index < size_ && used_iovecs < scratch.iovecs.size()) {
-    Slot& first = slot((head_ + index) % capacity_);
+    Slot& first = slot_at(index);
     const std::size_t segment_size = first.payload.iov_len;
     iovec* iovecs = scratch.iovecs.data() + used_iovecs;
     std::size_t segments = 0;
     std::size_t bytes = 0;
     while (index + segments < size_ && segments < max_segments &&
            used_iovecs + segments < scratch.iovecs.size()) {
-      Slot& next = slot((head_ + index + segments) % capacity_);
+      Slot& next = slot_at(index + segments);
       const bool same_destination =
           next.destination_length == first.destination_length &&
           std::memcmp(&next.destination, &first.destination, first.destination_length) == 0;

@@ -1,12 +1,15 @@
 // UdpPort's send half on real loopback sockets (port 0): sendmmsg really batches, the drop-new
-// queue limit, zero-copy send slots, the ring's resident memory, kernel push-back and refusals.
+// queue limit, zero-copy send slots, a slot pool shared by ports, the queue's resident memory,
+// kernel push-back and refusals.
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "io/udp_port.hpp"
+#include "io/udp_send_slot_pool.hpp"
 #include "support/sanitizer.hpp"
 #include "udp_test_support.hpp"
 
@@ -108,6 +111,68 @@ TEST(UdpPort, SendSlotIsWrittenInPlaceAndQueuedOnlyOnCommit) {
   EXPECT_EQ(at_receiver.received[1].bytes.size(), 4u);
 }
 
+// A media worker's egress ports share one slot pool (EgressSendPath): a port's datagrams hold
+// slots only until they are sent, every port keeps its own order, and a pool drained by one
+// port refuses (and counts) the other's datagrams until the slots come back.
+TEST(UdpPort, PortsSharingASlotPoolEachKeepTheirOrderAndGiveTheSlotsBack) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.bind_address = kLoopback4;
+  options.max_datagram_bytes = 256;
+  options.send_slot_pool = UdpSendSlotPool::create(8, 256);
+  auto first = open_port(io, options);
+  auto second = open_port(io, options);
+  auto receiver = open_port(io, kLoopback4);
+  ASSERT_TRUE(first && second && receiver);
+  Recorder at_receiver;
+  at_receiver.start(*receiver);
+
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(first->send(receiver->local_address(), numbered(i)));
+  }
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(second->send(receiver->local_address(), numbered(100 + i)), i < 3) << i;
+  }
+  EXPECT_EQ(second->counters().queue_full_drops, 1u);
+  EXPECT_TRUE(second->send_slot().empty());  // no slot to write into either
+  EXPECT_EQ(options.send_slot_pool->in_use(), 8u);
+
+  first->flush();
+  EXPECT_EQ(options.send_slot_pool->in_use(), 3u);
+  EXPECT_TRUE(second->send(receiver->local_address(), numbered(103)));
+  second->flush();
+  EXPECT_EQ(options.send_slot_pool->in_use(), 0u);
+
+  ASSERT_TRUE(run_until(io, [&] { return at_receiver.received.size() == 9; }));
+  std::vector<std::uint32_t> from_first;
+  std::vector<std::uint32_t> from_second;
+  for (const auto& datagram : at_receiver.received) {
+    (datagram.from == first->local_address() ? from_first : from_second)
+        .push_back(read_u32(datagram.bytes.data()));
+  }
+  EXPECT_EQ(from_first, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(from_second, (std::vector<std::uint32_t>{100, 101, 102, 103}));
+}
+
+// A port destroyed with datagrams still queued (a stage that left while its socket waited for
+// writability) returns their slots, so the pool it shares does not shrink for good.
+TEST(UdpPort, APortDestroyedWithQueuedDatagramsReturnsItsSlots) {
+  boost::asio::io_context io;
+  UdpPortOptions options;
+  options.bind_address = kLoopback4;
+  options.send_slot_pool = UdpSendSlotPool::create(16, 2048);
+  auto port = open_port(io, options);
+  ASSERT_TRUE(port);
+  const auto destination = *SocketAddress::from_string("127.0.0.1:9");
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    ASSERT_TRUE(port->send(destination, numbered(i)));
+  }
+  ASSERT_FALSE(port->send_slot().empty());  // one more slot lent out, not yet committed
+  EXPECT_EQ(options.send_slot_pool->in_use(), 11u);
+  port.reset();
+  EXPECT_EQ(options.send_slot_pool->in_use(), 0u);
+}
+
 // Resident anonymous memory of this process in KiB (RssAnon in /proc/self/status).
 std::int64_t resident_anonymous_kib() {
   std::ifstream status("/proc/self/status");
@@ -121,7 +186,7 @@ std::int64_t resident_anonymous_kib() {
 }
 
 // Issue 6: one port per egress session, so a port must not cost its capacity in resident memory.
-// The ring is sized for a burst (a GOP replayed to a new stage): opening it costs address space
+// The queue is sized for a burst (a GOP replayed to a new stage): opening it costs address space
 // only, a burst makes its slots resident, and once traffic is steady again the deep pages go
 // back.
 TEST(UdpPort, SendRingIsResidentOnlyAsDeepAsUsedAndShrinksAfterABurst) {
@@ -164,8 +229,10 @@ TEST(UdpPort, SendRingIsResidentOnlyAsDeepAsUsedAndShrinksAfterABurst) {
   sender->flush();
   ASSERT_EQ(sender->queued(), 0u);
   EXPECT_EQ(sender->counters().queue_full_drops, 0u);
-  // Steady traffic again: within two release windows the deep pages go back.
-  for (int round = 0; round < 130; ++round) {
+  // Steady traffic again: within two release windows of the port's (private) slot pool the deep
+  // pages go back.
+  const std::size_t window = UdpSendSlotPool::release_window_for(options.send_queue_capacity);
+  for (std::size_t round = 0; round < 2 * window / 8 + 1; ++round) {
     for (std::uint32_t i = 0; i < 8; ++i) {
       ASSERT_TRUE(sender->send(receiver->local_address(), numbered(i, 1200)));
     }

@@ -16,14 +16,14 @@ class WhipEgressFactory final : public EgressFactory {
       : io_(io),
         media_(media),
         options_(std::move(options)),
-        send_batch_(io::UdpSendBatch::create(io, options_.send_batching)) {}
+        send_path_(EgressSendPath::create(io, options_.send_batching)) {}
 
   std::unique_ptr<EgressSession> open(EgressTarget target, EgressCallbacks callbacks) override {
     // A null certificate makes the session fail with a reason on the next turn of the loop.
     auto identity = identity_.current(io::wall_now());
     return std::make_unique<WhipEgressSession>(
         io_, media_, options_, std::move(identity.certificate), std::move(target),
-        std::move(callbacks), std::move(identity.context), send_batch_);
+        std::move(callbacks), std::move(identity.context), send_path_);
   }
 
   std::string mode() const override { return "whip"; }
@@ -32,7 +32,7 @@ class WhipEgressFactory final : public EgressFactory {
   boost::asio::io_context& io_;
   EgressMediaSource& media_;
   WhipEgressOptions options_;
-  std::shared_ptr<io::UdpSendBatch> send_batch_;  // every session's socket, flushed per turn
+  EgressSendPath send_path_;  // every session's socket, flushed per turn; their send slots
   EgressIdentity identity_;
 };
 

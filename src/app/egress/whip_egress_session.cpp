@@ -19,6 +19,10 @@ using namespace std::chrono_literals;
 // The largest UDP payload of a 1,500-byte-MTU path (1,472) plus slack: an ingest packet that
 // arrived over such a path still fits after the relay's rewrite and a 16-byte SRTP tag.
 constexpr std::size_t kEgressDatagramBytes = 1536;
+// The send slots one thread's sessions share: ~100 stages' GOP bursts (~550 packets each) queued
+// in the same turn. Reserved address space only (96 MiB); what is resident follows what is
+// queued at once, typically one turn's packets for every stage of the thread.
+constexpr std::size_t kEgressSendPoolSlots = 65536;
 
 bool is_unspecified(const SocketAddress& address) {
   for (std::size_t i = 0; i < address.ip_size(); ++i) {
@@ -58,12 +62,17 @@ std::uint32_t random_ssrc(engine::RandomSource& random, std::uint32_t other) {
 
 }  // namespace
 
+EgressSendPath EgressSendPath::create(asio::io_context& io, io::SendBatching batching) {
+  return {io::UdpSendBatch::create(io, batching),
+          io::UdpSendSlotPool::create(kEgressSendPoolSlots, kEgressDatagramBytes)};
+}
+
 WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& media,
                                      const WhipEgressOptions& options,
                                      std::shared_ptr<const engine::DtlsCertificate> certificate,
                                      EgressTarget target, EgressCallbacks callbacks,
                                      std::shared_ptr<const engine::DtlsContext> dtls_context,
-                                     std::shared_ptr<io::UdpSendBatch> send_batch)
+                                     EgressSendPath send_path)
     : io_(io),
       media_(media),
       options_(options),
@@ -72,7 +81,7 @@ WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& me
       target_(std::move(target)),
       callbacks_(std::move(callbacks)),
       http_(io),
-      send_batch_(std::move(send_batch)),
+      send_path_(std::move(send_path)),
       engine_timer_(io, [this](Instant now) { on_engine_timeout(now); }),
       connect_timer_(io),
       sample_timer_(io),
@@ -137,6 +146,11 @@ Status WhipEgressSession::open_socket() {
   // Slots sized for what an egress carries, not the 2 KiB default: 1,024 of them are the cap
   // of a GOP burst.
   udp.max_datagram_bytes = kEgressDatagramBytes;
+  udp.send_slot_pool = send_path_.slots;
+  // With GSO a message carries a frame's run of datagrams, so 16 messages per sendmmsg hold a
+  // loop turn's traffic; only the GOP burst at a stage's join takes a few more calls. The
+  // default 64 would keep 3 KiB more of message headers per stage.
+  udp.send_batch = 16;
   auto port = io::UdpPort::open(io_, udp);
   if (!port) {
     return port.error();
@@ -225,6 +239,9 @@ void WhipEgressSession::on_post_response(Result<io::HttpClient::Response> respon
     return;
   }
   answer_ = std::move(*answer);
+  // The offer (its text and parsed form, several KiB) is not read again; a session lives for
+  // hours, and at hundreds of stages per worker those KiB count against the per-stage memory.
+  offer_ = {};
   spdlog::debug("WHIP egress to stage {}: 201 from {}, resource {}", target_.stage_arn,
                 io::redact_url(response->final_url), io::redact_url(resource_url_));
   // The connect deadline covers STUN resolution, ICE and DTLS.

@@ -34,8 +34,20 @@
 #include "io/http_client.hpp"
 #include "io/udp_port.hpp"
 #include "io/udp_send_batch.hpp"
+#include "io/udp_send_slot_pool.hpp"
 
 namespace ivs::app {
+
+// What the egress sessions of one thread share on the send path: the batch that hands their
+// sockets to the kernel once per loop turn, and the pool their queued datagrams wait in (so the
+// resident send memory follows the thread's traffic, not each session's deepest burst).
+struct EgressSendPath {
+  std::shared_ptr<io::UdpSendBatch> batch;
+  std::shared_ptr<io::UdpSendSlotPool> slots;
+
+  // Both, for sessions on `io`'s thread.
+  static EgressSendPath create(boost::asio::io_context& io, io::SendBatching batching);
+};
 
 class WhipEgressSession final : public EgressSession, private engine::RelaySink {
  public:
@@ -44,7 +56,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
                     std::shared_ptr<const engine::DtlsCertificate> certificate, EgressTarget target,
                     EgressCallbacks callbacks,
                     std::shared_ptr<const engine::DtlsContext> dtls_context = nullptr,
-                    std::shared_ptr<io::UdpSendBatch> send_batch = nullptr);
+                    EgressSendPath send_path = {});
   ~WhipEgressSession() override;
 
   void close(std::function<void()> done) override;
@@ -94,7 +106,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   io::HttpClient http_;
   // The loop's flush of every egress socket at the end of a turn (null: this session posts its
   // own). Before port_: the port tells the batch when it goes.
-  std::shared_ptr<io::UdpSendBatch> send_batch_;
+  EgressSendPath send_path_;
   std::unique_ptr<io::UdpPort> port_;
   engine::LocalTransport local_;
   engine::OutgoingStreams streams_;

@@ -147,8 +147,8 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
 // syscall per packet per stage; with a send batch, one io_uring submission for every session
 // of the loop (udp_send_batch.hpp).
 void WhipEgressSession::schedule_flush() {
-  if (send_batch_ && port_) {
-    send_batch_->defer_flush(*port_);
+  if (send_path_.batch && port_) {
+    send_path_.batch->defer_flush(*port_);
     return;
   }
   if (flush_posted_) {

@@ -31,7 +31,7 @@ class WorkerEgressSession final : public EgressSession {
 
   // Creates the real session on the worker.
   void open(const WhipEgressOptions& options, EgressIdentity::Current identity, EgressTarget target,
-            EgressCallbacks callbacks, std::shared_ptr<io::UdpSendBatch> send_batch) {
+            EgressCallbacks callbacks, EgressSendPath send_path) {
     // These run on the worker: they copy what they need and touch the proxy only back on the
     // main thread, once `alive` says it still exists.
     // Each callback, called on the worker, runs back on the main thread with copies of its
@@ -51,10 +51,10 @@ class WorkerEgressSession final : public EgressSession {
     boost::asio::post(
         shard_.io(), [shard = &shard_, id = id_, box = box_, options,
                       identity = std::move(identity), target = std::move(target),
-                      relayed = std::move(relayed), send_batch = std::move(send_batch)]() mutable {
+                      relayed = std::move(relayed), send_path = std::move(send_path)]() mutable {
           auto session = std::make_unique<WhipEgressSession>(
               shard->io(), *shard, options, std::move(identity.certificate), std::move(target),
-              std::move(relayed), std::move(identity.context), std::move(send_batch));
+              std::move(relayed), std::move(identity.context), std::move(send_path));
           shard->host(id, std::move(session), std::move(box));
         });
   }
@@ -109,9 +109,10 @@ class WorkerEgressFactory final : public EgressFactory {
   WorkerEgressFactory(boost::asio::io_context& io, MediaWorkers& workers,
                       std::vector<WorkerShard*> shards, WhipEgressOptions options)
       : io_(io), workers_(workers), shards_(std::move(shards)), options_(std::move(options)) {
-    // One send batch per worker: its sessions' sockets are flushed together once per turn.
+    // One send path per worker: its sessions' sockets are flushed together once per turn, and
+    // their queued datagrams share the worker's slot pool.
     for (WorkerShard* shard : shards_) {
-      send_batches_.push_back(io::UdpSendBatch::create(shard->io(), options_.send_batching));
+      send_paths_.push_back(EgressSendPath::create(shard->io(), options_.send_batching));
     }
   }
 
@@ -123,7 +124,7 @@ class WorkerEgressFactory final : public EgressFactory {
     auto session =
         std::make_unique<WorkerEgressSession>(io_, workers_, worker, *shards_[worker], next_id_++);
     session->open(options_, std::move(identity), std::move(target), std::move(callbacks),
-                  send_batches_[worker]);
+                  send_paths_[worker]);
     return session;
   }
 
@@ -134,7 +135,7 @@ class WorkerEgressFactory final : public EgressFactory {
   MediaWorkers& workers_;
   std::vector<WorkerShard*> shards_;
   WhipEgressOptions options_;
-  std::vector<std::shared_ptr<io::UdpSendBatch>> send_batches_;  // one per shard, same index
+  std::vector<EgressSendPath> send_paths_;  // one per shard, same index
   EgressIdentity identity_;
   std::uint64_t next_id_ = 1;
 };
