@@ -54,19 +54,18 @@ void RelayFanout::handle_packet(Instant now, const RelayPacketPtr& shared) {
     last_video_key_ = packet.key;
     last_video_sequence_number_ = packet.view.sequence_number;
     video_history_.store(shared);
-    fan_out_video(now, packet);
+    // Padding-only packets (a browser's bandwidth probes) are cached too: they hold sequence
+    // numbers inside the GOP, and a replay without them showed a joining stage 10–50 "lost"
+    // packets that it then NACKed.
+    const bool new_keyframe = gop_.add(shared) == GopCache::Added::kNewKeyframe;
+    fan_out_video(now, packet, new_keyframe);
   } else {
     audio_history_.store(shared);
     fan_out_audio(now, packet);
   }
 }
 
-void RelayFanout::fan_out_video(Instant now, const RelayPacket& packet) {
-  // Padding-only packets (a browser's bandwidth probes) are cached too: they hold sequence
-  // numbers inside the GOP, and a replay without them showed a joining stage 10–50 "lost"
-  // packets that it then NACKed.
-  const bool new_keyframe =
-      gop_.add(packet.arrival, packet.view, packet.info) == GopCache::Added::kNewKeyframe;
+void RelayFanout::fan_out_video(Instant now, const RelayPacket& packet, bool new_keyframe) {
   for (auto& leg : legs_) {
     if (!leg->video_waiting() && !leg->video().started(video_generation_)) {
       leg->set_video_waiting(true);
@@ -111,11 +110,11 @@ void RelayFanout::start_leg_video(Instant now, RelayLeg& leg, const RelayPacket*
   LegStream& stream = leg.video();
   if (gop_.valid()) {
     const auto& entries = gop_.entries();
-    auto front = proto::parse_rtp(entries.front().bytes);
+    auto front = proto::parse_rtp(entries.front().bytes());
     stream.start(video_generation_, front->sequence_number, front->timestamp,
                  entries.front().arrival);
     for (const auto& entry : entries) {
-      auto view = proto::parse_rtp(entry.bytes);
+      auto view = proto::parse_rtp(entry.bytes());
       if (view) {
         leg.count_sent(
             stream.send(now, *view, cached_key(view->sequence_number), entry.arrival, leg.sink()));

@@ -65,7 +65,8 @@ class RelayFanout {
 
  private:
   RelayLeg* find_leg(EgressId id) const;
-  void fan_out_video(Instant now, const RelayPacket& packet);
+  // `new_keyframe`: this packet completed a keyframe the GOP cache now starts with.
+  void fan_out_video(Instant now, const RelayPacket& packet, bool new_keyframe);
   void fan_out_audio(Instant now, const RelayPacket& packet);
   void start_leg_video(Instant now, RelayLeg& leg, const RelayPacket* current);
   IngestKey cached_key(std::uint16_t sequence_number) const;

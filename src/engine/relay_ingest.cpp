@@ -94,16 +94,17 @@ RelayPacketPtr RelayIngest::handle_rtp(Instant now, MediaKind kind, ByteSpan pac
   if (!key) {
     return nullptr;
   }
+  RelayPacketPtr accepted = make_relay_packet(kind, *key, now, info, view);
   if (kind == MediaKind::kVideo) {
     ++stats_.video_packets;
     stats_.video_bytes += packet.size();
     inspect_sps(view.payload(), info);
-    track_keyframes(now, view, info, has_payload);
+    track_keyframes(now, accepted, has_payload);
   } else {
     ++stats_.audio_packets;
     stats_.audio_bytes += packet.size();
   }
-  return make_relay_packet(kind, *key, now, info, view);
+  return accepted;
 }
 
 // Reception bookkeeping: SSRC changes, loss detection and NACKs. Nothing drops the packet.
@@ -166,10 +167,11 @@ void RelayIngest::inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& in
 // a joining leg is sent stays short (RelayConfig::gop_refresh_age). Parameter sets and IDR
 // slices arriving while the cache is empty are the keyframe on its way, not a reason to ask.
 // The limiter turns the per-packet calls into at most one request per interval.
-void RelayIngest::track_keyframes(Instant now, const proto::RtpView& view,
-                                  const proto::H264PayloadInfo& info, bool has_payload) {
-  // Padding-only packets are cached too, as the shards do (relay_fanout.cpp).
-  if (gop_.add(now, view, info) == GopCache::Added::kNewKeyframe) {
+void RelayIngest::track_keyframes(Instant now, const RelayPacketPtr& packet, bool has_payload) {
+  const proto::H264PayloadInfo& info = packet->info;
+  // Padding-only packets are cached too, as the shards do (relay_fanout.cpp). The cache holds the
+  // shared packet, so it costs this side no copy.
+  if (gop_.add(packet) == GopCache::Added::kNewKeyframe) {
     ++stats_.keyframes;
     keyframe_limiter_.reset();  // a request held back by the rate limit is answered by this one
   }

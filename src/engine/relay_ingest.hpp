@@ -79,8 +79,7 @@ class RelayIngest {
   std::optional<IngestKey> accept_packet(Instant now, RelaySourceTrack& track,
                                          const proto::RtpView& view);
   void inspect_sps(ByteSpan payload, const proto::H264PayloadInfo& info);
-  void track_keyframes(Instant now, const proto::RtpView& view, const proto::H264PayloadInfo& info,
-                       bool has_payload);
+  void track_keyframes(Instant now, const RelayPacketPtr& packet, bool has_payload);
   // relay_ingest_feedback.cpp: RTCP toward the publisher.
   void send_keyframe_request(Instant now);
   void send_due_nacks(Instant now, RelaySourceTrack& track);

@@ -235,7 +235,7 @@ void SimulcastSelector::switch_to(std::size_t index, SimulcastOutput& out) {
   out.switched(index, *layer.ssrc);
   if (layer.gop.valid()) {
     for (const auto& entry : layer.gop.entries()) {
-      out.forward(entry.bytes);
+      out.forward(entry.bytes());
     }
   }
 }

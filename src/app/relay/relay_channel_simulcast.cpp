@@ -176,7 +176,7 @@ engine::EgressId RelayChannel::add_viewer_leg(Instant now, const Session& sessio
                          : std::nullopt;
   if (index && publisher->simulcast->cache(*index).valid()) {
     for (const auto& entry : publisher->simulcast->cache(*index).entries()) {
-      slot->relay.handle_publisher_rtp(now, engine::MediaKind::kVideo, entry.bytes);
+      slot->relay.handle_publisher_rtp(now, engine::MediaKind::kVideo, entry.bytes());
     }
   }
   slot->settle();
