@@ -7,6 +7,8 @@
 #
 #   scripts/fuzz-campaign.sh [RUNS] [TARGET ...]     # no TARGET: every fuzz/*_fuzz.cpp
 #   IVS_FUZZ_BUILD_DIR=build-asan scripts/fuzz-campaign.sh 10000000 stun_fuzz rtp_fuzz
+#   IVS_FUZZ_MAX_SECONDS=1800 ...   # stop each target after that long even short of RUNS (the
+#                                     # line it prints says how many inputs it ran)
 #
 # The targets come from IVS_FUZZ_BUILD_DIR (scripts/test.sh's ASan + UBSan tree) or build-fuzz/
 # (scripts/fuzz.sh builds it). One target at a time, one process each: the figures it prints
@@ -30,8 +32,8 @@ for name in "${targets[@]}"; do
   cp -r "$corpus"/. "$work"/ 2>/dev/null || true
   before=$(find "$corpus" -type f | wc -l)
   started=$SECONDS
-  if ! "$binary" -runs="$runs" -print_final_stats=1 -artifact_prefix="$build_dir/crashes/$name/" \
-    "$work" >"$build_dir/crashes/$name/campaign.log" 2>&1; then
+  if ! "$binary" -runs="$runs" -max_total_time="${IVS_FUZZ_MAX_SECONDS:-0}" -print_final_stats=1 \
+    -artifact_prefix="$build_dir/crashes/$name/" "$work" >"$build_dir/crashes/$name/campaign.log" 2>&1; then
     tail -n 30 "$build_dir/crashes/$name/campaign.log" >&2
     echo "==> $name: FINDING after $((SECONDS - started)) s; reproducer in $build_dir/crashes/$name/" >&2
     exit 1
