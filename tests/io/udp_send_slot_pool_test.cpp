@@ -40,21 +40,26 @@ TEST(UdpSendSlotPool, AFullPoolRefusesUntilASlotIsReleased) {
   EXPECT_EQ(pool.acquire(), UdpSendSlotPool::kNone);
 }
 
-TEST(UdpSendSlotPool, PagesBehindTheSlotsInUseAreGivenBackAfterABurst) {
-  constexpr std::size_t kSlotBytes = 2048;
-  UdpSendSlotPool pool(4096, kSlotBytes);
-  // A burst of 1,000 slots, all written.
+constexpr std::size_t kSlotBytes = 2048;
+
+// A burst of `count` slots written whole, then drained except slot `kept` (a port waiting for
+// writability keeps its datagrams queued).
+void burst_keeping_one(UdpSendSlotPool& pool, int count, std::uint32_t kept) {
   std::vector<std::uint32_t> burst;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < count; ++i) {
     burst.push_back(pool.acquire());
     std::memset(pool.payload(burst.back()), 0xAB, kSlotBytes);
   }
-  // Slot 5 stays in use (a port waiting for writability); the rest drain.
   for (std::uint32_t index : burst) {
-    if (index != 5) {
+    if (index != kept) {
       pool.release(index);
     }
   }
+}
+
+TEST(UdpSendSlotPool, PagesBehindTheSlotsInUseAreGivenBackAfterABurst) {
+  UdpSendSlotPool pool(4096, kSlotBytes);
+  burst_keeping_one(pool, 1000, 5);
   // Steady traffic of four slots at a time for a whole window, then some.
   for (std::size_t turn = 0; turn < pool.release_window(); ++turn) {
     std::uint32_t held[4];
@@ -75,19 +80,9 @@ TEST(UdpSendSlotPool, PagesBehindTheSlotsInUseAreGivenBackAfterABurst) {
 }
 
 TEST(UdpSendSlotPool, ASlotInUseDeepInThePoolKeepsItsPages) {
-  constexpr std::size_t kSlotBytes = 2048;
   UdpSendSlotPool pool(4096, kSlotBytes);
-  std::vector<std::uint32_t> burst;
-  for (int i = 0; i < 600; ++i) {
-    burst.push_back(pool.acquire());
-    std::memset(pool.payload(burst.back()), 0xAB, kSlotBytes);
-  }
   // Slot 599 stays queued (acquired before this window began) while everything else drains.
-  for (std::uint32_t index : burst) {
-    if (index != 599) {
-      pool.release(index);
-    }
-  }
+  burst_keeping_one(pool, 600, 599);
   for (std::size_t turn = 0; turn < 2 * pool.release_window(); ++turn) {
     pool.release(pool.acquire());
   }
