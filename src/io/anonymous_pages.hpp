@@ -2,12 +2,12 @@
 // resident when written, and can be given back to the kernel (madvise(MADV_DONTNEED)) without
 // unmapping.
 //
-// Why: a UDP port's rings are sized for the worst burst (a GOP replayed to a stage that just
-// joined) but in steady state use a handful of slots. With one port per egress session and a
-// thousand sessions, a zero-initialised std::vector would make every slot resident up front (1 MiB
-// per port for a 512 × 2 KiB send ring). Untouched pages of a mapping cost address space only, and
-// after a burst the port hands the deep pages back, so resident memory follows use, with no
-// allocation on the send path.
+// Why: UDP send slots and receive buffers are sized for the worst burst (a GOP replayed to a
+// stage that just joined) but in steady state use a handful of slots. With one port per egress
+// session and a thousand sessions, a zero-initialised std::vector would make every slot resident
+// up front (1 MiB per port for 512 slots of 2 KiB). Untouched pages of a mapping cost address
+// space only, and after a burst the slot pool hands the deep pages back, so resident memory
+// follows use, with no allocation on the send path.
 #pragma once
 
 #include <sys/mman.h>

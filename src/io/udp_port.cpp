@@ -60,7 +60,7 @@ double UdpPortCounters::mean_send_batch() const {
 }
 
 // Everything that touches Asio or the kernel structures, kept out of the header. All buffers
-// are allocated here, once. The receive buffers and the send ring are anonymous pages that
+// are allocated here, once. The receive buffers and the send slots are anonymous pages that
 // become resident only as they are used (anonymous_pages.hpp): recvmmsg writes only as many
 // buffers as datagrams arrived, so a port that receives little (an egress session's RTCP)
 // keeps little resident however large its batch.

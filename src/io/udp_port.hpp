@@ -80,7 +80,7 @@ struct UdpPortCounters {
   std::uint64_t send_errors = 0;                // datagrams the kernel refused (dropped)
   std::uint64_t segmented_messages = 0;         // GSO messages of more than one datagram sent
   std::uint64_t segmentation_fallbacks = 0;     // GSO refused by the kernel: plain sends since
-  std::uint64_t queue_full_drops = 0;           // send() while the ring was full (drop-new)
+  std::uint64_t queue_full_drops = 0;           // send() while the queue or pool was full
   std::uint64_t oversize_drops = 0;             // send() of more than max_datagram_bytes
   std::uint64_t unsupported_address_drops = 0;  // IPv6 destination on an IPv4 socket
   BatchHistogram send_batches;

@@ -9,7 +9,7 @@
 // on machines whose kernel isolates page tables on every syscall (PTI: ~1 µs for an empty one)
 // that was most of the CPU left above the floor (bench/README.md, "io_uring").
 //
-//   leg ─send_slot/commit─► port's ring ─defer_flush(port)─► this batch (one post per turn)
+//   leg ─send_slot/commit─► port's queue ─defer_flush(port)─► this batch (one post per turn)
 //   end of turn: flush() ─► each port fills its mmsghdrs (GSO runs as before)
 //                         ─► one SQE per message, a port's messages linked (IOSQE_IO_LINK)
 //                         ─► io_uring_submit_and_wait(all) ─► each port pops what was sent

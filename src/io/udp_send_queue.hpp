@@ -13,10 +13,10 @@
 // anonymous pages; it restarts at position 0 whenever it drains, so a port flushed every turn
 // touches only the first page of it. A datagram holds its slot from commit() until pop().
 //
-// Overflow policy: drop-new. When the ring is full, push() refuses the datagram and the caller
-// counts it. The queued datagrams are older and already committed (a DTLS flight, the start of
-// a keyframe the receiver is assembling); dropping from the tail loses the same amount of data
-// as dropping the head but keeps what was queued in order, and matches what the kernel itself
+// Overflow policy: drop-new. When the queue or the pool is full, push() refuses the datagram and
+// the caller counts it. The queued datagrams are older and already committed (a DTLS flight, the
+// start of a keyframe the receiver is assembling); dropping from the tail loses the same amount of
+// data as dropping the head but keeps what was queued in order, and matches what the kernel itself
 // does when a socket buffer is full.
 #pragma once
 

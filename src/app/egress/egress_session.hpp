@@ -44,7 +44,7 @@ struct EgressStats {
   std::uint64_t nacks_received = 0;
   std::uint64_t plis_received = 0;  // PLI and FIR
   std::uint64_t retransmitted = 0;  // packets resent from history
-  // Packets that never reached the kernel (send ring full during a burst) or that it refused.
+  // Packets that never reached the kernel (send queue full during a burst) or that it refused.
   std::uint64_t send_drops = 0;
 };
 

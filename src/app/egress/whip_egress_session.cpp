@@ -137,9 +137,9 @@ Status WhipEgressSession::open_socket() {
   udp.send_buffer_bytes = 1 << 20;
   // It receives only RTCP, STUN and DTLS: a few datagrams per wake.
   udp.receive_batch = 8;
-  // The send ring must hold the GOP cache replayed when the stage joins, all queued before the
+  // The send queue must hold the GOP cache replayed when the stage joins, all queued before the
   // posted flush: ~550 packets for a 2 s GOP at 2.5 Mbit/s (bench/egress_memory_bench.cpp).
-  // Its pages are only resident while used and go back after the burst (io/udp_send_queue.hpp).
+  // The slots come from the thread's pool (EgressSendPath) and go back as soon as they are sent.
   udp.send_queue_capacity = 1024;
   // A frame's packets to one stage leave as one GSO message (bench/README.md, "send path").
   udp.segmentation_offload = true;

@@ -133,7 +133,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   bool failed_ = false;
   bool closing_ = false;
   bool flush_posted_ = false;
-  std::uint64_t send_slot_drops_ = 0;  // relay packets dropped because the send ring was full
+  std::uint64_t send_slot_drops_ = 0;  // relay packets dropped: no send slot
   std::function<void()> close_done_;   // set while close() waits for the POST to finish
   std::string resource_url_;
   std::string etag_;

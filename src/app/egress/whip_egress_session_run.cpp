@@ -125,7 +125,7 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
   const auto& destination = peer_->remote_address();  // a reference: this runs per packet
   const MutableByteSpan slot = port_->send_slot();
   if (!destination || slot.empty()) {
-    ++send_slot_drops_;  // the port's ring is full (a burst beyond its capacity) or it closed
+    ++send_slot_drops_;  // the port's queue or its worker's slot pool is full, or it closed
     return;
   }
   const auto size =
@@ -137,7 +137,7 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
   if (port_->queued() >= kEagerFlushDatagrams) {
     // A keyframe, or a batch of frames read at once, is hundreds of packets per stage: send
     // them in GSO runs as they are produced rather than all after the turn, so the first ones
-    // leave earlier and the ring stays shallow (resident memory per stage).
+    // leave earlier and fewer of the worker's pooled send slots are in use at once.
     port_->flush();
   }
   schedule_flush();

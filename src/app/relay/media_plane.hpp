@@ -14,7 +14,7 @@
 //   routed event to the MediaSessionHandler registered with the session. Handlers may call
 //   back into the plane (send, close, add sessions): drain() is io::EngineDriver, on which a
 //   nested call only asks the running loop to go round once more.
-// - Viewers' media (send_rtp/send_rtcp) is protected straight into the port's send ring, as the
+// - Viewers' media (send_rtp/send_rtcp) is protected straight into the port's send slots, as the
 //   egress legs' is: no Transmit queued and no allocation per packet.
 // - The plane owns no media logic: RelayChannel (publisher + viewers of one relay) is the
 //   handler for its sessions; the stage role runs one channel per stage on ONE plane.
@@ -59,7 +59,7 @@ struct MediaPlaneOptions {
   std::string announced_ip;         // RTC_ANNOUNCED_IP; empty: advertise the host addresses
   engine::IceLiteConfig ice;        // consent timeout etc.
   std::size_t max_sessions = 1000;  // add_session fails beyond this (DESIGN.md §6 bounds)
-  // Port send ring; a new viewer's GOP-cache burst (hundreds of packets) must fit between
+  // Port send queue; a new viewer's GOP-cache burst (hundreds of packets) must fit between
   // flushes, so this is larger than the UdpPort default.
   std::size_t send_queue_capacity = 8192;
 };

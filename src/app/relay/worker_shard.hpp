@@ -100,7 +100,7 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   boost::asio::io_context& channel_io_;
   // Packets of the channel's current loop turn (one receive batch), handed to the worker in one
   // post when the turn ends: one wake-up of the worker per batch rather than per packet, and
-  // every leg then gets the whole batch into its send ring before the worker's one flush of
+  // every leg then gets the whole batch into its send queue before the worker's one flush of
   // every socket (io/udp_send_batch.hpp). Channel thread only.
   std::vector<engine::RelayPacketPtr> outbox_;
   bool outbox_posted_ = false;

@@ -146,7 +146,7 @@ void render_stage_media(PrometheusText& out, const StatusSnapshot& snapshot) {
                "PLI/FIR from the stage",
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.plis_received); });
   stage_family(out, snapshot, "ivs_stage_send_drops_total", Type::kCounter,
-               "Packets for the stage dropped before or by the kernel (send ring full, refused)",
+               "Packets for the stage dropped before or by the kernel (send queue full, refused)",
                [](const EgressStats& s) -> Sample { return static_cast<double>(s.send_drops); });
   stage_family(out, snapshot, "ivs_stage_retransmitted_total", Type::kCounter,
                "Packets resent to the stage from history",
