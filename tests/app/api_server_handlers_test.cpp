@@ -291,13 +291,6 @@ TEST_F(ApiHandlersTest, HealthAndKeysArePublic) {
             status::ok);
 }
 
-TEST(SecretEqualsTest, ComparesWholeValuesAndNeverMatchesAnEmptySecret) {
-  EXPECT_TRUE(secret_equals("abc", "abc"));
-  EXPECT_FALSE(secret_equals("abc", "abd"));
-  EXPECT_FALSE(secret_equals("ab", "abc"));
-  EXPECT_FALSE(secret_equals("", ""));
-}
-
 TEST(PercentDecodeTest, DecodesEscapesAndKeepsInvalidOnes) {
   EXPECT_EQ(percent_decode("arn%3Aaws%2Fx"), "arn:aws/x");
   EXPECT_EQ(percent_decode("100%"), "100%");

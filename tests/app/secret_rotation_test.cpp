@@ -29,6 +29,19 @@ TEST(RotatingSecret, ThePreviousValueWorksUntilTheGraceEnds) {
   EXPECT_FALSE(secret.matches("other", kStart));
 }
 
+// The API server's keys are checked through RotatingSecret (its own hash-then-compare helper was
+// left unused when rotation came): an unset secret must still never open the door, nor a
+// prefix of the real one.
+TEST(RotatingSecret, AnEmptySecretNeverMatchesAndNeitherDoesAPrefix) {
+  RotatingSecret unset("");
+  EXPECT_FALSE(unset.matches("", kStart));
+  RotatingSecret secret("abc-token");
+  EXPECT_FALSE(secret.matches("abc", kStart));
+  EXPECT_FALSE(secret.matches("abc-token-and-more", kStart));
+  secret.rotate("", kStart, minutes(10));
+  EXPECT_FALSE(secret.matches("", kStart + seconds(1)));
+}
+
 TEST(RotatingSecret, OnlyTheLastPreviousValueIsKept) {
   RotatingSecret secret("a-token");
   secret.rotate("b-token", kStart, minutes(10));

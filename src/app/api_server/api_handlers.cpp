@@ -1,11 +1,7 @@
 // Routes of the reference API server; see api_handlers.hpp for the contract.
 #include "app/api_server/api_handlers.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
-#include <array>
 #include <cctype>
 
 #include "app/api_server/request_body.hpp"
@@ -48,15 +44,6 @@ std::optional<io::HttpResponse> check_header(const io::HttpRequest& request,
 }
 
 }  // namespace
-
-bool secret_equals(std::string_view presented, std::string_view expected) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> left{};
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> right{};
-  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), left.data());
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), right.data());
-  // An empty expected secret never matches: an unset key must not open the door.
-  return CRYPTO_memcmp(left.data(), right.data(), left.size()) == 0 && !expected.empty();
-}
 
 ApiHandlers::ApiHandlers(ApiServerSettings settings, ApiServerState& state,
                          const jwt::Es384Key& key, engine::RandomSource& random,

@@ -42,10 +42,6 @@ struct ApiServerSettings {
   std::string version = "1.0.0";
 };
 
-// Constant-time equality of a presented secret and the expected one. Both are hashed first, so
-// neither the content nor the length of the expected secret leaks through timing.
-bool secret_equals(std::string_view presented, std::string_view expected);
-
 class ApiHandlers {
  public:
   using WallClock = std::function<WallTime()>;
