@@ -51,8 +51,6 @@ void RelayFanout::handle_packet(Instant now, const RelayPacketPtr& shared) {
         leg->set_video_waiting(true);
       }
     }
-    last_video_key_ = packet.key;
-    last_video_sequence_number_ = packet.view.sequence_number;
     video_history_.store(shared);
     // Padding-only packets (a browser's bandwidth probes) are cached too: they hold sequence
     // numbers inside the GOP, and a replay without them showed a joining stage 10–50 "lost"
@@ -94,31 +92,18 @@ void RelayFanout::fan_out_audio(Instant now, const RelayPacket& packet) {
   }
 }
 
-// The history name of a cached packet. The GOP cache holds packets within a few thousand
-// sequence numbers of the last one handled, so the 16-bit difference to that packet's number
-// recovers the extended number the ingest side gave it (its IngestKey::sequence).
-IngestKey RelayFanout::cached_key(std::uint16_t sequence_number) const {
-  const auto delta = static_cast<std::int16_t>(
-      static_cast<std::uint16_t>(sequence_number - last_video_sequence_number_));
-  return {last_video_key_.generation,
-          last_video_key_.sequence + static_cast<std::uint32_t>(static_cast<std::int32_t>(delta))};
-}
-
 // Starts a leg's video at the cached keyframe (renumbered to follow its last packet), or at
 // `current` when the cache could not hold the keyframe that packet completed.
 void RelayFanout::start_leg_video(Instant now, RelayLeg& leg, const RelayPacket* current) {
   LegStream& stream = leg.video();
   if (gop_.valid()) {
-    const auto& entries = gop_.entries();
-    auto front = proto::parse_rtp(entries.front().bytes());
-    stream.start(video_generation_, front->sequence_number, front->timestamp,
-                 entries.front().arrival);
-    for (const auto& entry : entries) {
-      auto view = proto::parse_rtp(entry.bytes());
-      if (view) {
-        leg.count_sent(
-            stream.send(now, *view, cached_key(view->sequence_number), entry.arrival, leg.sink()));
-      }
+    // The shard's cache holds the shared packets (handle_packet), already parsed and named.
+    const RelayPacket& front = *gop_.entries().front().shared;
+    stream.start(video_generation_, front.view.sequence_number, front.view.timestamp,
+                 front.arrival);
+    for (const auto& entry : gop_.entries()) {
+      const RelayPacket& cached = *entry.shared;
+      leg.count_sent(stream.send(now, cached.view, cached.key, cached.arrival, leg.sink()));
     }
   } else if (current != nullptr) {
     stream.start(video_generation_, current->view.sequence_number, current->view.timestamp,

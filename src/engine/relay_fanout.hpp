@@ -69,7 +69,6 @@ class RelayFanout {
   void fan_out_video(Instant now, const RelayPacket& packet, bool new_keyframe);
   void fan_out_audio(Instant now, const RelayPacket& packet);
   void start_leg_video(Instant now, RelayLeg& leg, const RelayPacket* current);
-  IngestKey cached_key(std::uint16_t sequence_number) const;
   void recompute_sender_report_deadline();
   std::uint64_t ntp_at(Instant now) const;
   LegShared leg_shared() { return {&video_history_, &audio_history_, &leg_scratch_}; }
@@ -79,8 +78,6 @@ class RelayFanout {
   RelaySourceFormat format_;  // the last publisher's, kept after it ends for legs added then
   // The video track's source generation the GOP cache and the legs' offsets belong to.
   std::uint32_t video_generation_ = 0;
-  IngestKey last_video_key_;  // of the last video packet handled, for cached_key()
-  std::uint16_t last_video_sequence_number_ = 0;
   GopCache gop_;
   // The last ingest packets per track for the legs' NACK answers, and the buffer every leg
   // rewrites a packet in (relay_history.hpp, relay_leg.hpp).

@@ -83,7 +83,6 @@ class UdpSendQueue {
   bool empty() const { return size_ == 0; }
   std::size_t capacity() const { return capacity_; }
   std::size_t slot_bytes() const { return slot_bytes_; }
-  const UdpSendSlotPool& pool() const { return *pool_; }
 
  private:
   using Slot = UdpSendSlotPool::Slot;
