@@ -3,6 +3,8 @@
 //   WHIP ingest   publisher offer (sendonly)  -> negotiate_ingest -> our answer (recvonly)
 //   WHEP          viewer offer (recvonly)     -> negotiate_whep   -> our answer (sendonly)
 //   WHIP egress   make_egress_offer -> our offer (sendonly) ; IVS answer -> accept_egress_answer
+//   WHEP pull     make_egress_offer(receive_only) -> our offer (recvonly) ; the origin's answer
+//                 (sendonly, its SSRCs) -> accept_egress_answer   (INGEST_PULL_URL, an edge)
 //
 // Assumptions (docs/sdp.md): BUNDLE (RFC 8843) and rtcp-mux (RFC 5761) only, one transport per
 // session; H.264 packetization-mode=1 (RFC 6184) video and Opus (RFC 7587) audio only; as a
@@ -154,6 +156,9 @@ struct EgressOfferParams {
   std::uint8_t audio_payload_type = 111;
   bool include_audio = true;
   bool offer_transport_cc = false;  // only when we send TWCC-numbered packets and read feedback
+  // An edge pulling the stream from an origin with WHEP (INGEST_PULL_URL): the same sections,
+  // recvonly and without SSRC lines of ours; the answer's a=ssrc lines name what will arrive.
+  bool receive_only = false;
   proto::FmtpParameters opus_parameters =
       proto::FmtpParameters::parse("minptime=10;useinbandfec=1");
 };

@@ -4,6 +4,8 @@
 // then video mid 1, one BUNDLE group, rtcp-mux, sendonly, H.264 pm=1 with the publisher's
 // profile-level-id, Opus, our own SSRCs with msid/cname, a=setup:actpass. Unlike OBS we list
 // our host candidates (we are full ICE, not lite, and never trickle).
+// The same offer, recvonly and without our SSRCs, is what an edge sends an origin's WHEP
+// endpoint (INGEST_PULL_URL): the answer is read by the same accept_egress_answer.
 #include <algorithm>
 
 #include "engine/sdp_negotiation_detail.hpp"
@@ -37,7 +39,7 @@ SdpMedia offer_section(const EgressOfferParams& params, bool video,
   media.formats = {std::to_string(payload_type)};
   add_transport(media, params.local, proto::SdpSetup::kActpass, candidates);
   media.attributes.add("mid", std::string(video ? kVideoMid : kAudioMid));
-  media.attributes.add("sendonly");
+  media.attributes.add(params.receive_only ? "recvonly" : "sendonly");
   media.attributes.add("rtcp-mux");
   add_offer_extmaps(media, params);
   SdpCodec codec;
@@ -62,9 +64,11 @@ SdpMedia offer_section(const EgressOfferParams& params, bool video,
     feedback.push_back({payload_type, "transport-cc", ""});
   }
   add_codec(media, codec, feedback, codec.parameters);
-  const OutgoingStreams& streams = params.streams;
-  add_outgoing_ssrc(media, video ? streams.video_ssrc : streams.audio_ssrc, streams,
-                    video ? streams.video_track_id : streams.audio_track_id);
+  if (!params.receive_only) {
+    const OutgoingStreams& streams = params.streams;
+    add_outgoing_ssrc(media, video ? streams.video_ssrc : streams.audio_ssrc, streams,
+                      video ? streams.video_track_id : streams.audio_track_id);
+  }
   add_candidates(media, candidates);
   return media;
 }
@@ -176,7 +180,9 @@ EgressOffer make_egress_offer(const EgressOfferParams& params) {
   }
   mids.emplace_back(kVideoMid);
   description.attributes.add("group", proto::SdpGroup{"BUNDLE", mids}.to_string());
-  description.attributes.add("msid-semantic", "WMS " + params.streams.stream_id);
+  if (!params.receive_only) {
+    description.attributes.add("msid-semantic", "WMS " + params.streams.stream_id);
+  }
   const auto candidates = host_candidates(params.local);
   if (params.include_audio) {
     description.media.push_back(offer_section(params, /*video=*/false, candidates));

@@ -36,4 +36,13 @@ std::vector<SocketAddress> local_ipv4_addresses(std::uint16_t port) {
   return outer;
 }
 
+std::vector<SocketAddress> host_addresses_of(const SocketAddress& bound) {
+  for (std::size_t i = 0; i < bound.ip_size(); ++i) {
+    if (bound.ip_bytes()[i] != 0) {
+      return {bound};
+    }
+  }
+  return local_ipv4_addresses(bound.port());
+}
+
 }  // namespace ivs::io

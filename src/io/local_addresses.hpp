@@ -17,4 +17,8 @@ namespace ivs::io {
 // then loopback ones; duplicates removed. Empty only if getifaddrs fails.
 std::vector<SocketAddress> local_ipv4_addresses(std::uint16_t port);
 
+// What a client socket bound to `bound` advertises as host candidates: every interface address
+// (above) when it is bound to the wildcard address, else `bound` itself.
+std::vector<SocketAddress> host_addresses_of(const SocketAddress& bound);
+
 }  // namespace ivs::io

@@ -53,4 +53,12 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
+std::string first_line(std::string_view body, std::size_t limit) {
+  body = body.substr(0, body.find_first_of("\r\n"));
+  if (body.size() > limit) {
+    return std::string(body.substr(0, limit)) + "...";
+  }
+  return std::string(body);
+}
+
 }  // namespace ivs::proto::text

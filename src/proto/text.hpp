@@ -17,5 +17,8 @@ std::string to_lower(std::string_view text);
 // invalid escape ("100%", "%zz") is kept literally, and '+' stays '+' (only form encoding gives
 // it a meaning; SigV4 and path segments do not).
 std::string percent_decode(std::string_view text);
+// The first line of `body` (an HTTP error body), cut at `limit` characters with "..." so a
+// failure reason stays one bounded log line.
+std::string first_line(std::string_view body, std::size_t limit = 200);
 
 }  // namespace ivs::proto::text

@@ -170,6 +170,36 @@ TEST(SdpEgress, OurOwnServerAnswersOurOwnClient) {
   EXPECT_TRUE(client_view->media.video.feedback.fir);
 }
 
+// An edge pulling from an origin (INGEST_PULL_URL) offers the same sections recvonly, with no
+// SSRC of its own; our WHEP endpoint answers it sendonly with the SSRCs the edge will receive.
+TEST(SdpEgress, PullOfferIsRecvonlyAndOurWhepAnswerNamesTheOriginsSsrcs) {
+  EgressOfferParams params = client_params();
+  params.receive_only = true;
+  const EgressOffer offer = make_egress_offer(params);
+  EXPECT_EQ(offer.sdp.find("a=ssrc"), std::string::npos) << offer.sdp;
+  EXPECT_EQ(offer.sdp.find("msid"), std::string::npos) << offer.sdp;
+  ASSERT_EQ(offer.description.media.size(), 2u);
+  for (const auto& media : offer.description.media) {
+    EXPECT_EQ(media.direction(), SdpDirection::kRecvOnly) << media.kind;
+  }
+
+  OutgoingStreams origin;
+  origin.video_ssrc = 5001;
+  origin.audio_ssrc = 5002;
+  origin.cname = "origin";
+  auto whep_answer = negotiate_whep(offer.sdp, server_transport(), origin);
+  ASSERT_TRUE(whep_answer) << whep_answer.error().message;
+
+  auto edge_view = accept_egress_answer(offer.description, whep_answer->sdp);
+  ASSERT_TRUE(edge_view) << edge_view.error().message;
+  EXPECT_EQ(edge_view->dtls_role, DtlsRole::kClient);
+  EXPECT_EQ(edge_view->media.video.remote_ssrcs, std::vector<std::uint32_t>{5001});
+  ASSERT_TRUE(edge_view->media.audio);
+  EXPECT_EQ(edge_view->media.audio->remote_ssrcs, std::vector<std::uint32_t>{5002});
+  EXPECT_TRUE(edge_view->media.video.feedback.nack);
+  EXPECT_TRUE(edge_view->media.video.feedback.pli);
+}
+
 TEST(SdpEgress, AnswersThatCannotCarryVideoAreRefused) {
   const EgressOffer offer = make_egress_offer(client_params());
   auto error_of = [&](const std::string& answer) {

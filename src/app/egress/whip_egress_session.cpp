@@ -9,6 +9,7 @@
 #include "io/clock.hpp"
 #include "io/local_addresses.hpp"
 #include "io/redact.hpp"
+#include "proto/text.hpp"
 
 namespace ivs::app {
 namespace {
@@ -23,24 +24,6 @@ constexpr std::size_t kEgressDatagramBytes = 1536;
 // in the same turn. Reserved address space only (96 MiB); what is resident follows what is
 // queued at once, typically one turn's packets for every stage of the thread.
 constexpr std::size_t kEgressSendPoolSlots = 65536;
-
-bool is_unspecified(const SocketAddress& address) {
-  for (std::size_t i = 0; i < address.ip_size(); ++i) {
-    if (address.ip_bytes()[i] != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// The first line of an error body, bounded, for a one-line failure reason.
-std::string first_line(std::string_view body) {
-  body = body.substr(0, body.find_first_of("\r\n"));
-  if (body.size() > 200) {
-    return std::string(body.substr(0, 200)) + "...";
-  }
-  return std::string(body);
-}
 
 std::string random_text(engine::RandomSource& random, std::size_t length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -160,8 +143,7 @@ Status WhipEgressSession::open_socket() {
     on_packet(now, from, bytes);
   });
   const SocketAddress bound = port_->local_address();
-  local_.host_addresses =
-      is_unspecified(bound) ? io::local_ipv4_addresses(bound.port()) : std::vector{bound};
+  local_.host_addresses = io::host_addresses_of(bound);
   if (local_.host_addresses.empty()) {
     return Error{"no local interface address to advertise"};
   }
@@ -223,7 +205,7 @@ void WhipEgressSession::on_post_response(Result<io::HttpClient::Response> respon
   if (response->status != 201) {
     std::string reason =
         "WHIP POST " + target_.whip_url + " answered HTTP " + std::to_string(response->status);
-    if (const std::string line = first_line(response->body); !line.empty()) {
+    if (const std::string line = proto::text::first_line(response->body); !line.empty()) {
       reason += ": " + line;
     }
     fail(reason);

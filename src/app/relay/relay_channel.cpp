@@ -201,7 +201,7 @@ AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp,
   if (offer_sdp.size() > kMaxOfferBytes) {
     return refuse(413, "the SDP offer is larger than 64 KiB");
   }
-  if (!publisher_) {
+  if (!source_live()) {
     return refuse(409, "no publisher is live yet; retry shortly", 1);
   }
   if (auto problem = check_layer(layer)) {
@@ -278,14 +278,20 @@ void RelayChannel::end(Instant now, Session& session, bool send_close, std::stri
   const engine::IceSessionId id = session.ice_id;
   if (session.role == SessionRole::publisher) {
     if (publisher_ == id) {
-      stop_relay_source(now);
       stop_layer_relays(now);
       publisher_.reset();
-      publisher_since_.reset();
       spdlog::info("[{}] publisher session {} ended: {}", options_.name,
                    session.resource_id.substr(0, 8), reason);
-      if (options_.on_publisher_live_changed) {
-        options_.on_publisher_live_changed(false);
+      if (upstream_) {
+        // The pulled stream is still connected: it feeds again (a publisher switch).
+        spdlog::info("[{}] the upstream (INGEST_PULL_URL) feeds the relay again", options_.name);
+        feed_from_upstream(now);
+      } else {
+        stop_relay_source(now);
+        publisher_since_.reset();
+        if (options_.on_publisher_live_changed) {
+          options_.on_publisher_live_changed(false);
+        }
       }
     } else if (pending_publisher_ == id) {
       pending_publisher_.reset();
@@ -350,6 +356,12 @@ void RelayChannel::on_connected(Instant now, Session& session) {
     return;  // superseded while connecting; it is being ended
   }
   pending_publisher_.reset();
+  const bool was_live = source_live();
+  if (upstream_ && upstream_->feeding) {
+    upstream_->feeding = false;  // the newest source feeds; the upstream waits, connected
+    spdlog::info("[{}] a WHIP publisher takes over from the upstream (INGEST_PULL_URL)",
+                 options_.name);
+  }
   const std::optional<engine::IceSessionId> old = publisher_;
   publisher_ = session.ice_id;
   publisher_since_ = io::wall_now();
@@ -359,7 +371,7 @@ void RelayChannel::on_connected(Instant now, Session& session) {
   // old session, whose sink the relay held until now, closed.
   start_relay_source(now, format, *session.sink);
   publish_profile_level_id();
-  if (!old && options_.on_publisher_live_changed) {
+  if (!was_live && options_.on_publisher_live_changed) {
     options_.on_publisher_live_changed(true);
   }
   start_simulcast(session);

@@ -108,6 +108,18 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   std::size_t connecting_viewer_count() const;  // accepted, not connected yet
   const RelayChannelOptions& options() const { return options_; }
 
+  // INGEST_PULL_URL (app/ingest/ingest_pull.hpp): the stream pulled from another media server
+  // with WHEP feeds the relay like a publisher. Its arrival is a publisher switch (stages stay
+  // up, their sequence and timestamp spaces continuous, joins served from the GOP cache), and
+  // the newest source feeds: a WHIP publisher that connects takes over from the upstream, which
+  // feeds again when that publisher ends; an upstream that connects replaces a WHIP publisher.
+  // `feedback` (NACK, PLI, receiver reports toward the origin) must outlive upstream_lost().
+  void upstream_connected(Instant now, const engine::NegotiatedMedia& media,
+                          engine::RelaySink& feedback, std::string remote);
+  void upstream_media(Instant now, engine::MediaKind kind, ByteSpan packet);
+  void upstream_rtcp(Instant now, std::span<const proto::RtcpPacket> packets);
+  void upstream_lost(Instant now, std::string_view reason);
+
   // Media workers (MEDIA_WORKERS > 1): fan-out shards on other threads that get every publisher
   // epoch and accepted packet from now on, and the callback they use, from any thread, to ask
   // the publisher for a keyframe (it posts to this channel's thread).
@@ -142,6 +154,9 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   Result<Opened> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
                               const engine::OutgoingStreams* streams);
   void after_relay_input(Instant now);
+  // relay_channel_upstream.cpp: a WHIP publisher or the pulled upstream feeds the relay.
+  bool source_live() const;
+  void feed_from_upstream(Instant now);
   // The relay's publisher input, also carried to the shards on media workers.
   void feed_relay(Instant now, engine::MediaKind kind, ByteSpan packet);
   void start_relay_source(Instant now, const engine::RelaySourceFormat& format,
@@ -189,6 +204,15 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   // the live one when it connects).
   std::optional<engine::IceSessionId> publisher_;
   std::optional<engine::IceSessionId> pending_publisher_;
+  // The pulled stream (INGEST_PULL_URL) while its session is connected; `feeding` while it is
+  // the relay's source (no WHIP publisher took over).
+  struct Upstream {
+    engine::NegotiatedMedia media;
+    engine::RelaySink* feedback = nullptr;
+    std::string remote;
+    bool feeding = false;
+  };
+  std::optional<Upstream> upstream_;
   std::size_t external_legs_ = 0;
   std::vector<RelayShardLink*> shards_;
   std::uint64_t publishes_ = 0;

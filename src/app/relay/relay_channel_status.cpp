@@ -104,7 +104,7 @@ void RelayChannel::on_housekeeping() {
 }
 
 void RelayChannel::sample_bitrates(Instant now) {
-  if (!publisher_) {
+  if (!source_live()) {
     samples_.clear();
     return;
   }
@@ -120,7 +120,7 @@ void RelayChannel::sample_bitrates(Instant now) {
 }
 
 bool RelayChannel::publisher_live() const {
-  return publisher_.has_value();
+  return source_live();
 }
 
 std::size_t RelayChannel::viewer_count() const {
@@ -155,7 +155,8 @@ ChannelStatus RelayChannel::status() const {
     out.forward_delay.merge(shard->forward_delay());
   }
   PublisherStatus& p = out.publisher;
-  p.live = publisher_.has_value();
+  p.live = source_live();
+  p.source = publisher_ ? "whip" : (source_live() ? "pull" : "");
   p.connecting = pending_publisher_.has_value();
   p.since = publisher_since_;
   p.warnings = warnings_;
@@ -180,6 +181,10 @@ ChannelStatus RelayChannel::status() const {
       p.remote_address = found->second->remote;
     }
     simulcast_status(p);
+  } else if (upstream_ && upstream_->feeding) {
+    p.remote_address = upstream_->remote;
+  }
+  if (source_live()) {
     if (samples_.size() >= 2) {
       const auto& first = samples_.front();
       const auto& last = samples_.back();

@@ -124,6 +124,8 @@ void assign_fields(Config& c) {
   c.refuse_second_publisher = get("WHIP_PUBLISHER_POLICY") == "refuse";
   c.whep_token = get("WHEP_TOKEN");
   c.whep_open = parse_boolean(get("WHEP_OPEN"));
+  c.ingest_pull_url = get("INGEST_PULL_URL");
+  c.ingest_pull_token = get("INGEST_PULL_TOKEN");
   c.whep_max_viewers = static_cast<std::size_t>(to_integer(get("WHEP_MAX_VIEWERS")));
   c.whep_max_connecting = static_cast<std::size_t>(to_integer(get("WHEP_MAX_CONNECTING")));
   c.whep_max_connecting_per_ip =

@@ -123,6 +123,8 @@ struct Config {
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
   std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
+  std::string ingest_pull_url;    // INGEST_PULL_URL: an origin's WHEP endpoint; "" = none
+  std::string ingest_pull_token;  // INGEST_PULL_TOKEN
   // INGEST_MAX_BITRATE: the REMB cap toward publishers (kbit/s).
   std::uint64_t ingest_max_bitrate_kbps = 6000;
 

@@ -288,7 +288,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 69> table = {{
+  static const std::array<ConfigVariable, 71> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -435,6 +435,12 @@ std::span<const ConfigVariable> config_variables() {
       {"WHIP_DESTINATIONS", "",
        "Static WHIP destinations without an API server: entries '<url> [token]' separated by ';'",
        true, v::whip_destinations},
+      {"INGEST_PULL_URL", "",
+       "WHEP URL of another media server (an origin) this one pulls the broadcast from, as an "
+       "edge feeding its own stages (docs/scale-out.md); empty = WHIP publishers only",
+       false, v::http_url_or_empty},
+      {"INGEST_PULL_TOKEN", "", "Bearer token for INGEST_PULL_URL (the origin's WHEP_TOKEN)", true,
+       nullptr},
       {"HTTP_BIND_IP", "0.0.0.0",
        "Local address the HTTP listener (PORT, HEALTH_PORT) binds to: 0.0.0.0 every IPv4 "
        "address, :: every address, or one of this machine's",

@@ -114,6 +114,17 @@ Status MediaServer::start_media() {
       plane_->local_address().to_string(), hosts,
       plane.announced_ip.empty() ? "" : ", announced as " + plane.announced_ip,
       config_.whip_ingest_token.empty() ? "DISABLED (set WHIP_INGEST_TOKEN)" : "at POST /whip");
+  if (!config_.ingest_pull_url.empty()) {
+    WhepPullOptions pull;
+    pull.url = config_.ingest_pull_url;
+    pull.token = config_.ingest_pull_token;
+    pull.bind_ip = config_.rtc_bind_ip;
+    if (!plane.announced_ip.empty()) {
+      pull.announced_ip = plane.announced_ip;
+    }
+    ingest_pull_ = std::make_unique<IngestPull>(io_, *channel_, pull, plane_->certificate());
+    ingest_pull_->start();
+  }
   if (!egress_) {
     egress_ = make_egress_ ? make_egress_(*channel_) : nullptr;
   }
@@ -239,6 +250,9 @@ void MediaServer::stop(std::function<void()> done) {
   if (ivs_) {
     ivs_->source->stop();
   }
+  if (ingest_pull_) {
+    ingest_pull_->stop();  // the origin gets a DTLS close_notify and the WHEP DELETE
+  }
   if (channel_) {
     channel_->close_all();  // the publisher and viewers get a DTLS close_notify
   }
@@ -317,6 +331,9 @@ StatusSnapshot MediaServer::status_snapshot() const {
   out.egress_mode = egress_ ? egress_->mode() : "tracking-only";
   if (channel_) {
     out.channel = channel_->status();
+  }
+  if (ingest_pull_) {
+    out.ingest_pull = ingest_pull_->status();
   }
   if (out.egress_mode == "tracking-only") {
     out.egress_note = kTrackingOnlyNote;

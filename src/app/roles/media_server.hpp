@@ -31,6 +31,7 @@
 #include "app/control/stage_manager.hpp"
 #include "app/control/static_destinations.hpp"
 #include "app/egress/egress_session.hpp"
+#include "app/ingest/ingest_pull.hpp"
 #include "app/relay/media_plane.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "app/roles/config.hpp"
@@ -101,7 +102,8 @@ class MediaServer {
   Instant started_at_;
   engine::SecureRandom random_;
   std::unique_ptr<MediaPlane> plane_;
-  std::unique_ptr<RelayChannel> channel_;  // before egress_: legs detach from it on destruction
+  std::unique_ptr<RelayChannel> channel_;    // before egress_: legs detach from it on destruction
+  std::unique_ptr<IngestPull> ingest_pull_;  // INGEST_PULL_URL; after channel_, which it feeds
   EgressFactoryMaker make_egress_;
   std::unique_ptr<EgressFactory> egress_;
   io::HttpClient http_client_;

@@ -120,6 +120,7 @@ json::object publisher_json(const PublisherStatus& p) {
                         : json::value(nullptr)},
       {"remoteAddress",
        p.remote_address.empty() ? json::value(nullptr) : json::value(p.remote_address)},
+      {"source", p.source.empty() ? json::value(nullptr) : json::value(p.source)},
       {"codec", p.codec},
       {"profile", p.profile.empty() ? json::value(nullptr) : json::value(p.profile)},
       {"level", optional_int(p.level)},
@@ -229,6 +230,21 @@ std::string status_json(const StatusSnapshot& snapshot) {
                                            {"activeConnections", h.active_connections},
                                            {"desiredStages", snapshot.stages.size()}}},
                     {"stages", std::move(stages)}};
+  if (const auto& pull = snapshot.ingest_pull) {
+    body["ingestPull"] = json::object{
+        {"url", pull->url},
+        {"state", pull->state},
+        {"attempts", pull->attempts},
+        {"connects", pull->connects},
+        {"lastError",
+         pull->last_error.empty() ? json::value(nullptr) : json::value(pull->last_error)},
+        {"connectedSince", pull->connected_since ? json::value(iso8601_from_unix_micros(
+                                                       pull->connected_since->unix_micros))
+                                                 : json::value(nullptr)},
+        {"rtpReceived", pull->rtp_received}};
+  } else {
+    body["ingestPull"] = nullptr;
+  }
   boost::system::error_code error;
   auto source = json::parse(snapshot.stage_source_json, error);
   body["stageSource"] = !error && source.is_object() ? source : json::object{{"kind", "api"}};

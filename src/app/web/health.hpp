@@ -81,7 +81,8 @@ struct StatusSnapshot {
   std::vector<StageStatusView> stages;
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;
-  SecurityCounters security;  // /metrics only
+  std::optional<IngestPullStatus> ingest_pull;  // INGEST_PULL_URL set
+  SecurityCounters security;                    // /metrics only
 };
 
 std::string status_json(const StatusSnapshot& snapshot);

@@ -31,6 +31,9 @@ struct PublisherStatus {
   bool connecting = false;  // accepted, ICE/DTLS not finished
   std::optional<WallTime> since;
   std::string remote_address;
+  // What feeds the relay: "whip" (a publisher's WHIP session), "pull" (INGEST_PULL_URL, the
+  // stream pulled from another media server), "" while nothing does.
+  std::string source;
   std::string codec = "H264";
   std::string profile;       // "Constrained Baseline", ... (from the SPS)
   std::optional<int> level;  // level_idc, e.g. 31
@@ -52,6 +55,17 @@ struct PublisherStatus {
   std::uint64_t simulcast_switches = 0;
   std::uint64_t simulcast_dropped = 0;
   std::vector<std::string> warnings;  // IVS limit violations, last session end reason, ...
+};
+
+// INGEST_PULL_URL (app/ingest/ingest_pull.hpp): the edge's pull from its origin.
+struct IngestPullStatus {
+  std::string url;    // redacted
+  std::string state;  // "connecting", "connected", "waiting" (between attempts), "stopped"
+  std::uint64_t attempts = 0;
+  std::uint64_t connects = 0;
+  std::string last_error;
+  std::optional<WallTime> connected_since;
+  std::uint64_t rtp_received = 0;  // this attempt
 };
 
 struct ChannelStatus {
