@@ -405,3 +405,92 @@ TEST(RelayChannel, UnusableOffersAreRefusedWithTheNegotiationsReason) {
 
 }  // namespace
 }  // namespace ivs::app
+
+namespace ivs::app {
+namespace {
+
+// The RTP packets of one H.264 frame as an origin's WHEP leg would send them to an edge.
+std::vector<Bytes> upstream_frame(std::uint16_t& sequence, std::uint32_t timestamp, bool key) {
+  const Bytes sps = test::nal("base720.sps");
+  const Bytes pps = test::nal("base720.pps");
+  const Bytes body = test::nal(key ? "base720_idr_head.nal" : "base720_p_head.nal");
+  std::vector<ByteSpan> units{body};
+  if (key) {
+    units = {sps, pps, body};
+  }
+  std::vector<Bytes> packets;
+  const auto payloads = proto::packetize_h264(units, 1100);
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    proto::RtpPacket packet;
+    packet.payload_type = 96;
+    packet.sequence_number = sequence++;
+    packet.timestamp = timestamp;
+    packet.ssrc = 0x0a0a0a0a;
+    packet.marker = i + 1 == payloads.size();
+    packet.payload = payloads[i];
+    packets.push_back(*packet.serialize());
+  }
+  return packets;
+}
+
+// INGEST_PULL_URL: the pulled upstream feeds the relay like a publisher; a WHIP publisher that
+// connects takes over, and when it leaves the upstream feeds again without the stage legs
+// noticing more than a publisher switch; losing the upstream ends the broadcast.
+TEST(RelayChannel, UpstreamFeedsLikeAPublisherAndAWhipPublisherTakesOverUntilItLeaves) {
+  std::vector<bool> live_changes;
+  RelayChannelOptions options;
+  options.on_publisher_live_changed = [&](bool live) { live_changes.push_back(live); };
+  Fixture f(options);
+  engine::NegotiatedMedia media;
+  media.video.mid = "1";
+  media.video.payload_type = 96;
+  media.video.clock_rate = 90000;
+  media.video.feedback.nack = true;
+  media.video.feedback.pli = true;
+  RecordingSink origin;
+  f.channel->upstream_connected(io::monotonic_now(), media, origin, "192.0.2.1:5000");
+  EXPECT_TRUE(f.channel->publisher_live());
+  EXPECT_EQ(f.channel->status().publisher.source, "pull");
+  EXPECT_EQ(f.channel->status().publisher.remote_address, "192.0.2.1:5000");
+
+  RecordingSink leg;
+  engine::RelayEgressFormat format;
+  format.video.ssrc = 0x1e91e9;
+  format.video.payload_type = 102;
+  f.channel->attach(io::monotonic_now(), format, leg);
+  std::uint16_t sequence = 100;
+  auto feed_upstream = [&](bool key, std::uint32_t timestamp) {
+    for (const Bytes& packet : upstream_frame(sequence, timestamp, key)) {
+      f.channel->upstream_media(io::monotonic_now(), engine::MediaKind::kVideo, packet);
+    }
+  };
+  feed_upstream(true, 9000);
+  ASSERT_FALSE(leg.rtp.empty());
+  EXPECT_EQ(f.channel->status().publisher.width, 1280);
+
+  TestPeer publisher(f.io, TestPeer::Mode::publisher, 1);
+  const std::string id = f.connect(publisher, SessionRole::publisher);
+  ASSERT_TRUE(run_until(f.io, [&] { return f.channel->status().publisher.source == "whip"; }));
+  const std::size_t while_whip = leg.rtp.size();
+  feed_upstream(false, 12000);  // the upstream is connected but no longer feeds
+  EXPECT_EQ(leg.rtp.size(), while_whip);
+
+  ASSERT_TRUE(f.channel->end_session(id, SessionRole::publisher));
+  EXPECT_TRUE(f.channel->publisher_live());
+  EXPECT_EQ(f.channel->status().publisher.source, "pull");
+  const auto last = proto::parse_rtp(leg.rtp.back());
+  feed_upstream(true, 15000);
+  ASSERT_GT(leg.rtp.size(), while_whip);
+  const auto next = proto::parse_rtp(leg.rtp[while_whip]);
+  ASSERT_TRUE(last && next);
+  EXPECT_EQ(next->ssrc, 0x1e91e9u);  // the leg's own stream continues
+  EXPECT_EQ(static_cast<std::uint16_t>(next->sequence_number - last->sequence_number), 1);
+
+  f.channel->upstream_lost(io::monotonic_now(), "test");
+  EXPECT_FALSE(f.channel->publisher_live());
+  EXPECT_EQ(f.channel->status().publisher.source, "");
+  EXPECT_EQ(live_changes, (std::vector<bool>{true, false}));
+}
+
+}  // namespace
+}  // namespace ivs::app
