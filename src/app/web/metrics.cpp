@@ -56,9 +56,23 @@ void render_simulcast(PrometheusText& out, const PublisherStatus& publisher) {
   out.sample("ivs_simulcast_switches_total", static_cast<double>(publisher.simulcast_switches));
 }
 
+// INGEST_PULL_URL only: the edge's pull from its origin.
+void render_ingest_pull(PrometheusText& out, const IngestPullStatus& pull) {
+  out.family("ivs_ingest_pull_connected", Type::kGauge,
+             "1 while the WHEP pull from the origin (INGEST_PULL_URL) is connected");
+  out.sample("ivs_ingest_pull_connected", pull.state == "connected" ? 1 : 0);
+  out.family("ivs_ingest_pull_attempts_total", Type::kCounter,
+             "WHEP pull attempts toward the origin, failed ones included");
+  out.sample("ivs_ingest_pull_attempts_total", static_cast<double>(pull.attempts));
+  out.family("ivs_ingest_pull_connects_total", Type::kCounter,
+             "WHEP pull attempts that connected (each one a publisher switch for the stages)");
+  out.sample("ivs_ingest_pull_connects_total", static_cast<double>(pull.connects));
+}
+
 void render_publisher(PrometheusText& out, const ChannelStatus& channel) {
   const PublisherStatus& publisher = channel.publisher;
-  out.family("ivs_publisher_live", Type::kGauge, "1 while a WHIP publisher feeds the relay");
+  out.family("ivs_publisher_live", Type::kGauge,
+             "1 while a WHIP publisher or the pulled upstream (INGEST_PULL_URL) feeds the relay");
   out.sample("ivs_publisher_live", publisher.live ? 1 : 0);
   out.family("ivs_publisher_bitrate_kbps", Type::kGauge,
              "Publisher bitrate over the last seconds (kbit/s)");
@@ -190,6 +204,9 @@ std::string render_metrics(const StatusSnapshot& snapshot) {
   PrometheusText out;
   render_process(out, snapshot);
   render_publisher(out, snapshot.channel);
+  if (snapshot.ingest_pull) {
+    render_ingest_pull(out, *snapshot.ingest_pull);
+  }
   render_forward_delay(out, snapshot.channel.forward_delay);
   render_stage_states(out, snapshot);
   render_stage_media(out, snapshot);
