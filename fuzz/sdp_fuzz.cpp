@@ -62,7 +62,15 @@ void check_negotiations(const proto::SessionDescription& description) {
   params.local = local;
   params.streams = streams;
   static const engine::EgressOffer offer = engine::make_egress_offer(params);
-  (void)engine::accept_egress_answer(offer.description, proto::serialize_sdp(description));
+  const std::string answer_text = proto::serialize_sdp(description);
+  (void)engine::accept_egress_answer(offer.description, answer_text);
+  // An edge's pull (INGEST_PULL_URL) reads an origin's answer to its recvonly offer.
+  static const engine::EgressOffer pull_offer = [&] {
+    engine::EgressOfferParams pull = params;
+    pull.receive_only = true;
+    return engine::make_egress_offer(pull);
+  }();
+  (void)engine::accept_egress_answer(pull_offer.description, answer_text);
 }
 
 }  // namespace

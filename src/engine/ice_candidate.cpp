@@ -76,6 +76,16 @@ std::string to_candidate_attribute(const IceCandidate& candidate) {
   return "candidate:" + to_sdp_candidate(candidate).to_string();
 }
 
+std::vector<IceCandidate> usable_candidates(const std::vector<proto::SdpCandidate>& candidates) {
+  std::vector<IceCandidate> usable;
+  for (const auto& candidate : candidates) {
+    if (auto converted = from_sdp_candidate(candidate)) {
+      usable.push_back(*converted);
+    }
+  }
+  return usable;
+}
+
 std::optional<IceCandidate> parse_candidate_attribute(std::string_view text) {
   if (text.starts_with("a=")) {
     text.remove_prefix(2);

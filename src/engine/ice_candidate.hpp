@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/sdp_candidate.hpp"
 #include "proto/socket_address.hpp"
@@ -63,6 +64,8 @@ proto::SdpCandidate to_sdp_candidate(const IceCandidate& candidate);
 // From the answer: only UDP candidates with an IP literal are usable (no TCP, no mDNS names
 // since we do not resolve them, no unknown types); nullopt otherwise.
 std::optional<IceCandidate> from_sdp_candidate(const proto::SdpCandidate& candidate);
+// Every usable one of an answer's candidates (above), in order: what a client's ICE agent checks.
+std::vector<IceCandidate> usable_candidates(const std::vector<proto::SdpCandidate>& candidates);
 
 // "candidate:<foundation> 1 udp <priority> <ip> <port> typ <type> [raddr <ip> rport <port>]",
 // the value of an a=candidate attribute (without the "a=").

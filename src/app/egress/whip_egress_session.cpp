@@ -4,6 +4,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
+#include "app/egress/whip_client_requests.hpp"
 #include "app/egress/whip_egress_link.hpp"
 #include "engine/ice_candidate.hpp"
 #include "io/clock.hpp"
@@ -165,17 +166,9 @@ void WhipEgressSession::send_offer() {
   params.h264_profile_level_id = media_.h264_profile_level_id();
   offer_ = engine::make_egress_offer(params);
 
-  io::HttpClient::Request request;
-  request.method = io::http::verb::post;
-  request.url = target_.whip_url;
-  if (!target_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + target_.token);
-  }
-  request.body = offer_.sdp;
-  request.content_type = "application/sdp";
-  request.timeout = options_.request_timeout;
+  io::HttpClient::Request request =
+      sdp_offer_request(target_.whip_url, target_.token, offer_.sdp, options_.request_timeout);
   request.max_redirects = options_.max_redirects;
-  request.max_response_bytes = std::size_t{256} * 1024;
   phase_ = Phase::kPosting;
   http_.request(std::move(request),
                 [this, alive = std::weak_ptr<bool>(alive_)](Result<io::HttpClient::Response> r) {
@@ -187,9 +180,7 @@ void WhipEgressSession::send_offer() {
 
 void WhipEgressSession::on_post_response(Result<io::HttpClient::Response> response) {
   if (response && response->status == 201) {
-    if (auto location = response->header("location"); location && !location->empty()) {
-      resource_url_ = resolve_url(response->final_url, *location);
-    }
+    resource_url_ = resource_url_of(*response);
     etag_ = response->header("etag").value_or("");
   }
   if (closing_) {
@@ -291,11 +282,7 @@ void WhipEgressSession::create_peer_session() {
   ice.agent.host_addresses = local_.host_addresses;
   ice.agent.stun_server = stun_server_;
   ice.remote = answer_->media.remote.ice;
-  for (const auto& candidate : answer_->media.remote.candidates) {
-    if (auto converted = engine::from_sdp_candidate(candidate)) {
-      ice.candidates.push_back(*converted);
-    }
-  }
+  ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
   if (ice.candidates.empty()) {
     fail("WHIP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
     return;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "app/egress/whip_client_requests.hpp"
 #include "app/egress/whip_egress_session.hpp"
 #include "io/clock.hpp"
 #include "io/redact.hpp"
@@ -300,13 +301,8 @@ void WhipEgressSession::send_delete(std::function<void()> done) {
     post(std::move(done));
     return;
   }
-  io::HttpClient::Request request;
-  request.method = io::http::verb::delete_;
-  request.url = resource_url_;
-  if (!target_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + target_.token);
-  }
-  request.timeout = options_.request_timeout;
+  io::HttpClient::Request request =
+      resource_delete_request(resource_url_, target_.token, options_.request_timeout);
   const std::string url = resource_url_;
   const std::string stage = target_.stage_arn;
   resource_url_.clear();  // one DELETE per resource

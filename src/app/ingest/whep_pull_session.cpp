@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "app/egress/whip_egress_link.hpp"
+#include "app/egress/whip_client_requests.hpp"
 #include "engine/ice_candidate.hpp"
 #include "io/clock.hpp"
 #include "io/local_addresses.hpp"
@@ -110,16 +110,8 @@ void WhepPullSession::send_offer() {
   params.receive_only = true;
   offer_ = engine::make_egress_offer(params);
 
-  io::HttpClient::Request request;
-  request.method = io::http::verb::post;
-  request.url = options_.url;
-  if (!options_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + options_.token);
-  }
-  request.body = offer_.sdp;
-  request.content_type = "application/sdp";
-  request.timeout = options_.request_timeout;
-  request.max_response_bytes = std::size_t{256} * 1024;
+  io::HttpClient::Request request =
+      sdp_offer_request(options_.url, options_.token, offer_.sdp, options_.request_timeout);
   phase_ = Phase::kPosting;
   http_.request(std::move(request),
                 [this, alive = std::weak_ptr<bool>(alive_)](Result<io::HttpClient::Response> r) {
@@ -131,9 +123,7 @@ void WhepPullSession::send_offer() {
 
 void WhepPullSession::on_post_response(Result<io::HttpClient::Response> response) {
   if (response && response->status == 201) {
-    if (auto location = response->header("location"); location && !location->empty()) {
-      resource_url_ = resolve_url(response->final_url, *location);
-    }
+    resource_url_ = resource_url_of(*response);
   }
   if (phase_ == Phase::kDone) {
     send_delete();  // closed while the POST was in flight: undo what the origin created
@@ -188,11 +178,7 @@ void WhepPullSession::create_peer_session() {
   ice.agent.local = local_.ice;
   ice.agent.host_addresses = local_.host_addresses;
   ice.remote = answer_->media.remote.ice;
-  for (const auto& candidate : answer_->media.remote.candidates) {
-    if (auto converted = engine::from_sdp_candidate(candidate)) {
-      ice.candidates.push_back(*converted);
-    }
-  }
+  ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
   if (ice.candidates.empty()) {
     end("WHEP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
     return;
@@ -333,13 +319,8 @@ void WhepPullSession::send_delete() {
   if (resource_url_.empty()) {
     return;
   }
-  io::HttpClient::Request request;
-  request.method = io::http::verb::delete_;
-  request.url = resource_url_;
-  if (!options_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + options_.token);
-  }
-  request.timeout = options_.request_timeout;
+  io::HttpClient::Request request =
+      resource_delete_request(resource_url_, options_.token, options_.request_timeout);
   const std::string url = io::redact_url(resource_url_);
   resource_url_.clear();  // one DELETE per resource
   // Fire and forget: HttpClient requests outlive the session.

@@ -216,13 +216,7 @@ class Publisher {
     ice.agent.local = local_.ice;
     ice.agent.host_addresses = host_addresses_;
     ice.remote = answer->media.remote.ice;
-    for (const auto& candidate : answer->media.remote.candidates) {
-      if (candidate.is_udp()) {
-        if (auto converted = engine::from_sdp_candidate(candidate)) {
-          ice.candidates.push_back(*converted);
-        }
-      }
-    }
+    ice.candidates = engine::usable_candidates(answer->media.remote.candidates);
     std::fprintf(stderr, "publish: answer with %zu UDP candidates; DTLS %s\n",
                  ice.candidates.size(),
                  answer->dtls_role == engine::DtlsRole::kClient ? "client" : "server");
