@@ -619,6 +619,34 @@ def start_api_and_stage(output_dir: Path, processes: list, initial_stages: int) 
     return api, stage, stages
 
 
+PULL_TOKEN = "process-test-pull-token-0123456789"  # an origin's WHEP_TOKEN in these tests
+
+
+def start_origin(output_dir: Path, processes: list, port: Optional[int] = None,
+                 name: str = "origin") -> MediaServer:
+    """A `serve` that only takes the broadcaster's WHIP and serves edges' WHEP pulls: no stages
+    (its API_SERVER_URL leads nowhere, which ingest does not need), WHEP_TOKEN = PULL_TOKEN.
+    `port` reuses an HTTP port (a replacement origin behind the same address)."""
+    env = relay_media_env({"WHEP_TOKEN": PULL_TOKEN})
+    origin = MediaServer(output_dir, "http://127.0.0.1:9", extra_env=env, server_id=name)
+    if port:
+        origin.port = port
+        origin.env["PORT"] = str(port)
+    origin.name = name
+    origin.log_path = output_dir / f"{name}.log"
+    processes.append(origin)
+    origin.start().wait_live()
+    return origin
+
+
+def edge_env(origin: MediaServer, extra: Optional[dict] = None) -> dict:
+    """Environment of an edge that pulls from `origin` and takes no WHIP publisher itself."""
+    env = relay_media_env({"INGEST_PULL_URL": origin.whep_url(), "INGEST_PULL_TOKEN": PULL_TOKEN,
+                           "WHIP_INGEST_TOKEN": ""})
+    env.update(extra or {})
+    return env
+
+
 class RelaySetup:
     """api-server + stage role + media server (+ publisher), wired for the relay tests:
     the API server's tokens point at the stage role, the media server reads the API server."""

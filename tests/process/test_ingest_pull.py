@@ -22,25 +22,11 @@ from harness import wait_until
 
 GOP_SECONDS = 1
 FRAMES = 30
-PULL_TOKEN = "process-test-pull-token-0123456789"
 
 
 @pytest.fixture(scope="module")
 def media():
     return harness.make_test_media(gop_seconds=GOP_SECONDS, seconds=4)
-
-
-def start_origin(output_dir, processes, port=None, name="origin"):
-    env = harness.relay_media_env({"WHEP_TOKEN": PULL_TOKEN, "SERVER_ID": name})
-    origin = harness.MediaServer(output_dir, "http://127.0.0.1:9", extra_env=env, server_id=name)
-    if port:
-        origin.port = port
-        origin.env["PORT"] = str(port)
-    origin.name = name
-    origin.log_path = output_dir / f"{name}.log"
-    processes.append(origin)
-    origin.start().wait_live()
-    return origin
 
 
 def start_publisher(setup, origin, media, name):
@@ -61,10 +47,9 @@ def edge_fed_by_pull(edge):
 
 
 def build(output_dir, processes, media, origin_port=None):
-    origin = start_origin(output_dir, processes, port=origin_port)
-    setup = harness.RelaySetup(output_dir, processes, initial_stages=2, media_env={
-        "INGEST_PULL_URL": origin.whep_url(), "INGEST_PULL_TOKEN": PULL_TOKEN,
-        "WHIP_INGEST_TOKEN": ""})
+    origin = harness.start_origin(output_dir, processes, port=origin_port)
+    setup = harness.RelaySetup(output_dir, processes, initial_stages=2,
+                               media_env=harness.edge_env(origin))
     setup.require_whip_egress()
     return origin, setup
 
@@ -143,7 +128,7 @@ def test_edge_follows_the_broadcaster_to_a_new_origin(output_dir, processes, med
                "the edge noticing its origin is gone", interval=0.05, context=setup.context())
     print(f"\norigin killed -> edge ends its pull: {time.monotonic() - killed:.2f} s")
     before = stage_keyframes(setup)
-    replacement = start_origin(output_dir, processes, port=port, name="origin-2")
+    replacement = harness.start_origin(output_dir, processes, port=port, name="origin-2")
     started = time.monotonic()
     start_publisher(setup, replacement, media, "publisher-2")
     seconds = wait_keyframes_after(setup, before, started, "a keyframe through the new origin "

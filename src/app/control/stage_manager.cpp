@@ -28,19 +28,55 @@ StageManager::~StageManager() {
 }
 
 void StageManager::sync(const std::vector<std::string>& stage_arns) {
-  spdlog::info("syncing {} stages", stage_arns.size());
-  reconciler_.replace_desired(clock_.now(), stage_arns);
+  listed_ = std::set<std::string>(stage_arns.begin(), stage_arns.end());
+  if (!filter_) {
+    spdlog::info("syncing {} stages", stage_arns.size());
+    reconciler_.replace_desired(clock_.now(), stage_arns);
+  } else {
+    const Instant now = clock_.now();
+    const std::vector<std::string> held = this->held(now);
+    spdlog::info("syncing {} stages, {} of them this server's shard", stage_arns.size(),
+                 held.size());
+    reconciler_.replace_desired(now, held);
+  }
   step();
 }
 
 void StageManager::add(const std::string& stage_arn) {
-  reconciler_.add_stage(clock_.now(), stage_arn);
+  listed_.insert(stage_arn);
+  const Instant now = clock_.now();
+  if (filter_ && filter_(now, stage_arn) == StageHold::kNo) {
+    spdlog::info("stage {} created: another server's shard", stage_arn);
+    return;
+  }
+  reconciler_.add_stage(now, stage_arn);
   step();
 }
 
 void StageManager::remove(const std::string& stage_arn) {
+  listed_.erase(stage_arn);
   reconciler_.remove_stage(clock_.now(), stage_arn);
   step();
+}
+
+void StageManager::set_filter(StageFilter filter) {
+  filter_ = std::move(filter);
+}
+
+void StageManager::refilter() {
+  const Instant now = clock_.now();
+  reconciler_.replace_desired(now, held(now));
+  step();
+}
+
+std::vector<std::string> StageManager::held(Instant now) const {
+  std::vector<std::string> held;
+  for (const std::string& arn : listed_) {
+    if (!filter_ || filter_(now, arn) != StageHold::kNo) {
+      held.push_back(arn);
+    }
+  }
+  return held;
 }
 
 void StageManager::shutdown(std::function<void()> done) {
@@ -165,6 +201,11 @@ void StageManager::execute(const engine::OpenEgress& command) {
     }
     attempt_stage_.erase(command.attempt);
     feed(engine::EgressFailed{command.stage_arn, command.attempt, std::move(reason)});
+    if (filter_ && filter_(clock_.now(), command.stage_arn) == StageHold::kHandingOver) {
+      spdlog::info("stage {} handed over to its new owner (SHARD_PEERS)", command.stage_arn);
+      reconciler_.remove_stage(clock_.now(), command.stage_arn);
+      step();
+    }
   };
   newest_attempt_[command.stage_arn] = command.attempt;
   attempt_stage_[command.attempt] = command.stage_arn;

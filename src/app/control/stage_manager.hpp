@@ -15,7 +15,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -45,6 +47,17 @@ class StageManager {
   void sync(const std::vector<std::string>& stage_arns);  // full list: the truth
   void add(const std::string& stage_arn);                 // stage_created
   void remove(const std::string& stage_arn);              // stage_deleted
+  // SHARD_PEERS (docs/scale-out.md): only the listed stages `filter` accepts at the manager's
+  // time are published. The whole list is kept, so a new peer set needs only refilter().
+  // kHandingOver: another server owns the stage now and this one keeps its session only until
+  // the new owner is connected; a session that fails then is not retried (the stage role, like
+  // any endpoint that allows one publisher, ends the old session when the new one connects).
+  enum class StageHold { kNo, kYes, kHandingOver };
+  using StageFilter = std::function<StageHold(Instant now, std::string_view stage_arn)>;
+  void set_filter(StageFilter filter);
+  void refilter();
+  // Every stage the source listed, published here or not.
+  const std::set<std::string>& listed() const { return listed_; }
   // Closes every egress session; `done` runs once all are closed (or abandoned after the
   // reconciler's close timeout).
   void shutdown(std::function<void()> done);
@@ -68,6 +81,7 @@ class StageManager {
   void log(const engine::StageTransition& event);
   void feed(const engine::StageResult& result);
   void arm_timer();
+  std::vector<std::string> held(Instant now) const;  // listed_ through filter_
 
   boost::asio::io_context& io_;
   std::unique_ptr<io::ControlClock> owned_clock_;  // the real clock, unless one was given
@@ -81,6 +95,8 @@ class StageManager {
   std::map<std::string, std::uint64_t> newest_attempt_;               // by stage ARN
   std::map<std::uint64_t, std::string> attempt_stage_;                // open sessions' stage ARNs
   std::function<void()> shutdown_done_;
+  std::set<std::string> listed_;
+  StageFilter filter_;           // null: every listed stage
   std::shared_ptr<bool> alive_;  // callbacks check it: the manager may be gone when they run
 };
 

@@ -1,5 +1,7 @@
 #include "app/roles/config.hpp"
 
+#include "app/control/shard_peers.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -126,6 +128,15 @@ void assign_fields(Config& c) {
   c.whep_open = parse_boolean(get("WHEP_OPEN"));
   c.ingest_pull_url = get("INGEST_PULL_URL");
   c.ingest_pull_token = get("INGEST_PULL_TOKEN");
+  if (auto peers = parse_shard_peers(get("SHARD_PEERS"))) {
+    c.shard_peers = std::move(*peers);
+  }
+  c.shard_self = get("SHARD_SELF");
+  if (c.shard_self.empty() && !c.server_ip.empty()) {
+    c.shard_self = c.server_ip + ":" + std::to_string(c.port);
+  }
+  c.shard_refresh = std::chrono::milliseconds(to_integer(get("SHARD_REFRESH_INTERVAL")));
+  c.shard_handover_grace = std::chrono::milliseconds(to_integer(get("SHARD_HANDOVER_GRACE")));
   c.whep_max_viewers = static_cast<std::size_t>(to_integer(get("WHEP_MAX_VIEWERS")));
   c.whep_max_connecting = static_cast<std::size_t>(to_integer(get("WHEP_MAX_CONNECTING")));
   c.whep_max_connecting_per_ip =
@@ -197,6 +208,11 @@ Result<Config> load_config(const Environment& environment, const Environment& do
         (config.tls_cert_file.empty() ? "TLS_KEY_FILE is set but TLS_CERT_FILE is not"
                                       : "TLS_CERT_FILE is set but TLS_KEY_FILE is not") +
         "; set both (PEM certificate chain and its private key) for HTTPS, or neither");
+  }
+  if (!config.shard_peers.empty() && config.shard_self.empty()) {
+    return make_error(
+        "configuration: SHARD_PEERS is set but this server's own address is not known; set "
+        "SHARD_SELF (its ip:port as the entries resolve to it) or SERVER_IP");
   }
   if (config.production) {
     for (const char* required : {"API_SECRET_KEY", "MEDIA_SERVER_SECRET"}) {

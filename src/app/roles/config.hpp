@@ -123,8 +123,12 @@ struct Config {
   bool reject_video_over_ivs_limits = false;  // VIDEO_LIMITS_POLICY=reject
   std::chrono::milliseconds stage_republish_interval{23LL * 3600 * 1000};
   std::vector<WhipDestination> whip_destinations;  // WHIP_DESTINATIONS, parsed
-  std::string ingest_pull_url;    // INGEST_PULL_URL: an origin's WHEP endpoint; "" = none
-  std::string ingest_pull_token;  // INGEST_PULL_TOKEN
+  std::string ingest_pull_url;           // INGEST_PULL_URL: an origin's WHEP endpoint; "" = none
+  std::string ingest_pull_token;         // INGEST_PULL_TOKEN
+  std::vector<std::string> shard_peers;  // SHARD_PEERS, "host:port" entries; empty = no sharding
+  std::string shard_self;                // SHARD_SELF, or SERVER_IP:PORT
+  std::chrono::milliseconds shard_refresh{2000};
+  std::chrono::milliseconds shard_handover_grace{5000};
   // INGEST_MAX_BITRATE: the REMB cap toward publishers (kbit/s).
   std::uint64_t ingest_max_bitrate_kbps = 6000;
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <string>
 
+#include "app/control/shard_peers.hpp"
 #include "app/roles/config.hpp"
 #include "io/redact.hpp"
 #include "proto/text.hpp"
@@ -203,6 +204,19 @@ std::string whip_destinations(std::string_view value) {
   auto parsed = parse_whip_destinations(value);
   return parsed ? std::string() : parsed.error().message;
 }
+std::string shard_peers(std::string_view value) {
+  auto parsed = parse_shard_peers(value);
+  return parsed ? std::string() : parsed.error().message;
+}
+std::string shard_self(std::string_view value) {
+  if (value.empty()) {
+    return {};
+  }
+  auto parsed = parse_shard_peers(value);
+  return parsed && parsed->size() == 1 ? std::string()
+                                       : "this server's address as one 'ip:port' "
+                                         "(e.g. 10.0.3.7:3001)";
+}
 }  // namespace validators
 
 Result<std::vector<std::string>> parse_cors_origins(std::string_view value) {
@@ -288,7 +302,7 @@ Result<std::vector<WhipDestination>> parse_whip_destinations(std::string_view va
 std::span<const ConfigVariable> config_variables() {
   namespace v = validators;
   constexpr std::size_t kMin = kMinProductionSecretLength;
-  static const std::array<ConfigVariable, 71> table = {{
+  static const std::array<ConfigVariable, 75> table = {{
       {"NODE_ENV", "development",
        "Run mode: development, production (API_SECRET_KEY and MEDIA_SERVER_SECRET required) "
        "or test",
@@ -439,6 +453,22 @@ std::span<const ConfigVariable> config_variables() {
        "WHEP URL of another media server (an origin) this one pulls the broadcast from, as an "
        "edge feeding its own stages (docs/scale-out.md); empty = WHIP publishers only",
        false, v::http_url_or_empty},
+      {"SHARD_PEERS", "",
+       "Media servers that share the stages (this one included): 'host:port' entries, each a "
+       "headless Service name or an address; each stage is published by one live peer "
+       "(rendezvous hashing, docs/scale-out.md); empty = this server publishes every stage",
+       false, v::shard_peers},
+      {"SHARD_SELF", "",
+       "This server's 'ip:port' as the SHARD_PEERS entries resolve to it; empty = "
+       "SERVER_IP:PORT",
+       false, v::shard_self},
+      {"SHARD_REFRESH_INTERVAL", "2000",
+       "How often SHARD_PEERS is resolved again and each peer's /health/ready probed (ms)", false,
+       v::interval_ms},
+      {"SHARD_HANDOVER_GRACE", "5000",
+       "How long a stage that moved to another peer stays published here, so the new owner "
+       "connects before this one lets go (ms)",
+       false, v::interval_or_zero_ms},
       {"INGEST_PULL_TOKEN", "", "Bearer token for INGEST_PULL_URL (the origin's WHEP_TOKEN)", true,
        nullptr},
       {"HTTP_BIND_IP", "0.0.0.0",

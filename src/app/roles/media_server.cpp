@@ -212,6 +212,7 @@ Status MediaServer::start() {
   if (egress_->mode() == "tracking-only") {
     spdlog::warn("{}: stages are tracked, nothing is published to IVS yet", kTrackingOnlyNote);
   }
+  start_sharding();
   if (control_) {
     control_->start();
   }
@@ -249,6 +250,10 @@ void MediaServer::stop(std::function<void()> done) {
   }
   if (ivs_) {
     ivs_->source->stop();
+  }
+  if (shard_peers_) {
+    shard_peers_->stop();
+    shard_timer_->cancel();
   }
   if (ingest_pull_) {
     ingest_pull_->stop();  // the origin gets a DTLS close_notify and the WHEP DELETE
@@ -335,6 +340,7 @@ StatusSnapshot MediaServer::status_snapshot() const {
   if (ingest_pull_) {
     out.ingest_pull = ingest_pull_->status();
   }
+  out.shard_json = shard_status_json();
   if (out.egress_mode == "tracking-only") {
     out.egress_note = kTrackingOnlyNote;
   }

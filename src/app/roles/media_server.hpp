@@ -21,6 +21,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "app/aws/ivs_setup.hpp"
 #include "app/control/api_client.hpp"
 #include "app/control/control_plane.hpp"
+#include "app/control/shard_peers.hpp"
 #include "app/control/stage_manager.hpp"
 #include "app/control/static_destinations.hpp"
 #include "app/egress/egress_session.hpp"
@@ -40,6 +42,7 @@
 #include "app/web/health.hpp"
 #include "app/web/session_admission.hpp"
 #include "engine/random.hpp"
+#include "engine/shard_ownership.hpp"
 #include "io/http_client.hpp"
 #include "io/http_router.hpp"
 #include "io/http_server.hpp"
@@ -96,6 +99,11 @@ class MediaServer {
   void add_stage_views(StatusSnapshot& out, const StageManager& manager) const;
   void stop_egress(std::function<void()> done);
   Status start_ivs_source(const engine::StageReconcilerOptions& reconcile);
+  // media_server_shard.cpp: SHARD_PEERS.
+  void start_sharding();
+  void on_shard_peers(const std::vector<std::string>& live);
+  void arm_shard_timer(Instant now);
+  std::string shard_status_json() const;
 
   boost::asio::io_context& io_;
   Config config_;
@@ -119,6 +127,10 @@ class MediaServer {
   std::unique_ptr<StaticDestinations> static_destinations_;  // WHIP_DESTINATIONS, when set
   std::unique_ptr<ControlPlane> control_;
   std::unique_ptr<aws::IvsStack> ivs_;  // STAGE_SOURCE=ivs: replaces api_ and control_
+  // SHARD_PEERS: who holds which stage, the live peer set, and the end of a hand-over.
+  std::unique_ptr<engine::ShardOwnership> shard_;
+  std::unique_ptr<ShardPeers> shard_peers_;
+  std::unique_ptr<boost::asio::steady_timer> shard_timer_;
   bool stopping_ = false;
 };
 

@@ -245,6 +245,11 @@ std::string status_json(const StatusSnapshot& snapshot) {
   } else {
     body["ingestPull"] = nullptr;
   }
+  {
+    boost::system::error_code shard_error;
+    auto shard = json::parse(snapshot.shard_json, shard_error);
+    body["shard"] = !shard_error && shard.is_object() ? shard : json::value(nullptr);
+  }
   boost::system::error_code error;
   auto source = json::parse(snapshot.stage_source_json, error);
   body["stageSource"] = !error && source.is_object() ? source : json::object{{"kind", "api"}};

@@ -82,7 +82,9 @@ struct StatusSnapshot {
   // The WHIP ingest publisher ("publisher" object) and the WHEP viewer count ("viewers").
   ChannelStatus channel;
   std::optional<IngestPullStatus> ingest_pull;  // INGEST_PULL_URL set
-  SecurityCounters security;                    // /metrics only
+  // SHARD_PEERS: the peer set and who owns which stage, as a JSON object; "" without sharding.
+  std::string shard_json;
+  SecurityCounters security;  // /metrics only
 };
 
 std::string status_json(const StatusSnapshot& snapshot);
