@@ -113,7 +113,29 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"RTC_ANNOUNCED_IP", "example.com", "IPv4"},
                       BadValue{"MAX_CONCURRENT_CONNECTS", "0", "from 1"},
                       BadValue{"SERVER_ID", "", "non-empty"},
-                      BadValue{"HTTP_BIND_IP", "localhost", "IPv4 or IPv6 address"}));
+                      BadValue{"HTTP_BIND_IP", "localhost", "IPv4 or IPv6 address"},
+                      BadValue{"SHARD_PEERS", "edges.svc", "host:port"},
+                      BadValue{"SHARD_PEERS", "10.0.0.1:8080,10.0.0.2:http", "host:port"},
+                      BadValue{"SHARD_SELF", "10.0.0.1", "ip:port"},
+                      BadValue{"INGEST_PULL_URL", "origin/whep", "http://"}));
+
+// SHARD_PEERS (docs/scale-out.md): entries split on commas and spaces; this server's own
+// address defaults to SERVER_IP:PORT and is required.
+TEST(Config, ShardPeersAndSelf) {
+  auto config = load_config({{"SHARD_PEERS", "edges.media.svc:3001, 10.0.0.9:3001,[fd00::1]:3001"},
+                             {"SERVER_IP", "10.0.0.7"},
+                             {"PORT", "3001"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->shard_peers,
+            (std::vector<std::string>{"edges.media.svc:3001", "10.0.0.9:3001", "[fd00::1]:3001"}));
+  EXPECT_EQ(config->shard_self, "10.0.0.7:3001");
+  EXPECT_EQ(config->shard_refresh, std::chrono::milliseconds(2000));
+  EXPECT_EQ(config->shard_handover_grace, std::chrono::milliseconds(5000));
+  auto unknown_self = load_config({{"SHARD_PEERS", "edges.media.svc:3001"}});
+  ASSERT_FALSE(unknown_self);
+  EXPECT_NE(unknown_self.error().message.find("SHARD_SELF"), std::string::npos);
+  EXPECT_TRUE(load_config({})->shard_peers.empty());
+}
 
 // Issue 13 item 9: HTTPS needs the certificate and its key; one without the other is a typo,
 // and serving plain HTTP instead would send OBS's token in clear.

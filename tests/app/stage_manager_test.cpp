@@ -193,6 +193,39 @@ TEST(StageManager, RemovedStageIsClosedThroughTheInterface) {
   EXPECT_EQ(f.state_of("arn:b"), engine::StageState::connected);
 }
 
+// SHARD_PEERS: the manager publishes only what its filter holds, keeps the whole list for the
+// next refilter, and a stage handed over to another peer whose session fails (the endpoint
+// ending the old publisher once the new owner connected) is ended, not retried.
+TEST(StageManager, FilterPublishesTheShardAndHandedOverStagesAreNotRetried) {
+  Fixture f;
+  std::map<std::string, StageManager::StageHold, std::less<>> hold{
+      {"arn:a", StageManager::StageHold::kYes}, {"arn:b", StageManager::StageHold::kNo}};
+  f.manager->set_filter([&](Instant, std::string_view arn) {
+    auto found = hold.find(arn);
+    return found == hold.end() ? StageManager::StageHold::kNo : found->second;
+  });
+  f.manager->sync({"arn:a", "arn:b"});
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 1; }));
+  EXPECT_EQ(f.manager->listed().size(), 2u);
+  EXPECT_EQ(f.manager->snapshot().size(), 1u);
+  f.manager->add("arn:c");  // another peer's
+  EXPECT_EQ(f.manager->snapshot().size(), 1u);
+  EXPECT_EQ(f.manager->listed().size(), 3u);
+
+  // The peer set changed: b is ours now, a is being handed over.
+  hold["arn:b"] = StageManager::StageHold::kYes;
+  hold["arn:a"] = StageManager::StageHold::kHandingOver;
+  f.manager->refilter();
+  ASSERT_TRUE(f.run_until([&] { return f.egress.records.size() == 2; }));
+  EXPECT_FALSE(f.egress.records[0]->close_called);  // make-before-break: a is still published
+  f.egress.records[0]->callbacks.on_connected(true, "");
+  f.egress.records[0]->callbacks.on_failed("the stage closed the DTLS session");
+  ASSERT_TRUE(f.run_until([&] { return f.manager->snapshot().size() == 1; }));
+  f.run_until([] { return false; }, seconds(10));  // past any backoff step for a
+  EXPECT_EQ(f.egress.records.size(), 2u);          // no retry for a
+  EXPECT_EQ(f.state_of("arn:b"), engine::StageState::connecting);
+}
+
 TEST(StageManager, ShutdownClosesEverySessionThenReportsDone) {
   Fixture f;
   f.manager->sync({"arn:a", "arn:b", "arn:c"});

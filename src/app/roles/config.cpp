@@ -1,6 +1,7 @@
 #include "app/roles/config.hpp"
 
 #include "app/control/shard_peers.hpp"
+#include "proto/socket_address.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -132,8 +133,10 @@ void assign_fields(Config& c) {
     c.shard_peers = std::move(*peers);
   }
   c.shard_self = get("SHARD_SELF");
-  if (c.shard_self.empty() && !c.server_ip.empty()) {
-    c.shard_self = c.server_ip + ":" + std::to_string(c.port);
+  // The default only when SERVER_IP is an address: the peer set is made of addresses, and a
+  // name ("localhost", the default) would never be found in it.
+  if (c.shard_self.empty() && SocketAddress::from_ip(c.server_ip, c.port)) {
+    c.shard_self = SocketAddress::from_ip(c.server_ip, c.port)->to_string();
   }
   c.shard_refresh = std::chrono::milliseconds(to_integer(get("SHARD_REFRESH_INTERVAL")));
   c.shard_handover_grace = std::chrono::milliseconds(to_integer(get("SHARD_HANDOVER_GRACE")));
@@ -211,8 +214,9 @@ Result<Config> load_config(const Environment& environment, const Environment& do
   }
   if (!config.shard_peers.empty() && config.shard_self.empty()) {
     return make_error(
-        "configuration: SHARD_PEERS is set but this server's own address is not known; set "
-        "SHARD_SELF (its ip:port as the entries resolve to it) or SERVER_IP");
+        "configuration: SHARD_PEERS is set but this server's own address is not known (SERVER_IP "
+        "is not an IP address); set SHARD_SELF to its ip:port as the SHARD_PEERS entries resolve "
+        "to it, e.g. SHARD_SELF=$(POD_IP):3001");
   }
   if (config.production) {
     for (const char* required : {"API_SECRET_KEY", "MEDIA_SERVER_SECRET"}) {
