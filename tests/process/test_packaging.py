@@ -505,6 +505,74 @@ def test_services_select_the_pod_and_expose_the_ports(manifests):
 
 
 # ---------------------------------------------------------------------------------------------
+# Kubernetes: the origin + edges overlay (docs/scale-out.md). No cluster here: these tests
+# parse the manifests and check them against each other and against the configuration table.
+
+SCALE_OUT = K8S / "scale-out"
+
+
+@pytest.fixture(scope="module")
+def scale_out():
+    documents = {}
+    for path in sorted(SCALE_OUT.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document is not None:
+                documents.setdefault(document["kind"], []).append(document)
+    return documents
+
+
+def test_scale_out_kustomization_resources_exist(scale_out):
+    kustomization = scale_out["Kustomization"][0]
+    for resource in kustomization["resources"]:
+        assert (SCALE_OUT / resource).exists(), resource
+    assert "../" in kustomization["resources"], "the origin is the base deployment"
+    patched = "".join(p["patch"] for p in kustomization.get("patches", []))
+    assert "SHARD_PEERS" in patched, "the origin must name the edges so it holds no stage"
+
+
+def test_scale_out_edges_pull_from_the_origin_and_shard_over_their_headless_service(
+        scale_out, manifests, media_table):
+    edges = scale_out["StatefulSet"][0]
+    service = next(s for s in scale_out["Service"] if s["metadata"]["name"] ==
+                   edges["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None", "SHARD_PEERS needs a headless Service"
+    assert not service["spec"].get("publishNotReadyAddresses"), "only ready pods are peers"
+    labels = edges["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    pdb = scale_out["PodDisruptionBudget"][0]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    config = scale_out["ConfigMap"][0]["data"]
+    known = set(media_table) | ENTRYPOINT_VARIABLES
+    assert not set(config) - known, f"unknown variables: {set(config) - known}"
+    for name in config:
+        assert not media_table.get(name, ("", False))[1], f"secret {name} belongs in the Secret"
+    port = config["PORT"]
+    assert config["SHARD_PEERS"] == f"{service['metadata']['name']}:{port}"
+    origin_service = one(manifests, "Service", "service.yaml")
+    assert config["INGEST_PULL_URL"] == (f"http://{origin_service['metadata']['name']}:"
+                                         f"{origin_service['spec']['ports'][0]['port']}/whep")
+
+    pod = edges["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert not set(env) - known, f"unknown variables: {set(env) - known}"
+    assert env["SHARD_SELF"]["value"] == f"$(SERVER_IP):{port}"
+    assert env["SERVER_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["INGEST_PULL_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "WHEP_TOKEN"
+    secret = one(manifests, "Secret", "secret.example.yaml")
+    assert "WHEP_TOKEN" in secret.get("stringData", {}), "the sample Secret lacks WHEP_TOKEN"
+    for probe, path in (("readinessProbe", "/health/ready"), ("livenessProbe", "/health/live")):
+        assert container[probe]["httpGet"]["path"] == path
+    assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "/bin/sleep"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    grace = pod["terminationGracePeriodSeconds"]
+    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert grace * 1000 > int(config["SHUTDOWN_TIMEOUT"]) + pause * 1000
+    assert not pod.get("hostNetwork"), "edges receive nothing unsolicited"
+
+
+# ---------------------------------------------------------------------------------------------
 # systemd
 
 def unit_settings():
