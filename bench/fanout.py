@@ -95,13 +95,14 @@ def parse_args(argv: list) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def enter_namespace() -> None:
-    """Re-exec through scripts/netns-run unless already inside (it sets IVS_IN_NETNS=1)."""
+def enter_namespace(script: Optional[str] = None) -> None:
+    """Re-exec `script` (default this file) through scripts/netns-run unless already inside
+    (it sets IVS_IN_NETNS=1)."""
     if os.environ.get("IVS_IN_NETNS") == "1":
         return
     netns_run = SOURCE_DIR / "scripts" / "netns-run"
-    os.execv(str(netns_run), [str(netns_run), sys.executable, str(Path(__file__).resolve()),
-                              *sys.argv[1:]])
+    target = script or str(Path(__file__).resolve())
+    os.execv(str(netns_run), [str(netns_run), sys.executable, target, *sys.argv[1:]])
 
 
 def raise_fd_limit() -> int:

@@ -102,6 +102,24 @@ function renderPublisher(status) {
     el('ul', {}, ...warnings.map((text) => el('li', { text }))));
 }
 
+// INGEST_PULL_URL and SHARD_PEERS (docs/scale-out.md): where the stream comes from, and which
+// share of the stages this server publishes. Hidden on a server that uses neither.
+function renderScaleOut(status) {
+  const pull = status.ingestPull;
+  const shard = status.shard;
+  $('scale-out').hidden = !pull && !shard;
+  setText('source', status.publisher?.source ?? '–');
+  setText('pull-state', pull ? `${pull.state} (${pull.url})` : 'not configured');
+  setText('pull-counts', pull ? `${num(pull.attempts)} / ${num(pull.connects)}` : '–');
+  $('pull-error').hidden = !pull?.lastError || pull.state === 'connected';
+  if (pull?.lastError) setText('pull-error', `Last pull problem: ${pull.lastError}`);
+  setText('shard-self', shard ? `${shard.self}${shard.selfInSet ? '' : ' (not in the set)'}` : '–');
+  setText('shard-peers', shard ? (shard.peers ?? []).join(', ') || 'none yet' : '–');
+  setText('shard-held', shard
+    ? `${num(shard.heldStages)} of ${num(shard.listedStages)}${shard.handingOver?.length ? `, ${shard.handingOver.length} handing over` : ''}`
+    : '–');
+}
+
 // Simulcast publishers: every layer from its SPS, and the one stages get (the chosen one).
 function renderLayers(layers, chosen) {
   const section = $('pub-simulcast');
@@ -227,6 +245,7 @@ async function pollStatus() {
     $('unreachable').hidden = true;
     renderControlPlane(lastStatus);
     renderPublisher(lastStatus);
+    renderScaleOut(lastStatus);
     renderStages(lastStatus);
   } catch (error) {
     setText('unreachable', `The media server does not answer /api/status (${error.message}); retrying every second.`);

@@ -623,11 +623,11 @@ PULL_TOKEN = "process-test-pull-token-0123456789"  # an origin's WHEP_TOKEN in t
 
 
 def start_origin(output_dir: Path, processes: list, port: Optional[int] = None,
-                 name: str = "origin") -> MediaServer:
+                 name: str = "origin", extra_env: Optional[dict] = None) -> MediaServer:
     """A `serve` that only takes the broadcaster's WHIP and serves edges' WHEP pulls: no stages
     (its API_SERVER_URL leads nowhere, which ingest does not need), WHEP_TOKEN = PULL_TOKEN.
     `port` reuses an HTTP port (a replacement origin behind the same address)."""
-    env = relay_media_env({"WHEP_TOKEN": PULL_TOKEN})
+    env = relay_media_env({"WHEP_TOKEN": PULL_TOKEN, **(extra_env or {})})
     origin = MediaServer(output_dir, "http://127.0.0.1:9", extra_env=env, server_id=name)
     if port:
         origin.port = port

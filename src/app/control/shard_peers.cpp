@@ -223,7 +223,7 @@ void ShardPeers::finish(const std::shared_ptr<Round>& round) {
     if (live.count(options_.self) == 0 && status_.rounds == kRoundsBeforeReporting) {
       spdlog::warn(
           "SHARD_SELF {} is not among the SHARD_PEERS addresses ({}): this server holds "
-          "no stage until it is",
+          "no stage until it is (as intended for an origin that only feeds edges)",
           options_.self, joined(round->resolved));
     }
     if (status_.rounds < kRoundsBeforeReporting) {
