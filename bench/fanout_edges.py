@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -144,6 +145,7 @@ def measure(tree: Tree, n: int, args) -> dict:
     window = measure_window(snapshot, args.window, args.windows, "s0")
     cpu = sum(v for name, v in window["cpu_s_per_s"].items() if name != "sink")
     row = {"n": n, "edges": tree.edge_count, "live": live,
+           "sink_sessions": len(live_paths(tree.sink.stats())),
            "delivered_pps": window["delivered_pps"], "loss": window["loss"],
            "cpu_s_per_s": cpu,
            "ns_per_packet": cpu / window["delivered_pps"] * 1e9 if window["delivered_pps"] else None,
@@ -159,7 +161,8 @@ def print_row(row: dict) -> None:
     ns = f"{row['ns_per_packet']:,.0f}" if row["ns_per_packet"] else "–"
     p99 = f"{row['p99_ms']:.1f}" if row["p99_ms"] is not None else "–"
     held = f" held {row['held']}" if row.get("held") else ""
-    print(f"{topology:>17} N={row['n']:>4} live {row['live']:>4}  {row['delivered_pps']:>9,.0f} pps"
+    print(f"{topology:>17} N={row['n']:>4} live {row['live']:>4} (sink {row['sink_sessions']:>4})"
+          f"  {row['delivered_pps']:>9,.0f} pps"
           f"  loss {row['loss']:.4%}  CPU {row['cpu_s_per_s']:.2f} s/s  {ns:>6} ns/pkt"
           f"  RSS {row['rss_mib']:.0f} MiB  p99 {p99} ms{held}", flush=True)
 
@@ -180,6 +183,8 @@ def main(argv: list) -> int:
     enter_namespace(str(Path(__file__).resolve()))
     build_dir = (SOURCE_DIR / args.build_dir).resolve()
     work_root = SOURCE_DIR / "test-output" / "bench-edges"
+    # The API server keeps its stages in its data directory: a previous run's would add to N.
+    shutil.rmtree(work_root, ignore_errors=True)
     raise_fd_limit()
     h = import_harness(build_dir)
     rows = []
