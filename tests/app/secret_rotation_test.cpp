@@ -138,5 +138,21 @@ TEST(SecretReload, AwsKeysAreReadOnlyAtStart) {
   EXPECT_EQ(report.need_restart, std::vector<std::string>{"AWS_SECRET_ACCESS_KEY"});
 }
 
+// What SIGHUP may change is marked in the configuration table: the TLS files are handed to the
+// listener (reported apart from the secrets), a secret read only at start needs a restart.
+TEST(SecretReload, TlsFilesAreReloadableAndOtherSecretsNeedARestart) {
+  Config running =
+      loaded({{"TLS_CERT_FILE", "/etc/ivs/a.pem"}, {"TLS_KEY_FILE", "/etc/ivs/a.key"}});
+  ServerSecrets secrets = secrets_from_config(running);
+  const SecretReload report = reload_secrets(secrets, running,
+                                             loaded({{"TLS_CERT_FILE", "/etc/ivs/b.pem"},
+                                                     {"TLS_KEY_FILE", "/etc/ivs/a.key"},
+                                                     {"INGEST_PULL_TOKEN", "pulled-from-a-file"}}),
+                                             kStart, minutes(10));
+  EXPECT_EQ(report.reloadable, std::vector<std::string>{"TLS_CERT_FILE"});
+  EXPECT_EQ(report.need_restart, std::vector<std::string>{"INGEST_PULL_TOKEN"});
+  EXPECT_TRUE(report.rotated.empty());
+}
+
 }  // namespace
 }  // namespace ivs::app

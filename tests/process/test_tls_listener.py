@@ -96,6 +96,9 @@ def test_obs_publishes_over_https_and_a_renewed_certificate_needs_no_restart(out
     with pytest.raises(ssl.SSLCertVerificationError):
         served_common_name(media.port, first_cert)
     assert "changed in the configuration but applies only at start" not in media.log_text()
+    # Regression: a reload that renewed only the certificate ended with "configuration read
+    # again; no secret changed", which read as if the SIGHUP had done nothing.
+    assert "no secret changed" not in media.log_text()
 
     # The broadcast went on: same process, same publisher session, every stage still fed.
     stage_packets = {s["id"]: setup.stage.stage(s["id"]).get("videoPackets", 0)

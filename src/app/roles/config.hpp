@@ -37,6 +37,9 @@ struct ConfigVariable {
   // NODE_ENV=production: the shortest accepted value when set (0: no minimum). Secrets this
   // server verifies get kMinProductionSecretLength; third-party credentials keep 0.
   std::size_t production_min_length = 0;
+  // SIGHUP applies a new value without a restart (secret_reload.hpp): the verified and sent
+  // secrets are rotated, the TLS files read again. Any other variable needs a restart.
+  bool reloadable = false;
 };
 
 inline constexpr std::size_t kMinProductionSecretLength = 16;

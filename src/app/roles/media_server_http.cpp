@@ -169,11 +169,13 @@ void MediaServer::reload_listener_tls(const Config& fresh, SecretReload& report)
   const bool was_tls = !config_.tls_cert_file.empty();
   const bool is_tls = !fresh.tls_cert_file.empty();
   if (!was_tls || !is_tls || !http_server_) {
-    return;  // a change is already in report.need_restart
+    // Turning HTTPS on or off changes how the listener accepts: that takes a restart.
+    report.need_restart.insert(report.need_restart.end(), report.reloadable.begin(),
+                               report.reloadable.end());
+    report.reloadable.clear();
+    return;
   }
-  std::erase_if(report.need_restart, [](const std::string& name) {
-    return name == "TLS_CERT_FILE" || name == "TLS_KEY_FILE";
-  });
+  report.reloadable.clear();  // handled here, whether the paths changed or the files did
   auto context = io::load_server_tls_context(fresh.tls_cert_file, fresh.tls_key_file);
   if (!context) {
     spdlog::error("SIGHUP: TLS certificate not reloaded, the previous one is still served: {}",
@@ -187,6 +189,7 @@ void MediaServer::reload_listener_tls(const Config& fresh, SecretReload& report)
   config_.tls_key_file = fresh.tls_key_file;
   tls_context_ = std::move(*context);
   http_server_->set_tls_context(tls_context_);
+  report.tls_reloaded = true;
   spdlog::info("SIGHUP: TLS certificate reloaded; new connections get {}",
                io::describe_server_certificate(*tls_context_));
 }

@@ -42,7 +42,7 @@ void MediaServer::reload(const Config& fresh) {
         "the server to use it",
         name);
   }
-  if (report.rotated.empty() && report.need_restart.empty()) {
+  if (report.rotated.empty() && report.need_restart.empty() && !report.tls_reloaded) {
     spdlog::info("SIGHUP: configuration read again; no secret changed");
   }
 }

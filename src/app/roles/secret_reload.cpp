@@ -1,7 +1,5 @@
 #include "app/roles/secret_reload.hpp"
 
-#include <algorithm>
-#include <array>
 #include <string_view>
 
 namespace ivs::app {
@@ -33,19 +31,11 @@ SecretReload reload_secrets(ServerSecrets& secrets, Config& running, const Confi
     if (before == after) {
       continue;
     }
-    (variable.secret ? report.rotated : report.need_restart).emplace_back(variable.name);
+    std::vector<std::string>& list = !variable.reloadable ? report.need_restart
+                                     : variable.secret    ? report.rotated
+                                                          : report.reloadable;
+    list.emplace_back(variable.name);
   }
-  // Secrets read only at start (the AWS keys) need a restart like any other variable.
-  std::erase_if(report.rotated, [&](const std::string& name) {
-    static constexpr std::array<std::string_view, 5> kRotatable = {
-        "WHIP_INGEST_TOKEN", "WHEP_TOKEN", "ADMIN_TOKEN", "API_SECRET_KEY", "MEDIA_SERVER_SECRET"};
-    const bool rotatable =
-        std::find(kRotatable.begin(), kRotatable.end(), name) != kRotatable.end();
-    if (!rotatable) {
-      report.need_restart.push_back(name);
-    }
-    return !rotatable;
-  });
   secrets.ingest_token->rotate(fresh.whip_ingest_token, now, grace);
   secrets.whep_token->rotate(fresh.whep_token, now, grace);
   secrets.admin_token->rotate(effective_admin_token(fresh), now, grace);

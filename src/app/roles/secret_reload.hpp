@@ -7,6 +7,8 @@
 //   API_SECRET_KEY, MEDIA_SERVER_SECRET          sent to the API server: the next request and
 //                                                the next WebSocket connect carry the new value
 //
+// TLS_CERT_FILE and TLS_KEY_FILE are read again by the media server itself. What may change
+// without a restart is marked `reloadable` in the configuration table (config_table.cpp).
 // Stage sessions, the publisher and viewers are not touched. Any other variable that changed is
 // reported as needing a restart, so an operator who edited PORT and sent SIGHUP is told plainly
 // that nothing happened to it. A configuration that no longer loads is refused as a whole.
@@ -25,9 +27,11 @@ namespace ivs::app {
 ServerSecrets secrets_from_config(const Config& config);
 
 struct SecretReload {
-  std::vector<std::string> rotated;       // secret variables that changed, in table order
-  std::vector<std::string> need_restart;  // other variables whose value changed
+  std::vector<std::string> rotated;       // reloadable secrets that changed, in table order
+  std::vector<std::string> reloadable;    // other reloadable variables that changed (TLS files)
+  std::vector<std::string> need_restart;  // variables whose value changed and apply at start
   bool api_credentials_changed = false;   // API_SECRET_KEY or MEDIA_SERVER_SECRET
+  bool tls_reloaded = false;              // the listener's certificate was read again
 };
 
 // Rotates every secret of `secrets` whose value differs between `running` and `fresh`; the
