@@ -177,7 +177,7 @@ void ShardPeers::resolved(const std::shared_ptr<Round>& round) {
     request.url = "http://" + address + "/health/ready";
     request.timeout = options_.probe_timeout;
     request.max_redirects = 0;
-    request.max_response_bytes = 64 * 1024;
+    request.max_response_bytes = std::size_t{64} * 1024;
     http_.request(std::move(request), [this, round, address, alive = std::weak_ptr<bool>(alive_)](
                                           Result<io::HttpClient::Response> response) {
       if (auto flag = alive.lock(); !flag || !*flag) {
