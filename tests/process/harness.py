@@ -307,7 +307,7 @@ class MediaServer(Process):
     @property
     def url(self) -> str:
         scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        return f"{scheme}://{getattr(self, 'host', '127.0.0.1')}:{self.port}"
 
     def get(self, path: str, timeout: float = 1.0) -> Response:
         return http("GET", self.url + path, timeout=timeout, context=self.ssl_context)

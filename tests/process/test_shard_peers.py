@@ -3,8 +3,11 @@
     publisher ─WHIP─► origin ─WHEP─► edge-a, edge-b, edge-c ─WHIP─► stage role (30 stages)
 
 The edges read the same API server and list the same 30 stages; each publishes only the stages
-rendezvous hashing gives it over the live peer set (SHARD_PEERS: the three edges' addresses,
-each peer's /health/ready probed every SHARD_REFRESH_INTERVAL). The stage role is the stand-in
+rendezvous hashing gives it over the live peer set: SHARD_PEERS is one name that resolves to the
+three edges' addresses, as a Kubernetes headless Service does (here a hosts file, bind-mounted
+over /etc/hosts in each edge's own mount namespace; each edge listens on its own loopback
+address), and each peer's /health/ready is probed every SHARD_REFRESH_INTERVAL. A killed edge
+stays in the name's records, as a pod does until its readiness fails: the probes find it. The stage role is the stand-in
 for IVS and counts, per stage, the WHIP POSTs and DELETEs it got and the media it receives.
 
 Checked, with each figure printed:
@@ -15,8 +18,8 @@ Checked, with each figure printed:
 - the edge comes back: its stages move back make-before-break: the stage role shows each of them
   live at every poll during the move, and the survivors let go after the hand-over grace.
 
-On one machine over loopback; the Kubernetes headless Service the docs describe is a name that
-resolves to the ready pods, which the static list and the probes stand in for here."""
+On one machine over loopback addresses, not one network namespace per node, and the name comes
+from the hosts file, not a DNS server."""
 
 import time
 
@@ -27,6 +30,7 @@ from harness import wait_until
 
 STAGES = 30
 FRAMES = 20
+SERVICE = "edges.shard.test"
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +45,26 @@ class Cluster:
                                                                          STAGES)
         self.by_arn = {r["stageArn"]: r["id"] for r in self.records}
         self.origin = harness.start_origin(output_dir, processes)
+        # The headless Service: one name, one address per edge. Each edge listens on its own
+        # loopback address with the same port, and resolves the name through a hosts file
+        # bind-mounted over /etc/hosts in a mount namespace of its own.
+        port = harness.free_port()
+        addresses = {"edge-a": "127.0.0.11", "edge-b": "127.0.0.12", "edge-c": "127.0.0.13"}
+        hosts = output_dir / "hosts"
+        hosts.write_text("127.0.0.1 localhost\n" +
+                         "".join(f"{ip} {SERVICE}\n" for ip in addresses.values()))
         self.edges = {}
-        for name in ("edge-a", "edge-b", "edge-c"):
+        for name, ip in addresses.items():
             edge = harness.MediaServer(output_dir, self.api.url, server_id=name,
-                                       extra_env=harness.edge_env(self.origin))
-            edge.name, edge.log_path = name, output_dir / f"{name}.log"
+                                       extra_env=harness.edge_env(self.origin, {
+                                           "PORT": port, "HTTP_BIND_IP": ip, "SERVER_IP": ip,
+                                           "SHARD_PEERS": f"{SERVICE}:{port}"}))
+            edge.name, edge.log_path, edge.port, edge.host = name, output_dir / f"{name}.log", \
+                port, ip
+            edge.args = ["unshare", "-m", "sh", "-c",
+                         f'mount --bind {hosts} /etc/hosts && exec "$0" "$@"', *edge.args]
             self.edges[name] = edge
-        peers = ",".join(f"127.0.0.1:{edge.port}" for edge in self.edges.values())
         for edge in self.edges.values():
-            edge.env["SHARD_PEERS"] = peers
             processes.append(edge)
             edge.start()
         for edge in self.edges.values():
@@ -75,8 +90,9 @@ class Cluster:
 
     def owned_ids(self, name) -> set:
         owners = self.shard(name).get("owners", {})
+        edge = self.edges[name]
         return {self.by_arn[arn] for arn, owner in owners.items()
-                if owner == f"127.0.0.1:{self.edges[name].port}"}
+                if owner == f"{edge.host}:{edge.port}"}
 
 
 def test_stages_are_sharded_and_fail_over_and_move_back(output_dir, processes, media):
@@ -87,7 +103,9 @@ def test_stages_are_sharded_and_fail_over_and_move_back(output_dir, processes, m
     held = {name: c.shard(name)["heldStages"] for name in c.edges}
     print(f"\nstages held per edge: {held}")
     assert sum(held.values()) == STAGES, held
-    assert all(count >= 4 for count in held.values()), held
+    # About a third each: 30 random ARNs over 3 peers spread binomially (4/15/11 has been
+    # seen); fewer than 2 has a chance of about 1 in 4,000 per run.
+    assert all(2 <= count <= 20 for count in held.values()), held
     for name in c.edges:
         assert len(c.shard(name)["peers"]) == 3, c.shard(name)
     # What each edge publishes decodes (one stage per edge, aiortc).
