@@ -296,10 +296,7 @@ void WhipEgressSession::create_peer_session() {
   phase_ = Phase::kConnecting;
   const Instant now = io::monotonic_now();
   peer_->start(now);
-  for (const EarlyDatagram& early : early_datagrams_) {
-    peer_->handle_packet(now, early.from, early.bytes);
-  }
-  early_datagrams_.clear();
+  early_checks_.replay(*peer_, now);
   drain();
 }
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "app/egress/early_stun_checks.hpp"
 #include "app/egress/egress_media_source.hpp"
 #include "app/egress/egress_session.hpp"
 #include "app/egress/whip_egress.hpp"
@@ -113,18 +114,7 @@ class WhipEgressSession final : public EgressSession, private engine::RelaySink 
   engine::EgressOffer offer_;
   std::optional<engine::EgressAnswer> answer_;
   std::unique_ptr<engine::PeerSession> peer_;
-  // STUN checks that arrive before the answer does. A full-ICE endpoint (aiortc) starts checking
-  // as soon as it has sent its 201, a few milliseconds before our HTTP client has read it; such
-  // a check used to be dropped, and the endpoint's retransmission 500 ms later set the stage's
-  // connect time. They are handed to the ICE agent once it exists (RFC 8445 §7.3 answers a
-  // request whose sender's credentials are not known yet). Bounded: a handful, small ones.
-  struct EarlyDatagram {
-    SocketAddress from;
-    Bytes bytes;
-  };
-  static constexpr std::size_t kMaxEarlyDatagrams = 8;
-  static constexpr std::size_t kMaxEarlyDatagramBytes = 548;
-  std::vector<EarlyDatagram> early_datagrams_;
+  EarlyStunChecks early_checks_;  // STUN that arrives before the answer (early_stun_checks.hpp)
   io::EngineTimer engine_timer_;
   io::EngineDriver driver_;
   boost::asio::steady_timer connect_timer_;

@@ -7,7 +7,6 @@
 #include "app/egress/whip_egress_session.hpp"
 #include "io/clock.hpp"
 #include "io/redact.hpp"
-#include "proto/stun_message.hpp"
 
 namespace ivs::app {
 namespace {
@@ -20,9 +19,7 @@ constexpr std::size_t kEagerFlushDatagrams = 16;
 // ---- engine loop --------------------------------------------------------------------------
 
 void WhipEgressSession::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
-  if (!peer_ && phase_ != Phase::kDone && proto::looks_like_stun(bytes) &&
-      bytes.size() <= kMaxEarlyDatagramBytes && early_datagrams_.size() < kMaxEarlyDatagrams) {
-    early_datagrams_.push_back({from, Bytes(bytes.begin(), bytes.end())});
+  if (!peer_ && phase_ != Phase::kDone && early_checks_.keep(from, bytes)) {
     return;
   }
   if (!peer_ || phase_ == Phase::kDone) {

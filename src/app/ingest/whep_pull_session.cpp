@@ -190,13 +190,18 @@ void WhepPullSession::create_peer_session() {
   }
   peer_ = std::move(*session);
   phase_ = Phase::kConnecting;
-  peer_->start(io::monotonic_now());
+  const Instant now = io::monotonic_now();
+  peer_->start(now);
+  early_checks_.replay(*peer_, now);
   drain();
 }
 
 // ---- the running session ------------------------------------------------------------------
 
 void WhepPullSession::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
+  if (!peer_ && phase_ != Phase::kDone && early_checks_.keep(from, bytes)) {
+    return;
+  }
   if (!peer_ || phase_ == Phase::kDone) {
     return;
   }

@@ -29,6 +29,7 @@
 #include <span>
 #include <string>
 
+#include "app/egress/early_stun_checks.hpp"
 #include "engine/dtls_certificate.hpp"
 #include "engine/peer_session.hpp"
 #include "engine/random.hpp"
@@ -120,6 +121,7 @@ class WhepPullSession final : private engine::RelaySink {
   engine::EgressOffer offer_;
   std::optional<engine::EgressAnswer> answer_;
   std::unique_ptr<engine::PeerSession> peer_;
+  EarlyStunChecks early_checks_;  // a full-ICE origin checks before its 201 reaches us
   io::EngineTimer engine_timer_;
   io::EngineDriver driver_;
   boost::asio::steady_timer connect_timer_;
