@@ -17,7 +17,7 @@ std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
 }
 
 // SplitMix64's finaliser (Steele, Lea and Flood, OOPSLA 2014): full avalanche on 64 bits.
-std::uint64_t mix(std::uint64_t z) {
+std::uint64_t splitmix64_finalize(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -29,7 +29,7 @@ std::uint64_t rendezvous_weight(std::string_view peer, std::string_view key) {
   std::uint64_t hash = fnv1a(kFnvOffset, peer);
   // A zero separator byte (its XOR changes nothing), so ("ab", "c") and ("a", "bc") differ.
   hash *= kFnvPrime;
-  return mix(fnv1a(hash, key));
+  return splitmix64_finalize(fnv1a(hash, key));
 }
 
 std::string_view rendezvous_owner(std::string_view key, std::span<const std::string> peers) {
