@@ -62,19 +62,16 @@ void ShardOwnership::set_peers(Instant now, std::vector<std::string> peers) {
   known_ = true;
 }
 
-bool ShardOwnership::holds(Instant now, std::string_view stage) const {
+ShardOwnership::Hold ShardOwnership::hold(Instant now, std::string_view stage) const {
   if (!known_) {
-    return false;
+    return Hold::kNone;
   }
   if (rendezvous_owner(stage, peers_) == self_) {
-    return true;
+    return Hold::kOwned;
   }
-  return handing_over(now, stage);
-}
-
-bool ShardOwnership::handing_over(Instant now, std::string_view stage) const {
-  return known_ && now < changed_at_ + grace_ && rendezvous_owner(stage, peers_) != self_ &&
-         rendezvous_owner(stage, previous_peers_) == self_;
+  const bool in_grace = now < changed_at_ + grace_;
+  return in_grace && rendezvous_owner(stage, previous_peers_) == self_ ? Hold::kHandingOver
+                                                                       : Hold::kNone;
 }
 
 std::string ShardOwnership::owner(std::string_view stage) const {

@@ -42,11 +42,15 @@ class ShardOwnership {
   // a peer that does not know the set yet would publish stages another already holds.
   void set_peers(Instant now, std::vector<std::string> peers);
 
-  // Whether this peer should hold a session for `stage` at `now`: it owns it, or it owned it
-  // under the previous set and the hand-over grace has not ended.
-  bool holds(Instant now, std::string_view stage) const;
+  enum class Hold : std::uint8_t { kNone, kOwned, kHandingOver };
+  // Whether this peer should hold a session for `stage` at `now`: kOwned, or kHandingOver when
+  // it owned it under the previous set and the hand-over grace has not ended.
+  Hold hold(Instant now, std::string_view stage) const;
+  bool holds(Instant now, std::string_view stage) const { return hold(now, stage) != Hold::kNone; }
   // Whether `stage` is held only for the hand-over (another peer owns it now).
-  bool handing_over(Instant now, std::string_view stage) const;
+  bool handing_over(Instant now, std::string_view stage) const {
+    return hold(now, stage) == Hold::kHandingOver;
+  }
   // The owner under the current set ("" before the first set, or when it is empty).
   std::string owner(std::string_view stage) const;
 

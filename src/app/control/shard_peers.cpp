@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "proto/socket_address.hpp"
 #include "proto/text.hpp"
 
 namespace ivs::app {
@@ -24,9 +25,10 @@ std::string joined(const Range& items) {
   return out;
 }
 
+// "ip:port" / "[v6]:port" as SocketAddress writes it, so it compares equal to SHARD_SELF.
 std::string address_text(const asio::ip::address& ip, unsigned short port) {
-  return ip.is_v6() ? "[" + ip.to_string() + "]:" + std::to_string(port)
-                    : ip.to_string() + ":" + std::to_string(port);
+  const auto address = SocketAddress::from_ip(ip.to_string(), port);
+  return address ? address->to_string() : ip.to_string() + ":" + std::to_string(port);
 }
 
 // "host:port" or "[v6]:port" -> (host, port); empty host on malformed input.

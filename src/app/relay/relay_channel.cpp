@@ -402,6 +402,10 @@ void RelayChannel::on_media(Instant now, Session& session, engine::SessionMediaP
     feed_relay(now, media.kind, media.packet);
     feed_layer_relays(now, media.kind, media.packet);
   }
+  after_source_packet(now);
+}
+
+void RelayChannel::after_source_packet(Instant now) {
   after_relay_input(now);
   // `now` is the receive time of the datagram's batch (UdpPort reads the clock per recvmmsg).
   // With media workers, only legs on this thread make this thread's delay worth measuring.

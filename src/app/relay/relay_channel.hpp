@@ -154,6 +154,8 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   Result<Opened> open_session(Instant now, SessionRole role, std::string_view offer_sdp,
                               const engine::OutgoingStreams* streams);
   void after_relay_input(Instant now);
+  // after_relay_input, then the forward-delay sample of a publisher's or upstream's packet.
+  void after_source_packet(Instant now);
   // relay_channel_upstream.cpp: a WHIP publisher or the pulled upstream feeds the relay.
   bool source_live() const;
   void feed_from_upstream(Instant now);

@@ -37,10 +37,8 @@ void RelayChannel::upstream_connected(Instant now, const engine::NegotiatedMedia
       spdlog::info("[{}] publisher session {} replaced by the upstream", options_.name,
                    replaced->resource_id.substr(0, 8));
       stop_layer_relays(now);
-      const engine::IceSessionId id = *publisher_;
-      publisher_.reset();
-      plane_.close_session(now, id);
-      sessions_.erase(id);
+      plane_.close_session(now, *publisher_);
+      sessions_.erase(*publisher_);
     }
     publisher_.reset();
   }
@@ -56,10 +54,7 @@ void RelayChannel::upstream_media(Instant now, engine::MediaKind kind, ByteSpan 
     return;
   }
   feed_relay(now, kind, packet);
-  after_relay_input(now);
-  if (shards_.empty() || relay_.egress_count() > 0) {
-    forward_delay_.forwarded(now);
-  }
+  after_source_packet(now);
 }
 
 void RelayChannel::upstream_rtcp(Instant now, std::span<const proto::RtcpPacket> packets) {

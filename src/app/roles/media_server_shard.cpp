@@ -15,11 +15,15 @@ void MediaServer::start_sharding() {
   shard_ =
       std::make_unique<engine::ShardOwnership>(config_.shard_self, config_.shard_handover_grace);
   stages_->set_filter([this](Instant now, std::string_view arn) {
-    if (!shard_->holds(now, arn)) {
-      return StageManager::StageHold::kNo;
+    switch (shard_->hold(now, arn)) {
+      case engine::ShardOwnership::Hold::kOwned:
+        return StageManager::StageHold::kYes;
+      case engine::ShardOwnership::Hold::kHandingOver:
+        return StageManager::StageHold::kHandingOver;
+      case engine::ShardOwnership::Hold::kNone:
+        break;
     }
-    return shard_->handing_over(now, arn) ? StageManager::StageHold::kHandingOver
-                                          : StageManager::StageHold::kYes;
+    return StageManager::StageHold::kNo;
   });
   ShardPeersOptions options;
   options.entries = config_.shard_peers;
@@ -81,8 +85,9 @@ std::string MediaServer::shard_status_json() const {
   std::size_t held = 0;
   for (const std::string& arn : stages_->listed()) {
     owners[arn] = shard_->owner(arn);
-    held += shard_->holds(now, arn) ? 1 : 0;
-    if (shard_->handing_over(now, arn)) {
+    const auto hold = shard_->hold(now, arn);
+    held += hold != engine::ShardOwnership::Hold::kNone ? 1 : 0;
+    if (hold == engine::ShardOwnership::Hold::kHandingOver) {
       handing_over.emplace_back(arn);
     }
   }
