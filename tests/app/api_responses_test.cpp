@@ -182,6 +182,34 @@ TEST(Notification, MalformedIsAnError) {
   }
 }
 
+// Events that overtook a list answer are applied on top of it, in order: a create the answer
+// predates is added, a delete it predates is removed, a create then delete leaves nothing, and
+// events the answer already reflects change nothing.
+TEST(Notification, ListAfterEventsAppliesThemInOrder) {
+  auto event = [](StageNotification::Kind kind, std::string arn) {
+    StageNotification n;
+    n.kind = kind;
+    n.stage_arn = std::move(arn);
+    return n;
+  };
+  using K = StageNotification::Kind;
+  const std::vector<std::string> listed = {"arn:a", "arn:b"};
+  EXPECT_EQ(list_after_events(listed, {}), listed);
+  EXPECT_EQ(list_after_events(listed, {event(K::stage_created, "arn:c")}),
+            (std::vector<std::string>{"arn:a", "arn:b", "arn:c"}));
+  EXPECT_EQ(list_after_events(listed, {event(K::stage_deleted, "arn:a")}),
+            (std::vector<std::string>{"arn:b"}));
+  EXPECT_EQ(list_after_events(listed,
+                              {event(K::stage_created, "arn:c"), event(K::stage_deleted, "arn:c")}),
+            listed);
+  EXPECT_EQ(list_after_events(listed,
+                              {event(K::stage_deleted, "arn:b"), event(K::stage_created, "arn:b")}),
+            (std::vector<std::string>{"arn:a", "arn:b"}));
+  EXPECT_EQ(list_after_events(listed,
+                              {event(K::stage_created, "arn:a"), event(K::stage_deleted, "arn:z")}),
+            listed);
+}
+
 TEST(RequestBodies, MatchTheContract) {
   const auto reg = boost::json::parse(register_request_body("ms-1", "10.0.0.1", 3001));
   EXPECT_EQ(reg.at("serverId").as_string(), "ms-1");

@@ -7,11 +7,16 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
+#include <thread>
 
 #include "app/egress/tracking_only_egress.hpp"
 #include "io/http_router.hpp"
@@ -36,8 +41,8 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
   return true;
 }
 
-Config test_config(const std::string& api_url) {
-  auto config = load_config({{"PORT", "0"},
+Config test_config(const std::string& api_url, const Environment& overrides = {}) {
+  Environment environment = {{"PORT", "0"},
                              {"API_SERVER_URL", api_url},
                              {"API_SECRET_KEY", "key-1"},
                              {"MEDIA_SERVER_SECRET", "media-1"},
@@ -48,7 +53,11 @@ Config test_config(const std::string& api_url) {
                              // WHEP is closed by default (issue 13); these tests view openly.
                              {"WHEP_OPEN", "true"},
                              {"HEARTBEAT_INTERVAL", "200"},
-                             {"API_REQUEST_TIMEOUT", "2000"}});
+                             {"API_REQUEST_TIMEOUT", "2000"}};
+  for (const auto& [name, value] : overrides) {
+    environment[name] = value;
+  }
+  auto config = load_config(environment);
   EXPECT_TRUE(config.ok());
   return *config;
 }
@@ -122,7 +131,11 @@ struct FakeApiServer {
     });
     router.get("/api/media/stages", [this](const io::HttpRequest& r, const io::RequestContext&) {
       stages_had_media_auth = r.find("x-media-auth") != r.end();
-      return io::json_response(io::http::status::ok, stages_body);
+      const std::string body = stages_body;  // the list as it stands when the request arrives
+      if (before_stages_answer) {
+        before_stages_answer();
+      }
+      return io::json_response(io::http::status::ok, body);
     });
     router.post("/api/media/token", [this](const io::HttpRequest& r, const io::RequestContext&) {
       ++tokens;
@@ -165,6 +178,7 @@ struct FakeApiServer {
   std::string register_body;
   std::vector<std::string> heartbeats;
   std::shared_ptr<io::WebSocketPeer> peer;
+  std::function<void()> before_stages_answer;  // set before the server starts
 };
 
 TEST(MediaServer, RegistersSyncsFollowsEventsAndShutsDownGracefully) {
@@ -232,6 +246,62 @@ TEST(MediaServer, WebSocketReconnectTriggersAFullResync) {
   bool stopped = false;
   server.stop([&] { stopped = true; });
   EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+}
+
+// CI story: under ThreadSanitizer a stage created through the reference API server was ended
+// 1 ms after the media server started connecting it. The media server's periodic stage list
+// request was answered (without the stage) just before the stage was created, but the answer
+// reached the media server after the WebSocket's stage_created did; the sync then treated the
+// stage as gone. A list answer must not undo the events that arrived while it was in flight.
+// Here the API server holds the list answer on one of its two threads until the media server
+// has seen the event, so the stale answer arrives last every time.
+TEST(MediaServer, AStaleStageListDoesNotUndoAWebSocketEventThatOvertookIt) {
+  boost::asio::io_context io;
+  boost::asio::io_context api_io;
+  FakeApiServer api(api_io);
+  std::atomic<bool> hold_next_list{false};
+  std::promise<void> list_requested;
+  std::promise<void> release_list;
+  std::shared_future<void> released = release_list.get_future().share();
+  api.before_stages_answer = [&, released] {
+    if (hold_next_list.exchange(false)) {
+      list_requested.set_value();
+      released.wait();
+    }
+  };
+  auto work = boost::asio::make_work_guard(api_io);
+  std::thread api_thread_1([&] { api_io.run(); });
+  std::thread api_thread_2([&] { api_io.run(); });
+
+  MediaServer server(io, test_config(api.url(), {{"STAGE_SYNC_INTERVAL", "100"}}));
+  ASSERT_TRUE(server.start().ok());
+  ASSERT_TRUE(run_until(io, [&] {
+    return server.status_snapshot().websocket_connected && state_of(server, "arn:a").has_value();
+  }));
+  hold_next_list = true;
+  std::future<void> requested = list_requested.get_future();
+  ASSERT_TRUE(run_until(io, [&] {
+    return requested.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }));
+  // The stage is created while the list answer (without it) is on its way.
+  boost::asio::post(api_io, [&api] {
+    api.peer->send_text(R"({"type":"stage_created","data":{"stageArn":"arn:b"}})");
+  });
+  ASSERT_TRUE(run_until(io, [&] { return state_of(server, "arn:b").has_value(); }));
+  const std::string sync_before = server.status_snapshot().last_sync_iso8601;
+  release_list.set_value();
+  ASSERT_TRUE(
+      run_until(io, [&] { return server.status_snapshot().last_sync_iso8601 != sync_before; }));
+  EXPECT_EQ(state_of(server, "arn:b"), engine::StageState::tracked);
+  EXPECT_EQ(state_of(server, "arn:a"), engine::StageState::tracked);
+
+  bool stopped = false;
+  server.stop([&] { stopped = true; });
+  EXPECT_TRUE(run_until(io, [&] { return stopped; }));
+  work.reset();
+  api_io.stop();
+  api_thread_1.join();
+  api_thread_2.join();
 }
 
 Fetched post_offer(boost::asio::io_context& io, io::HttpClient& client, std::uint16_t port,

@@ -225,4 +225,17 @@ std::string heartbeat_request_body(std::string_view server_id, bool publisher_ac
                                       {"connectedStages", connected_stages}});
 }
 
+std::vector<std::string> list_after_events(std::vector<std::string> listed,
+                                           const std::vector<StageNotification>& events) {
+  for (const StageNotification& event : events) {
+    const auto found = std::find(listed.begin(), listed.end(), event.stage_arn);
+    if (event.kind == StageNotification::Kind::stage_created && found == listed.end()) {
+      listed.push_back(event.stage_arn);
+    } else if (event.kind == StageNotification::Kind::stage_deleted && found != listed.end()) {
+      listed.erase(found);
+    }
+  }
+  return listed;
+}
+
 }  // namespace ivs::app

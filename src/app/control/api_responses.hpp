@@ -54,6 +54,13 @@ struct StageNotification {
 // Errors: not JSON, not an object, no string "type", or a stage event without data.stageArn.
 Result<StageNotification> parse_notification(std::string_view text);
 
+// The stage list as it stands after `events`, which arrived over the WebSocket while the
+// request for `listed` was in flight: the answer may predate them (the API server answered
+// before a create or delete that the WebSocket then delivered first), so they are applied on
+// top, in order. Without this a stale answer ended a stage that had just been created.
+std::vector<std::string> list_after_events(std::vector<std::string> listed,
+                                           const std::vector<StageNotification>& events);
+
 // Request bodies (DESIGN.md §2.1 table).
 std::string register_request_body(std::string_view server_id, std::string_view ip_address,
                                   std::uint16_t port);

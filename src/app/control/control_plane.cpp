@@ -159,6 +159,7 @@ void ControlPlane::resync() {
     return;
   }
   sync_in_flight_ = true;
+  events_during_sync_.clear();
   sync_timer_.cancel();  // a retry pending from an earlier failure is superseded
   std::weak_ptr<bool> alive = alive_;
   api_.list_stages([this, alive](Result<StageList> list) {
@@ -177,7 +178,13 @@ void ControlPlane::resync() {
       spdlog::warn("stage list: ignored {} items without a stage ARN", list->skipped_items);
     }
     last_sync_ = io::wall_now();
-    stages_.sync(list->stage_arns);
+    if (!events_during_sync_.empty()) {
+      spdlog::debug(
+          "stage list: {} WebSocket events arrived while it was in flight; applied on top",
+          events_during_sync_.size());
+    }
+    stages_.sync(list_after_events(std::move(list->stage_arns), events_during_sync_));
+    events_during_sync_.clear();
     if (sync_again_) {
       sync_again_ = false;
       resync();
@@ -234,6 +241,9 @@ void ControlPlane::on_websocket_message(std::string_view text) {
   if (!message) {
     spdlog::warn("WebSocket: ignoring message: {}", message.error().message);
     return;
+  }
+  if (sync_in_flight_ && message->kind != StageNotification::Kind::other) {
+    events_during_sync_.push_back(*message);
   }
   switch (message->kind) {
     case StageNotification::Kind::stage_created:

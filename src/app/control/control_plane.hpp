@@ -25,8 +25,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/control/api_client.hpp"
+#include "app/control/api_responses.hpp"
 #include "app/control/stage_manager.hpp"
 #include "engine/backoff.hpp"
 #include "engine/random.hpp"
@@ -123,6 +125,8 @@ class ControlPlane {
   bool registering_ = false;
   bool sync_in_flight_ = false;
   bool sync_again_ = false;
+  // Stage events that arrived while the list request was in flight, replayed on its answer.
+  std::vector<StageNotification> events_during_sync_;
   bool heartbeat_in_flight_ = false;
   bool heartbeat_again_ = false;  // the publisher changed while a heartbeat was in flight
   bool stopping_ = false;
