@@ -279,7 +279,6 @@ void WhipEgressSession::create_peer_session() {
   }
   engine::PeerSessionIceClient ice;
   ice.agent.local = local_.ice;
-  ice.agent.host_addresses = local_.host_addresses;
   ice.agent.stun_server = stun_server_;
   ice.remote = answer_->media.remote.ice;
   ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
@@ -287,6 +286,13 @@ void WhipEgressSession::create_peer_session() {
     fail("WHIP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
     return;
   }
+  const auto sending =
+      io::sending_address_of(port_->local_address(), ice.candidates.front().address);
+  if (!sending) {
+    fail("no local interface address to send from");
+    return;
+  }
+  ice.agent.host_addresses = {*sending};
   auto session = engine::PeerSession::create_client(config, std::move(ice), random_);
   if (!session) {
     fail("ICE/DTLS setup: " + session.error().message);

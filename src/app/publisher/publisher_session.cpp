@@ -214,9 +214,17 @@ class Publisher {
     }
     engine::PeerSessionIceClient ice;
     ice.agent.local = local_.ice;
-    ice.agent.host_addresses = host_addresses_;
     ice.remote = answer->media.remote.ice;
     ice.candidates = engine::usable_candidates(answer->media.remote.candidates);
+    if (ice.candidates.empty()) {
+      return make_error("the answer has no usable UDP candidate");
+    }
+    const auto sending =
+        io::sending_address_of(port_->local_address(), ice.candidates.front().address);
+    if (!sending) {
+      return make_error("no local interface address to send from");
+    }
+    ice.agent.host_addresses = {*sending};
     std::fprintf(stderr, "publish: answer with %zu UDP candidates; DTLS %s\n",
                  ice.candidates.size(),
                  answer->dtls_role == engine::DtlsRole::kClient ? "client" : "server");
