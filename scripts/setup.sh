@@ -27,7 +27,10 @@ TEST_PACKAGES=(python3 python3-pytest python3-aiortc python3-av python3-aiohttp 
   # The Debian package's test: CPack runs dpkg-shlibdeps (dpkg-dev) and file(1) to find Depends.
   dpkg-dev file python3-botocore
   # The fault matrix's packet loss (nftables numgen drops inside the test's network namespace).
-  nftables)
+  nftables
+  # The multi-node test's DNS server, standing in for a Kubernetes headless Service (the -base
+  # package is the binary alone: no system service is started).
+  dnsmasq-base)
 # The fan-out benchmark: Janus is its anchor (bench/janus_anchor.py), gnuplot draws its plot.
 # (Not python3-matplotlib: it pulls libboost1.74-dev, which conflicts with Boost 1.81.)
 BENCH_PACKAGES=(janus gnuplot-nox)

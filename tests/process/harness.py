@@ -600,16 +600,25 @@ def view_all(output_dir: Path, urls: dict, seconds: float = 20, until_frames: in
             viewer.kill()
 
 
-def start_api_and_stage(output_dir: Path, processes: list, initial_stages: int) -> tuple:
+def start_api_and_stage(output_dir: Path, processes: list, initial_stages: int,
+                        address: str = "127.0.0.1") -> tuple:
     """An API server with `initial_stages` stages whose tokens point at a stage role, and that
-    stage role once it has loaded the API server's key: (api, stage, the API's stage records)."""
+    stage role once it has loaded the API server's key: (api, stage, the API's stage records).
+    With another `address` than loopback both listen on every interface and the tokens name
+    `address` (other network namespaces reach them there); the stage role then announces no
+    address, so its candidates are every interface's: `address` for those namespaces, loopback
+    for the test's viewers (which gather on loopback alone)."""
     stage_port = free_port()
-    api = ApiServer(output_dir, extra_env={
-        "API_INITIAL_STAGES": str(initial_stages),
-        "STAGE_WHIP_URL_BASE": f"http://127.0.0.1:{stage_port}/whip"})
+    api_env = {"API_INITIAL_STAGES": str(initial_stages),
+               "STAGE_WHIP_URL_BASE": f"http://{address}:{stage_port}/whip"}
+    stage_env = {}
+    if address != "127.0.0.1":
+        api_env["API_BIND_ADDRESS"] = "0.0.0.0"
+        stage_env = {"STAGE_BIND_IP": "0.0.0.0", "STAGE_ANNOUNCED_IP": ""}
+    api = ApiServer(output_dir, extra_env=api_env)
     processes.append(api)
     api.start().wait_ready()
-    stage = StageServer(output_dir, api.url, port=stage_port)
+    stage = StageServer(output_dir, api.url, port=stage_port, extra_env=stage_env)
     processes.append(stage)
     stage.start().wait_ready()
     wait_until(lambda: http("GET", stage.url + "/health").json()["keyLoaded"], 10,

@@ -83,8 +83,15 @@ void IngestPull::on_pull_ended(const std::string& reason,
     return;
   }
   // An origin without a publisher says when to ask again (409, Retry-After: 1): follow it, so
-  // the edge is back within about a second of the broadcaster; other failures back off.
-  const Duration delay = retry_after ? Duration(*retry_after) : backoff_.next_delay(random_);
+  // the edge is back within about a second of the broadcaster. A pull that was up is tried
+  // again at once (a replacement origin may already answer behind the same name); failures
+  // after that back off.
+  Duration delay = Duration::zero();
+  if (retry_after) {
+    delay = *retry_after;
+  } else if (!was_connected) {
+    delay = backoff_.next_delay(random_);
+  }
   const auto level = was_connected || !retry_after ? spdlog::level::warn : spdlog::level::debug;
   spdlog::log(level, "ingest pull: {}; next attempt in {} ms", last_error_,
               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 #include "app/egress/whip_client_requests.hpp"
@@ -16,7 +17,7 @@ namespace ivs::app {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto kSilenceCheck = std::chrono::milliseconds(500);
+constexpr auto kSilenceRecheck = std::chrono::milliseconds(10);
 
 // Retry-After as delay-seconds (RFC 9110 §10.2.3); an HTTP-date is not worth reading here.
 std::optional<std::chrono::seconds> retry_after_of(const io::HttpClient::Response& response) {
@@ -176,13 +177,19 @@ void WhepPullSession::create_peer_session() {
   }
   engine::PeerSessionIceClient ice;
   ice.agent.local = local_.ice;
-  ice.agent.host_addresses = local_.host_addresses;
   ice.remote = answer_->media.remote.ice;
   ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
   if (ice.candidates.empty()) {
     end("WHEP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
     return;
   }
+  const auto sending =
+      io::sending_address_of(port_->local_address(), ice.candidates.front().address);
+  if (!sending) {
+    end("no local interface address to send from");
+    return;
+  }
+  ice.agent.host_addresses = {*sending};
   auto session = engine::PeerSession::create_client(config, std::move(ice), random_);
   if (!session) {
     end("ICE/DTLS setup: " + session.error().message);
@@ -248,7 +255,11 @@ void WhepPullSession::on_event(engine::PeerSessionEvent& event) {
 }
 
 void WhepPullSession::watch_silence() {
-  silence_timer_.expires_after(kSilenceCheck);
+  // Armed for the moment the silence would reach the timeout, not polled: a dead origin is
+  // noticed at the timeout itself, which is most of an edge's failover time.
+  const Duration silent = io::monotonic_now() - last_rtp_;
+  const Duration left = std::max<Duration>(options_.silence_timeout - silent, kSilenceRecheck);
+  silence_timer_.expires_after(left);
   silence_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto error) {
     auto flag = alive.lock();
     if (error || !flag || !*flag || phase_ != Phase::kConnected) {

@@ -52,9 +52,10 @@ struct WhepPullOptions {
   // No RTP from the origin for this long ends the attempt: the origin died (no close_notify,
   // and consent would take 30 s to expire), or its publisher left (its WHEP endpoint then
   // refuses new viewers with 409 until one is back). A live broadcast is never this quiet
-  // (video at 15-60 frames/s), and ending early is what lets the edge find the broadcaster's
-  // new origin within a second or two of it.
-  std::chrono::milliseconds silence_timeout{1500};
+  // (video at 15-60 frames/s, audio every 20 ms), and ending early is what lets the edge find
+  // the broadcaster's new origin within 2 s of it (issue 16; 1.5 s missed that when the
+  // broadcaster was back on the new origin at once).
+  std::chrono::milliseconds silence_timeout{1000};
 };
 
 class WhepPullListener {
