@@ -207,6 +207,9 @@ std::string stage_source(std::string_view value);
 std::string stage_tag(std::string_view value);
 std::string token_minutes(std::string_view value);
 std::string http_url_or_empty(std::string_view value);
+std::string worker_count(std::string_view value);
+std::string shard_peers(std::string_view value);
+std::string shard_self(std::string_view value);
 }  // namespace validators
 
 bool parse_boolean(std::string_view value);
