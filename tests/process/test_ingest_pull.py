@@ -5,7 +5,9 @@
 
 The edge reads its stages from the API server; the origin has none (its API_SERVER_URL leads
 nowhere, which it survives: ingest does not depend on it). aiortc viewers on the stage role
-(a stack we did not write) prove that what the edge publishes decodes.
+(a stack we did not write) prove that what the edge publishes decodes. The last test grows the
+tree one level: origin → mid edge (pulls, and serves pulls with its own WHEP_TOKEN) → leaf edge
+→ stages.
 
 What is checked is what users of a tree of media servers rely on: the edge pulls with the
 origin's WHEP token, its stages decode, and when the broadcaster reconnects — to the same
@@ -138,4 +140,35 @@ def test_edge_follows_the_broadcaster_to_a_new_origin(output_dir, processes, med
           f"{pull(setup.media).get('lastError')})")
     assert replacement.status()["viewers"] == 1
     assert_stages_decode(setup, "after-failover")
+    assert_sessions_kept(setup)
+
+
+def test_an_edge_of_an_edge_feeds_its_stages(output_dir, processes, media):
+    """A tree two levels deep (origin → mid edge → leaf edge → stages): the mid edge pulls from
+    the origin and serves the leaf's pull with its own WHEP_TOKEN, as an origin does; a
+    publisher restart at the root reaches the leaf's stages with their sessions kept."""
+    origin = harness.start_origin(output_dir, processes)
+    mid = harness.start_origin(output_dir, processes, name="mid-edge", extra_env={
+        "INGEST_PULL_URL": origin.whep_url(), "INGEST_PULL_TOKEN": harness.PULL_TOKEN,
+        "WHIP_INGEST_TOKEN": ""})
+    setup = harness.RelaySetup(output_dir, processes, initial_stages=2,
+                               media_env=harness.edge_env(mid))
+    setup.require_whip_egress()
+    first = start_publisher(setup, origin, media, "publisher-1")
+    wait_until(lambda: edge_fed_by_pull(mid) and edge_fed_by_pull(setup.media), 20,
+               "the mid and leaf edges fed by their pulls", context=setup.context())
+    setup.wait_connected(setup.initial)
+    assert_stages_decode(setup, "leaf")
+    assert origin.status()["viewers"] == 1 and mid.status()["viewers"] == 1
+
+    first.stop()
+    wait_until(lambda: not harness.publisher_live(origin), 10, "the first publisher gone")
+    before = stage_keyframes(setup)
+    started = time.monotonic()
+    start_publisher(setup, origin, media, "publisher-2")
+    seconds = wait_keyframes_after(setup, before, started, "a keyframe of the new publisher on "
+                                   "every stage of the leaf edge")
+    print(f"\npublisher restart at the root of a two-level tree -> every leaf stage has its "
+          f"keyframe: {seconds:.2f} s")
+    assert_stages_decode(setup, "leaf-second")
     assert_sessions_kept(setup)
