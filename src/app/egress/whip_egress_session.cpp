@@ -4,6 +4,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
+#include "app/egress/client_ice.hpp"
 #include "app/egress/whip_client_requests.hpp"
 #include "app/egress/whip_egress_link.hpp"
 #include "engine/ice_candidate.hpp"
@@ -277,23 +278,13 @@ void WhipEgressSession::create_peer_session() {
   if (answer_->media.audio) {
     config.media.audio_payload_type = answer_->media.audio->payload_type;
   }
-  engine::PeerSessionIceClient ice;
-  ice.agent.local = local_.ice;
-  ice.agent.stun_server = stun_server_;
-  ice.remote = answer_->media.remote.ice;
-  ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
-  if (ice.candidates.empty()) {
-    fail("WHIP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
+  auto ice = client_ice_from_answer(local_.ice, answer_->media, port_->local_address());
+  if (!ice) {
+    fail("WHIP: " + ice.error().message);
     return;
   }
-  const auto sending =
-      io::sending_address_of(port_->local_address(), ice.candidates.front().address);
-  if (!sending) {
-    fail("no local interface address to send from");
-    return;
-  }
-  ice.agent.host_addresses = {*sending};
-  auto session = engine::PeerSession::create_client(config, std::move(ice), random_);
+  ice->agent.stun_server = stun_server_;
+  auto session = engine::PeerSession::create_client(config, std::move(*ice), random_);
   if (!session) {
     fail("ICE/DTLS setup: " + session.error().message);
     return;

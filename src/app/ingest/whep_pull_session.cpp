@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "app/egress/client_ice.hpp"
 #include "app/egress/whip_client_requests.hpp"
 #include "engine/ice_candidate.hpp"
 #include "io/clock.hpp"
@@ -175,22 +176,12 @@ void WhepPullSession::create_peer_session() {
     config.media.audio_payload_type = answer_->media.audio->payload_type;
     config.media.audio_ssrcs = answer_->media.audio->remote_ssrcs;
   }
-  engine::PeerSessionIceClient ice;
-  ice.agent.local = local_.ice;
-  ice.remote = answer_->media.remote.ice;
-  ice.candidates = engine::usable_candidates(answer_->media.remote.candidates);
-  if (ice.candidates.empty()) {
-    end("WHEP answer has no usable UDP candidate (mDNS names and TCP are not supported)");
+  auto ice = client_ice_from_answer(local_.ice, answer_->media, port_->local_address());
+  if (!ice) {
+    end("WHEP: " + ice.error().message);
     return;
   }
-  const auto sending =
-      io::sending_address_of(port_->local_address(), ice.candidates.front().address);
-  if (!sending) {
-    end("no local interface address to send from");
-    return;
-  }
-  ice.agent.host_addresses = {*sending};
-  auto session = engine::PeerSession::create_client(config, std::move(ice), random_);
+  auto session = engine::PeerSession::create_client(config, std::move(*ice), random_);
   if (!session) {
     end("ICE/DTLS setup: " + session.error().message);
     return;

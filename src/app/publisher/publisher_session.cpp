@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "app/egress/client_ice.hpp"
 #include "app/publisher/media_file_source.hpp"
 #include "app/publisher/publisher_media.hpp"
 #include "app/publisher/send_pacer.hpp"
@@ -212,23 +213,14 @@ class Publisher {
       config.media.audio_payload_type = answer->media.audio->payload_type;
       source.audio_payload_type = answer->media.audio->payload_type;
     }
-    engine::PeerSessionIceClient ice;
-    ice.agent.local = local_.ice;
-    ice.remote = answer->media.remote.ice;
-    ice.candidates = engine::usable_candidates(answer->media.remote.candidates);
-    if (ice.candidates.empty()) {
-      return make_error("the answer has no usable UDP candidate");
+    auto ice = client_ice_from_answer(local_.ice, answer->media, port_->local_address());
+    if (!ice) {
+      return ice.error();
     }
-    const auto sending =
-        io::sending_address_of(port_->local_address(), ice.candidates.front().address);
-    if (!sending) {
-      return make_error("no local interface address to send from");
-    }
-    ice.agent.host_addresses = {*sending};
     std::fprintf(stderr, "publish: answer with %zu UDP candidates; DTLS %s\n",
-                 ice.candidates.size(),
+                 ice->candidates.size(),
                  answer->dtls_role == engine::DtlsRole::kClient ? "client" : "server");
-    auto session = engine::PeerSession::create_client(config, ice, random_);
+    auto session = engine::PeerSession::create_client(config, *ice, random_);
     if (!session) {
       return session.error();
     }

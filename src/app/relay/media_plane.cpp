@@ -9,19 +9,6 @@
 
 namespace ivs::app {
 
-namespace {
-
-bool is_wildcard(const SocketAddress& address) {
-  for (std::size_t i = 0; i < address.ip_size(); ++i) {
-    if (address.ip_bytes()[i] != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string random_hex(engine::RandomSource& random, std::size_t bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -67,8 +54,7 @@ Result<std::unique_ptr<MediaPlane>> MediaPlane::start(boost::asio::io_context& i
   }
   plane->port_ = std::move(*port);
   const SocketAddress local = plane->port_->local_address();
-  plane->host_addresses_ =
-      is_wildcard(local) ? io::local_ipv4_addresses(local.port()) : std::vector{local};
+  plane->host_addresses_ = io::host_addresses_of(local);
   if (plane->host_addresses_.empty()) {
     plane->host_addresses_.push_back(SocketAddress::ipv4({127, 0, 0, 1}, local.port()));
   }
