@@ -7,6 +7,9 @@ namespace (`numgen random` drops; netem is not in this kernel). What is measured
   publisher, which retransmits; `packetsLost` on /api/status counts gaps never filled). The
   recovered share is 1 - never filled / dropped: dropped datagrams also include RTCP and STUN,
   so the figure understates recovery slightly.
+- pull (issue 16): the same between an origin and its edge: what the origin sends is dropped,
+  the edge NACKs the origin (which answers from its history) and its stages keep their
+  sessions and their video; the pull itself stays up.
 - egress: the same on the legs to the stages. The stage role's ingest is our relay's, so it
   NACKs what is missing and the media server's leg answers from its history; the stage role's
   /api/stages shows its `nacksSent` and `packetsLost` (never filled). Also checked: no stage is
@@ -41,17 +44,18 @@ def nft(*args: str) -> str:
 
 
 class RandomLoss:
-    """Drops `percent` % of the UDP datagrams sent to `port` on this namespace's loopback."""
+    """Drops `percent` % of the UDP datagrams sent to `port` (or, with match="sport", sent from
+    it) on this namespace's loopback."""
 
-    def __init__(self, port: int, percent: int):
-        self.port, self.percent = port, percent
+    def __init__(self, port: int, percent: int, match: str = "dport"):
+        self.port, self.percent, self.match = port, percent, match
 
     def __enter__(self) -> "RandomLoss":
         assert os.environ.get("IVS_IN_NETNS") == "1", "run inside scripts/netns-run"
         nft("add", "table", "inet", "ivs_faults")
         nft("add", "chain", "inet", "ivs_faults", "out",
             "{ type filter hook output priority 0 ; policy accept ; }")
-        nft("add", "rule", "inet", "ivs_faults", "out", "udp", "dport", str(self.port),
+        nft("add", "rule", "inet", "ivs_faults", "out", "udp", self.match, str(self.port),
             "numgen", "random", "mod", "100", "<", str(self.percent), "counter", "drop")
         return self
 
@@ -85,11 +89,12 @@ def stages_kept(setup: harness.RelaySetup) -> None:
             f"stage {stage['id']} was renegotiated: {setup.stage.stage(stage['id'])}"
 
 
-def measure_loss(port: int, percent: int, counters, what: str) -> None:
-    """Drops `percent` % towards `port` for LOSS_SECONDS and checks the receiver's recovery.
-    `counters()` returns the receiver's (never filled, NACKs sent, video packets) so far."""
+def measure_loss(port: int, percent: int, counters, what: str, match: str = "dport") -> None:
+    """Drops `percent` % towards `port` (from it, with match="sport") for LOSS_SECONDS and checks
+    the receiver's recovery. `counters()` returns the receiver's (never filled, NACKs sent,
+    video packets) so far."""
     lost_before, nacks_before, video_before = counters()
-    with RandomLoss(port, percent) as loss:
+    with RandomLoss(port, percent, match) as loss:
         time.sleep(LOSS_SECONDS)  # the loss window itself is what is measured
         dropped = loss.dropped()
     time.sleep(1.0)  # NACKs in flight at the end of the window get their answers
@@ -129,3 +134,23 @@ def test_egress_loss_is_recovered_and_never_renegotiates_a_stage(output_dir, pro
     measure_loss(int(setup.stage.env["STAGE_RTC_UDP_PORT"]), percent, counters,
                  f"egress ({len(setup.initial)} stages)")
     stages_kept(setup)
+
+
+@pytest.mark.parametrize("percent", LEVELS)
+def test_pull_loss_is_recovered_by_nack_to_the_origin(output_dir, processes, percent):
+    origin = harness.start_origin(output_dir, processes)
+    setup = harness.RelaySetup(output_dir, processes, initial_stages=2,
+                               media_env=harness.edge_env(origin))
+    publisher = harness.Publisher(output_dir, origin.whip_url(), seconds=300)
+    processes.append(publisher)
+    publisher.start()
+    setup.wait_connected(setup.initial, timeout=30)
+
+    def counters() -> tuple:
+        upstream = harness.media_server_publisher(setup.media.status())
+        return upstream["packetsLost"], upstream["nacksSent"], upstream.get("videoPackets", 0)
+
+    measure_loss(int(origin.env["RTC_UDP_PORT"]), percent, counters, "origin -> edge", "sport")
+    stages_kept(setup)
+    pull = setup.media.status()["ingestPull"]
+    assert pull["state"] == "connected" and pull["connects"] == 1, pull
