@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -248,6 +249,54 @@ TEST(MediaServer, WebSocketReconnectTriggersAFullResync) {
   EXPECT_TRUE(run_until(io, [&] { return stopped; }));
 }
 
+// The fake API server's loop on two threads of its own (one may be held in a handler while the
+// other serves), stopped and joined however the test ends.
+class ApiServerThreads {
+ public:
+  explicit ApiServerThreads(boost::asio::io_context& io)
+      : io_(io), work_(boost::asio::make_work_guard(io)) {
+    for (auto& thread : threads_) {
+      thread = std::thread([this] { io_.run(); });
+    }
+  }
+  ApiServerThreads(const ApiServerThreads&) = delete;
+  ApiServerThreads& operator=(const ApiServerThreads&) = delete;
+  ~ApiServerThreads() {
+    work_.reset();
+    io_.stop();
+    for (auto& thread : threads_) {
+      thread.join();
+    }
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::array<std::thread, 2> threads_;
+};
+
+// A gate a handler waits at until the test opens it; opened at the latest when it goes out of
+// scope, so a failed assertion never leaves a thread waiting.
+class Gate {
+ public:
+  Gate() : opened_(promise_.get_future().share()) {}
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  ~Gate() { open(); }
+  void open() {
+    if (!open_) {
+      open_ = true;
+      promise_.set_value();
+    }
+  }
+  void wait() const { opened_.wait(); }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> opened_;
+  bool open_ = false;
+};
+
 // CI story: under ThreadSanitizer a stage created through the reference API server was ended
 // 1 ms after the media server started connecting it. The media server's periodic stage list
 // request was answered (without the stage) just before the stage was created, but the answer
@@ -261,17 +310,15 @@ TEST(MediaServer, AStaleStageListDoesNotUndoAWebSocketEventThatOvertookIt) {
   FakeApiServer api(api_io);
   std::atomic<bool> hold_next_list{false};
   std::promise<void> list_requested;
-  std::promise<void> release_list;
-  std::shared_future<void> released = release_list.get_future().share();
-  api.before_stages_answer = [&, released] {
+  std::future<void> requested = list_requested.get_future();
+  ApiServerThreads api_threads(api_io);
+  Gate release_list;  // after the threads: opened before they are joined
+  api.before_stages_answer = [&] {
     if (hold_next_list.exchange(false)) {
       list_requested.set_value();
-      released.wait();
+      release_list.wait();
     }
   };
-  auto work = boost::asio::make_work_guard(api_io);
-  std::thread api_thread_1([&] { api_io.run(); });
-  std::thread api_thread_2([&] { api_io.run(); });
 
   MediaServer server(io, test_config(api.url(), {{"STAGE_SYNC_INTERVAL", "100"}}));
   ASSERT_TRUE(server.start().ok());
@@ -279,7 +326,6 @@ TEST(MediaServer, AStaleStageListDoesNotUndoAWebSocketEventThatOvertookIt) {
     return server.status_snapshot().websocket_connected && state_of(server, "arn:a").has_value();
   }));
   hold_next_list = true;
-  std::future<void> requested = list_requested.get_future();
   ASSERT_TRUE(run_until(io, [&] {
     return requested.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }));
@@ -289,7 +335,7 @@ TEST(MediaServer, AStaleStageListDoesNotUndoAWebSocketEventThatOvertookIt) {
   });
   ASSERT_TRUE(run_until(io, [&] { return state_of(server, "arn:b").has_value(); }));
   const std::string sync_before = server.status_snapshot().last_sync_iso8601;
-  release_list.set_value();
+  release_list.open();
   ASSERT_TRUE(
       run_until(io, [&] { return server.status_snapshot().last_sync_iso8601 != sync_before; }));
   EXPECT_EQ(state_of(server, "arn:b"), engine::StageState::tracked);
@@ -298,10 +344,6 @@ TEST(MediaServer, AStaleStageListDoesNotUndoAWebSocketEventThatOvertookIt) {
   bool stopped = false;
   server.stop([&] { stopped = true; });
   EXPECT_TRUE(run_until(io, [&] { return stopped; }));
-  work.reset();
-  api_io.stop();
-  api_thread_1.join();
-  api_thread_2.join();
 }
 
 Fetched post_offer(boost::asio::io_context& io, io::HttpClient& client, std::uint16_t port,
