@@ -77,6 +77,18 @@ def wait_keyframes_after(setup, before, started, what):
     return time.monotonic() - started
 
 
+def restart_publisher(setup, origin, media, first) -> float:
+    """Stops `first` (its WHIP DELETE ends it on the origin at once), starts publisher-2 on
+    `origin`, and returns the seconds until every stage has a keyframe of it."""
+    first.stop()
+    wait_until(lambda: not harness.publisher_live(origin), 10, "the first publisher gone")
+    before = stage_keyframes(setup)
+    started = time.monotonic()
+    start_publisher(setup, origin, media, "publisher-2")
+    return wait_keyframes_after(setup, before, started, "a keyframe of the new publisher on "
+                                "every stage")
+
+
 def assert_sessions_kept(setup):
     for stage in setup.initial:
         on_stage = setup.stage.stage(stage["id"])
@@ -101,13 +113,7 @@ def test_edge_pulls_from_origin_and_follows_a_publisher_restart(output_dir, proc
     # The edge is one WHEP viewer of the origin.
     assert origin.status()["viewers"] == 1, origin.status()
 
-    first.stop()  # its WHIP DELETE ends it on the origin at once
-    wait_until(lambda: not harness.publisher_live(origin), 10, "the first publisher gone")
-    before = stage_keyframes(setup)
-    started = time.monotonic()
-    start_publisher(setup, origin, media, "publisher-2")
-    seconds = wait_keyframes_after(setup, before, started, "a keyframe of the new publisher on "
-                                   "every stage")
+    seconds = restart_publisher(setup, origin, media, first)
     print(f"\npublisher restart on the origin -> every stage has its keyframe: {seconds:.2f} s "
           f"(edge pull connects: {pull(setup.media)['connects']})")
     assert_stages_decode(setup, "second")
@@ -161,13 +167,7 @@ def test_an_edge_of_an_edge_feeds_its_stages(output_dir, processes, media):
     assert_stages_decode(setup, "leaf")
     assert origin.status()["viewers"] == 1 and mid.status()["viewers"] == 1
 
-    first.stop()
-    wait_until(lambda: not harness.publisher_live(origin), 10, "the first publisher gone")
-    before = stage_keyframes(setup)
-    started = time.monotonic()
-    start_publisher(setup, origin, media, "publisher-2")
-    seconds = wait_keyframes_after(setup, before, started, "a keyframe of the new publisher on "
-                                   "every stage of the leaf edge")
+    seconds = restart_publisher(setup, origin, media, first)
     print(f"\npublisher restart at the root of a two-level tree -> every leaf stage has its "
           f"keyframe: {seconds:.2f} s")
     assert_stages_decode(setup, "leaf-second")
