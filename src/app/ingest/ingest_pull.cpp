@@ -8,6 +8,14 @@
 
 namespace ivs::app {
 
+Duration pull_retry_delay(bool was_connected, std::optional<std::chrono::seconds> retry_after,
+                          engine::Backoff& backoff, engine::RandomSource& random) {
+  if (retry_after) {
+    return *retry_after;
+  }
+  return was_connected ? Duration::zero() : backoff.next_delay(random);
+}
+
 IngestPull::IngestPull(boost::asio::io_context& io, RelayChannel& channel, WhepPullOptions options,
                        std::shared_ptr<const engine::DtlsCertificate> certificate,
                        engine::BackoffPolicy backoff)
@@ -82,16 +90,7 @@ void IngestPull::on_pull_ended(const std::string& reason,
   if (stopped_) {
     return;
   }
-  // An origin without a publisher says when to ask again (409, Retry-After: 1): follow it, so
-  // the edge is back within about a second of the broadcaster. A pull that was up is tried
-  // again at once (a replacement origin may already answer behind the same name); failures
-  // after that back off.
-  Duration delay = Duration::zero();
-  if (retry_after) {
-    delay = *retry_after;
-  } else if (!was_connected) {
-    delay = backoff_.next_delay(random_);
-  }
+  const Duration delay = pull_retry_delay(was_connected, retry_after, backoff_, random_);
   const auto level = was_connected || !retry_after ? spdlog::level::warn : spdlog::level::debug;
   spdlog::log(level, "ingest pull: {}; next attempt in {} ms", last_error_,
               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());

@@ -31,6 +31,14 @@ namespace ivs::app {
 
 class RelayChannel;
 
+// How long an edge waits before its next pull attempt. An origin without a publisher says when
+// to ask again (409, Retry-After: 1): that is followed, so the edge is back within about a
+// second of the broadcaster. A pull that was up is tried again at once: the origin died or
+// closed, and a replacement may already answer behind the same name (issue 16: after a 250 ms
+// backoff and a coarse silence check the edge missed the 2 s target). Other failures back off.
+Duration pull_retry_delay(bool was_connected, std::optional<std::chrono::seconds> retry_after,
+                          engine::Backoff& backoff, engine::RandomSource& random);
+
 class IngestPull final : private WhepPullListener {
  public:
   // An unreachable origin is asked again within 2 s at most: one POST per edge every 2 s is
