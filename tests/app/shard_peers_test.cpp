@@ -75,6 +75,47 @@ TEST(ShardPeers, ResolvesProbesAndDropsAPeerAfterTwoFailedProbes) {
   peers.stop();
 }
 
+// A dual-stack headless Service names every pod twice (A and AAAA). A pod whose listener answers
+// on both families would be two peers, the IPv6 one never recognised as SHARD_SELF, and the
+// stages rendezvous gave it held by nobody. Only SHARD_SELF's family is resolved: here a peer
+// that answers on ::1 is neither resolved nor probed when SHARD_SELF is IPv4.
+TEST(ShardPeers, OnlySelfsAddressFamilyIsAPeer) {
+  boost::asio::io_context io;
+  io::HttpClient http(io);
+  int probes_self = 0;
+  int probes_v6 = 0;
+  auto self_server = ready_server(io, probes_self);
+  io::HttpRouter routes;
+  routes.get("/health/ready", [&probes_v6](const io::HttpRequest&, const io::RequestContext&) {
+    ++probes_v6;
+    return io::text_response(io::http::status::ok, "{}", "application/json");
+  });
+  io::HttpServer::Options v6_options;
+  v6_options.bind_address = "::1";
+  io::HttpServer v6_server(io, v6_options, routes.as_handler());
+  if (!v6_server.start().ok()) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  const std::string self = "127.0.0.1:" + std::to_string(self_server->port());
+
+  ShardPeersOptions options;
+  options.entries = {self, "[::1]:" + std::to_string(v6_server.port())};
+  options.self = self;
+  options.refresh = 50ms;
+  options.probe_timeout = 500ms;
+  std::vector<std::vector<std::string>> reports;
+  ShardPeers peers(io, http, options,
+                   [&](const std::vector<std::string>& live) { reports.push_back(live); });
+  peers.start();
+  ASSERT_TRUE(test::run_until(
+      io, [&] { return peers.status().rounds >= 3; }, 10s));
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back(), (std::vector<std::string>{self}));
+  EXPECT_EQ(peers.status().resolved, (std::vector<std::string>{self}));
+  EXPECT_EQ(probes_v6, 0);
+  peers.stop();
+}
+
 TEST(ShardPeers, ParsesEntriesAndNamesABadOne) {
   auto parsed = parse_shard_peers("a.svc:3001, 10.0.0.2:3001\n[fd00::2]:3001");
   ASSERT_TRUE(parsed);

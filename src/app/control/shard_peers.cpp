@@ -93,7 +93,11 @@ ShardPeers::ShardPeers(asio::io_context& io, io::HttpClient& http, ShardPeersOpt
       http_(http),
       options_(std::move(options)),
       on_change_(std::move(on_change)),
-      timer_(io) {}
+      timer_(io) {
+  if (auto self = SocketAddress::from_string(options_.self)) {
+    self_is_ipv4_ = self->is_ipv4();
+  }
+}
 
 ShardPeers::~ShardPeers() {
   *alive_ = false;
@@ -144,8 +148,13 @@ void ShardPeers::begin_round() {
             round->error = "SHARD_PEERS entry " + entry + " did not resolve: " + error.message();
           }
           for (const auto& result : results) {
-            round->resolved.insert(
-                address_text(result.endpoint().address(), result.endpoint().port()));
+            // Only SHARD_SELF's family: a dual-stack Service names every pod twice (A and
+            // AAAA), and a pod whose listener answered on both would count as two peers, one
+            // of them never recognised as itself, and its share of the stages held by nobody.
+            if (!self_is_ipv4_ || result.endpoint().address().is_v4() == *self_is_ipv4_) {
+              round->resolved.insert(
+                  address_text(result.endpoint().address(), result.endpoint().port()));
+            }
           }
           if (--round->pending == 0) {
             resolved(round);

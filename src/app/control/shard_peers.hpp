@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -69,6 +70,7 @@ class ShardPeers {
   boost::asio::io_context& io_;
   io::HttpClient& http_;
   ShardPeersOptions options_;
+  std::optional<bool> self_is_ipv4_;  // SHARD_SELF's family: the only one resolved
   Listener on_change_;
   boost::asio::steady_timer timer_;
   bool stopped_ = true;
