@@ -77,9 +77,8 @@ std::optional<SocketAddress> routed_source_toward(const SocketAddress& remote, s
   if (!out || is_wildcard(*out)) {
     return std::nullopt;
   }
-  std::array<std::uint8_t, 4> octets{};
-  std::memcpy(octets.data(), out->ip_bytes(), 4);
-  return SocketAddress::ipv4(octets, port);
+  out->set_port(port);
+  return out;
 }
 
 }  // namespace
