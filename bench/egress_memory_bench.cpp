@@ -5,7 +5,7 @@
 //                 until every history has wrapped;
 //   udp port      io::UdpPort opened with the egress session's options, after one GOP-cache
 //                 burst (what a stage that joins gets at once) and steady traffic;
-//   peer session  engine::PeerSession in client mode (what WhipEgressSession holds) after ICE,
+//   peer session  engine::PeerSession in client mode (what EgressTransport holds) after ICE,
 //                 the DTLS handshake against an in-process router, and 500 SRTP packets.
 //
 // Two figures per component: heap bytes in use per egress (mallinfo2, exact: measured as what
@@ -230,7 +230,7 @@ Figures measure_relay_legs(std::size_t count, std::size_t& gop_packets) {
           "GOP burst " + std::to_string(gop_packets) + " packets"};
 }
 
-// The options WhipEgressSession::open_socket uses (src/app/egress/whip_egress_session.cpp); keep
+// The options EgressTransport::open_socket uses (src/app/egress/egress_transport.cpp); keep
 // them in step. `slots` is the pool every port of a media worker shares (EgressSendPath);
 // EGRESS_MEMORY_PRIVATE_SEND_SLOTS=1 measures the former ring per port instead.
 io::UdpPortOptions egress_port_options(bool before,

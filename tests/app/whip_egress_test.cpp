@@ -8,7 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <future>
 #include <map>
+#include <thread>
 
 #include "app/egress/whip_egress.hpp"
 #include "app/egress/whip_egress_session.hpp"
@@ -272,8 +274,17 @@ class WhipEgressTest : public ::testing::Test {
     };
     callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
     return std::make_unique<WhipEgressSession>(
-        io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
-        EgressTarget{"arn:stage/test", token, endpoint_.url(path)}, std::move(callbacks));
+        io_, host_, spec(), EgressTarget{"arn:stage/test", token, endpoint_.url(path)},
+        std::move(callbacks));
+  }
+
+  // What a factory gives each session: the options and a fresh certificate; no send batch, so
+  // each transport flushes its own socket.
+  EgressTransportSpec spec() {
+    EgressTransportSpec made;
+    made.options = options_;
+    made.certificate = *engine::DtlsCertificate::generate(io::wall_now());
+    return made;
   }
 
   // Runs the loop until `done` holds or the deadline passes; false on timeout.
@@ -293,6 +304,7 @@ class WhipEgressTest : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   Endpoint endpoint_;
   FakeMediaSource media_;
+  EgressTransportHost host_{io_, media_};  // after media_: its transports detach from it
   WhipEgressOptions options_;
   bool connected_ = false;
   bool publishing_ = false;
@@ -334,9 +346,12 @@ TEST_F(WhipEgressTest, PublishesAfter201AndDeletesOnClose) {
   }
   ASSERT_TRUE(run_until([&] { return endpoint_.video_packets >= 20; }));
   EXPECT_EQ(endpoint_.video_ssrc, media_.format_.video.ssrc);
-  auto stats = session->stats();
-  ASSERT_TRUE(stats.has_value());
-  EXPECT_EQ(stats->packets_sent, 20u);
+  // The figures are copied from the transport's thread every 500 ms (EgressTransportHost).
+  std::optional<EgressStats> stats;
+  ASSERT_TRUE(run_until([&] {
+    stats = session->stats();
+    return stats && stats->packets_sent == 20u;
+  }));
   EXPECT_EQ(stats->rtt_ms, 12.5);
 
   bool closed = false;
@@ -394,8 +409,8 @@ TEST_F(WhipEgressTest, OwnerMayDestroyTheSessionInsideOnFailed) {
     seen = captured + ": " + reason;
   };
   session = std::make_unique<WhipEgressSession>(
-      io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
-      EgressTarget{"arn:stage/test", "t", endpoint_.url("/fail")}, std::move(callbacks));
+      io_, host_, spec(), EgressTarget{"arn:stage/test", "t", endpoint_.url("/fail")},
+      std::move(callbacks));
   ASSERT_TRUE(run_until([&] { return !seen.empty(); }));
   EXPECT_EQ(session, nullptr);
   EXPECT_NE(seen.find("still alive after the session is gone: WHIP POST"), std::string::npos);
@@ -424,7 +439,7 @@ TEST_F(WhipEgressTest, EndpointThatNeverAnswersTimesOut) {
   EgressCallbacks callbacks;
   callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
   auto session = std::make_unique<WhipEgressSession>(
-      io_, media_, options_, *engine::DtlsCertificate::generate(io::wall_now()),
+      io_, host_, spec(),
       EgressTarget{
           "arn:stage/test", "t",
           "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/whip"},
@@ -466,6 +481,51 @@ TEST_F(WhipEgressTest, StunLinkFromThe201IsUsed) {
   EXPECT_EQ(session->stun_server()->to_string(), "127.0.0.1:3478");
 }
 
+TEST_F(WhipEgressTest, SignallingRunsOnTheControlThreadWhileTheTransportsWorkerIsBusy) {
+  // Issue 12: a stage's POST and DELETE (TLS handshakes to IVS, DNS, redirects) ran on the media
+  // worker that feeds the stage, so a burst of stages joining or leaving held up every leg of
+  // that worker. Now only the transport runs there. With the transport on a worker thread, the
+  // session connects, and while that worker is blocked its close still sends the DELETE from
+  // this thread; the transport closes once the worker runs again.
+  asio::io_context worker_io;
+  auto worker_work = asio::make_work_guard(worker_io);
+  FakeMediaSource worker_media;  // touched on the worker only, read here after the join
+  auto worker_host = std::make_unique<EgressTransportHost>(worker_io, worker_media);
+  std::thread worker([&worker_io] { worker_io.run(); });
+
+  EgressCallbacks callbacks;
+  callbacks.on_connected = [this](bool publishing, std::string) {
+    connected_ = true;
+    publishing_ = publishing;
+  };
+  callbacks.on_failed = [this](std::string reason) { failure_ = std::move(reason); };
+  auto session = std::make_unique<WhipEgressSession>(
+      io_, *worker_host, spec(), EgressTarget{"arn:stage/test", "t", endpoint_.url("/whip")},
+      std::move(callbacks));
+  ASSERT_TRUE(run_until([&] { return connected_ || failure_; }));
+  ASSERT_FALSE(failure_) << *failure_;
+
+  std::promise<void> gate;
+  asio::post(worker_io, [opened = gate.get_future().share()] { opened.wait(); });
+  bool closed = false;
+  session->close([&] { closed = true; });
+  const bool deleted = run_until([&] { return endpoint_.deletes.size() == 1; });
+  const bool closed_while_blocked = closed;
+  gate.set_value();
+  EXPECT_TRUE(deleted) << "the DELETE waited for the transport's worker";
+  EXPECT_FALSE(closed_while_blocked) << "done ran before the transport had closed";
+  EXPECT_TRUE(run_until([&] { return closed; }));
+
+  worker_work.reset();
+  worker_io.stop();
+  worker.join();
+  EXPECT_EQ(worker_host->size(), 0u);
+  worker_host.reset();
+  EXPECT_EQ(worker_media.attached, 1);
+  EXPECT_EQ(worker_media.detached, 1);
+  EXPECT_EQ(endpoint_.deletes[0], "/whip/resource-1");
+}
+
 TEST_F(WhipEgressTest, FactoryModeIsWhip) {
   auto factory = make_whip_egress_factory(io_, media_, options_);
   EXPECT_EQ(factory->mode(), "whip");
@@ -478,7 +538,7 @@ TEST_F(WhipEgressTest, FactoryModeIsWhip) {
   auto session = factory->open(EgressTarget{"arn", "tok", endpoint_.url("/whip")}, callbacks);
   ASSERT_TRUE(run_until([&] { return connected_ || failure_; }));
   ASSERT_FALSE(failure_) << *failure_;
-  EXPECT_TRUE(session->stats().has_value());
+  EXPECT_TRUE(run_until([&] { return session->stats().has_value(); }));
 }
 
 }  // namespace

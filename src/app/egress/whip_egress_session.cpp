@@ -1,87 +1,49 @@
+// WhipEgressSession: the signalling half of a WHIP egress session (whip_egress_session.hpp).
 #include "app/egress/whip_egress_session.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
-#include "app/egress/client_ice.hpp"
 #include "app/egress/whip_client_requests.hpp"
 #include "app/egress/whip_egress_link.hpp"
-#include "engine/ice_candidate.hpp"
-#include "io/clock.hpp"
-#include "io/local_addresses.hpp"
 #include "io/redact.hpp"
 #include "proto/text.hpp"
 
 namespace ivs::app {
 namespace {
-
 namespace asio = boost::asio;
-using namespace std::chrono_literals;
-
-// The largest UDP payload of a 1,500-byte-MTU path (1,472) plus slack: an ingest packet that
-// arrived over such a path still fits after the relay's rewrite and a 16-byte SRTP tag.
-constexpr std::size_t kEgressDatagramBytes = 1536;
-// The send slots one thread's sessions share: ~100 stages' GOP bursts (~550 packets each) queued
-// in the same turn. Reserved address space only (96 MiB); what is resident follows what is
-// queued at once, typically one turn's packets for every stage of the thread.
-constexpr std::size_t kEgressSendPoolSlots = 65536;
-
-std::string random_text(engine::RandomSource& random, std::size_t length) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  for (std::size_t i = 0; i < length; ++i) {
-    out.push_back(kAlphabet[random.uniform(sizeof(kAlphabet) - 1)]);
-  }
-  return out;
-}
-
-// Non-zero and distinct: 0 is legal in RTP but confuses some receivers' bookkeeping.
-std::uint32_t random_ssrc(engine::RandomSource& random, std::uint32_t other) {
-  std::uint32_t ssrc = 0;
-  while (ssrc == 0 || ssrc == other) {
-    ssrc = random.next_u32();
-  }
-  return ssrc;
-}
-
 }  // namespace
 
-EgressSendPath EgressSendPath::create(asio::io_context& io, io::SendBatching batching) {
-  return {io::UdpSendBatch::create(io, batching),
-          io::UdpSendSlotPool::create(kEgressSendPoolSlots, kEgressDatagramBytes)};
-}
-
-WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressMediaSource& media,
-                                     const WhipEgressOptions& options,
-                                     std::shared_ptr<const engine::DtlsCertificate> certificate,
-                                     EgressTarget target, EgressCallbacks callbacks,
-                                     std::shared_ptr<const engine::DtlsContext> dtls_context,
-                                     EgressSendPath send_path)
+WhipEgressSession::WhipEgressSession(asio::io_context& io, EgressTransportHost& host,
+                                     EgressTransportSpec spec, EgressTarget target,
+                                     EgressCallbacks callbacks, std::function<void()> released)
     : io_(io),
-      media_(media),
-      options_(options),
-      certificate_(std::move(certificate)),
-      dtls_context_(std::move(dtls_context)),
+      host_(host),
+      transport_id_(host.next_id()),
+      options_(spec.options),
       target_(std::move(target)),
       callbacks_(std::move(callbacks)),
-      http_(io),
-      send_path_(std::move(send_path)),
-      engine_timer_(io, [this](Instant now) { on_engine_timeout(now); }),
-      connect_timer_(io),
-      sample_timer_(io),
-      alive_(std::make_shared<bool>(true)) {
-  // Nothing may report from inside open(): the work starts on the next turn of the loop.
-  post([this] { start(); });
+      released_(std::move(released)),
+      http_(io) {
+  spec.stage_arn = target_.stage_arn;
+  // Nothing may report from inside open(): the transport starts on its own thread, and its offer
+  // comes back here as a posted event.
+  on_host([id = transport_id_, box = box_, spec = std::move(spec),
+           events = transport_events()](EgressTransportHost& host) {
+    auto transport = std::make_unique<EgressTransport>(host.io(), host.media(), spec, events);
+    EgressTransport& started = *transport;
+    host.host(id, std::move(transport), box);
+    started.start();
+  });
 }
 
 WhipEgressSession::~WhipEgressSession() {
   *alive_ = false;
-  if (leg_) {
-    media_.detach(*leg_);
-  }
-  if (port_) {
-    port_->close();
+  release_once();
+  if (!transport_closed_) {
+    // Destroyed without close(): the transport goes abruptly, on its own thread.
+    on_host([id = transport_id_](EgressTransportHost& host) { host.drop(id); });
   }
 }
 
@@ -93,82 +55,77 @@ void WhipEgressSession::post(std::function<void()> handler) {
   });
 }
 
-// ---- setup --------------------------------------------------------------------------------
+void WhipEgressSession::on_host(std::function<void(EgressTransportHost&)> call) {
+  asio::post(host_.io(), [host = &host_, lifetime = host_.lifetime(), call = std::move(call)] {
+    if (lifetime.lock()) {
+      call(*host);
+    }
+  });
+}
 
-void WhipEgressSession::start() {
+void WhipEgressSession::to_transport(std::function<void(EgressTransport&)> call) {
+  on_host([id = transport_id_, call = std::move(call)](EgressTransportHost& host) {
+    if (EgressTransport* transport = host.hosted(id)) {
+      call(*transport);
+    }
+  });
+}
+
+void WhipEgressSession::close_transport(std::function<void()> done) {
+  transport_closed_ = true;
+  on_host([id = transport_id_, &io = io_, alive = alive_,
+           done = std::move(done)](EgressTransportHost& host) {
+    if (EgressTransport* transport = host.hosted(id)) {
+      transport->close();
+      host.drop(id);
+    }
+    if (done) {
+      asio::post(io, [alive, done] {
+        // The owner may have let go of the session meanwhile; then nobody waits.
+        if (*alive) {
+          done();
+        }
+      });
+    }
+  });
+}
+
+// Each event is carried to the control thread and dropped there if the session is gone. The
+// `alive` flag is copied on the transport's thread but read only here.
+EgressTransportEvents WhipEgressSession::transport_events() {
+  EgressTransportEvents events;
+  events.on_offer = [this, &io = io_, alive = alive_](std::string sdp) {
+    asio::post(io, [this, alive, sdp = std::move(sdp)]() mutable {
+      if (*alive) {
+        on_offer(std::move(sdp));
+      }
+    });
+  };
+  events.on_connected = [this, &io = io_, alive = alive_] {
+    asio::post(io, [this, alive] {
+      if (*alive) {
+        on_transport_connected();
+      }
+    });
+  };
+  events.on_failed = [this, &io = io_, alive = alive_](std::string reason) {
+    asio::post(io, [this, alive, reason = std::move(reason)] {
+      if (*alive) {
+        fail(reason);
+      }
+    });
+  };
+  return events;
+}
+
+// ---- signalling ---------------------------------------------------------------------------
+
+void WhipEgressSession::on_offer(std::string sdp) {
   if (closing_ || failed_) {
     return;
   }
-  if (!certificate_) {
-    fail("dtls: no certificate");
-    return;
-  }
-  if (auto opened = open_socket(); !opened) {
-    fail("udp: " + opened.error().message);
-    return;
-  }
-  send_offer();
-}
-
-Status WhipEgressSession::open_socket() {
-  auto bind = SocketAddress::from_ip(options_.bind_ip, 0);
-  if (!bind) {
-    return Error{"bind address '" + options_.bind_ip + "' is not an IP address"};
-  }
-  io::UdpPortOptions udp;
-  udp.bind_address = *bind;
-  // One socket per stage: modest buffers, so fifty stages do not pin hundreds of megabytes.
-  udp.receive_buffer_bytes = 256 * 1024;
-  udp.send_buffer_bytes = 1 << 20;
-  // It receives only RTCP, STUN and DTLS: a few datagrams per wake.
-  udp.receive_batch = 8;
-  // The send queue must hold the GOP cache replayed when the stage joins, all queued before the
-  // posted flush: ~550 packets for a 2 s GOP at 2.5 Mbit/s (bench/egress_memory_bench.cpp).
-  // The slots come from the thread's pool (EgressSendPath) and go back as soon as they are sent.
-  udp.send_queue_capacity = 1024;
-  // A frame's packets to one stage leave as one GSO message (bench/README.md, "send path").
-  udp.segmentation_offload = true;
-  // Slots sized for what an egress carries, not the 2 KiB default: 1,024 of them are the cap
-  // of a GOP burst.
-  udp.max_datagram_bytes = kEgressDatagramBytes;
-  udp.send_slot_pool = send_path_.slots;
-  // With GSO a message carries a frame's run of datagrams, so 16 messages per sendmmsg hold a
-  // loop turn's traffic; only the GOP burst at a stage's join takes a few more calls. The
-  // default 64 would keep 3 KiB more of message headers per stage.
-  udp.send_batch = 16;
-  auto port = io::UdpPort::open(io_, udp);
-  if (!port) {
-    return port.error();
-  }
-  port_ = std::move(*port);
-  port_->start([this](Instant now, const SocketAddress& from, ByteSpan bytes) {
-    on_packet(now, from, bytes);
-  });
-  const SocketAddress bound = port_->local_address();
-  local_.host_addresses = io::host_addresses_of(bound);
-  if (local_.host_addresses.empty()) {
-    return Error{"no local interface address to advertise"};
-  }
-  return Ok();
-}
-
-void WhipEgressSession::send_offer() {
-  local_.ice = {random_.ice_chars(8), random_.ice_chars(24)};
-  local_.fingerprint = proto::SdpFingerprint{certificate_->fingerprint().algorithm,
-                                             certificate_->fingerprint().digest};
-  local_.announced_ip = options_.announced_ip;
-  local_.session_id = random_.next_u64() >> 2;
-  streams_.video_ssrc = random_ssrc(random_, 0);
-  streams_.audio_ssrc = random_ssrc(random_, streams_.video_ssrc);
-  streams_.cname = random_text(random_, 16);
-  engine::EgressOfferParams params;
-  params.local = local_;
-  params.streams = streams_;
-  params.h264_profile_level_id = media_.h264_profile_level_id();
-  offer_ = engine::make_egress_offer(params);
-
   io::HttpClient::Request request =
-      sdp_offer_request(target_.whip_url, target_.token, offer_.sdp, options_.request_timeout);
+      sdp_offer_request(target_.whip_url, target_.token, std::move(sdp), options_.request_timeout);
   request.max_redirects = options_.max_redirects;
   phase_ = Phase::kPosting;
   http_.request(std::move(request),
@@ -207,50 +164,29 @@ void WhipEgressSession::on_post_response(Result<io::HttpClient::Response> respon
     spdlog::warn("WHIP egress to stage {}: the 201 has no Location; DELETE will not be possible",
                  target_.stage_arn);
   }
-  auto answer = engine::accept_egress_answer(offer_.description, response->body);
-  if (!answer) {
-    fail("WHIP answer from " + response->final_url + " unusable: " + answer.error().message);
-    return;
-  }
-  answer_ = std::move(*answer);
-  // The offer (its text and parsed form, several KiB) is not read again; a session lives for
-  // hours, and at hundreds of stages per worker those KiB count against the per-stage memory.
-  offer_ = {};
   spdlog::debug("WHIP egress to stage {}: 201 from {}, resource {}", target_.stage_arn,
                 io::redact_url(response->final_url), io::redact_url(resource_url_));
-  // The connect deadline covers STUN resolution, ICE and DTLS.
-  connect_timer_.expires_after(options_.connect_timeout);
-  connect_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto error) {
-    if (auto flag = alive.lock(); !error && flag && *flag && phase_ != Phase::kConnected) {
-      std::string state = peer_ && peer_->ice_agent() ? "checking" : "not started";
-      if (peer_ && peer_->remote_address()) {
-        state = "ICE selected " + peer_->remote_address()->to_string() + ", DTLS unfinished";
-      }
-      fail("ICE/DTLS connect timed out after " + std::to_string(options_.connect_timeout.count()) +
-           " ms (" + state + ")");
-    }
-  });
-  prepare_ice(*response);
+  resolve_stun(*response);
 }
 
-void WhipEgressSession::prepare_ice(const io::HttpClient::Response& response) {
+// The Link header's first STUN server (RFC 9725 §4.6), resolved here on the control thread so
+// that a slow DNS answer never holds a media worker.
+void WhipEgressSession::resolve_stun(const io::HttpClient::Response& response) {
   const auto stun = first_stun_server(response.headers_named("link"));
-  if (!stun) {
-    create_peer_session();
-    return;
+  if (stun) {
+    stun_server_ = SocketAddress::from_ip(stun->host, stun->port);
   }
-  if (auto literal = SocketAddress::from_ip(stun->host, stun->port)) {
-    stun_server_ = *literal;
-    create_peer_session();
+  if (!stun || stun_server_) {
+    answer_transport(response.body, response.final_url);
     return;
   }
   phase_ = Phase::kResolving;
   auto resolver = std::make_shared<asio::ip::udp::resolver>(io_);
   resolver->async_resolve(
       asio::ip::udp::v4(), stun->host, std::to_string(stun->port),
-      [this, resolver, host = stun->host, alive = std::weak_ptr<bool>(alive_)](
-          const boost::system::error_code& error,
-          const asio::ip::udp::resolver::results_type& results) {
+      [this, resolver, host = stun->host, body = response.body, url = response.final_url,
+       alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error,
+                                            const asio::ip::udp::resolver::results_type& results) {
         auto flag = alive.lock();
         if (!flag || !*flag || closing_ || failed_) {
           return;
@@ -263,38 +199,115 @@ void WhipEgressSession::prepare_ice(const io::HttpClient::Response& response) {
           spdlog::warn("WHIP egress to stage {}: STUN server {} did not resolve ({})",
                        target_.stage_arn, host, error.message());
         }
-        create_peer_session();
+        answer_transport(body, url);
       });
 }
 
-void WhipEgressSession::create_peer_session() {
-  engine::PeerSessionConfig config;
-  config.dtls_role = answer_->dtls_role;
-  config.certificate = certificate_;
-  config.dtls_context = dtls_context_;
-  config.remote_fingerprint = engine::DtlsFingerprint{answer_->media.remote.fingerprint.algorithm,
-                                                      answer_->media.remote.fingerprint.digest};
-  config.media.video_payload_type = answer_->media.video.payload_type;
-  if (answer_->media.audio) {
-    config.media.audio_payload_type = answer_->media.audio->payload_type;
-  }
-  auto ice = client_ice_from_answer(local_.ice, answer_->media, port_->local_address());
-  if (!ice) {
-    fail("WHIP: " + ice.error().message);
-    return;
-  }
-  ice->agent.stun_server = stun_server_;
-  auto session = engine::PeerSession::create_client(config, std::move(*ice), random_);
-  if (!session) {
-    fail("ICE/DTLS setup: " + session.error().message);
-    return;
-  }
-  peer_ = std::move(*session);
+void WhipEgressSession::answer_transport(std::string body, std::string from_url) {
   phase_ = Phase::kConnecting;
-  const Instant now = io::monotonic_now();
-  peer_->start(now);
-  early_checks_.replay(*peer_, now);
-  drain();
+  to_transport([body = std::move(body), from_url = std::move(from_url), stun = stun_server_](
+                   EgressTransport& transport) { transport.accept_answer(body, from_url, stun); });
+}
+
+void WhipEgressSession::on_transport_connected() {
+  if (closing_ || failed_) {
+    return;
+  }
+  phase_ = Phase::kConnected;
+  // A copy: the owner may destroy this session (and callbacks_) from inside the call.
+  if (auto on_connected = callbacks_.on_connected) {
+    on_connected(true, "");
+  }
+}
+
+// ---- failure and close --------------------------------------------------------------------
+
+void WhipEgressSession::fail(const std::string& reason) {
+  if (failed_ || closing_) {
+    return;
+  }
+  failed_ = true;
+  close_transport({});
+  spdlog::warn("WHIP egress to stage {} failed: {}", target_.stage_arn, io::redact_urls(reason));
+  if (!resource_url_.empty()) {
+    // Fire and forget: the endpoint should not keep a ghost publisher until its own timeout.
+    // The StageManager destroys us right after on_failed; HttpClient requests outlive that.
+    send_delete([] {});
+  }
+  post([this, reason] {
+    if (callbacks_.on_failed) {
+      // A copy: the StageManager destroys the failed session (and callbacks_) from inside the
+      // call, and the callback still uses its captures after that.
+      auto on_failed = callbacks_.on_failed;
+      on_failed(reason);
+    }
+  });
+}
+
+void WhipEgressSession::close(std::function<void()> done) {
+  if (closing_ || failed_) {
+    closing_ = true;
+    release_once();
+    post(std::move(done));
+    return;
+  }
+  closing_ = true;
+  release_once();
+  if (phase_ == Phase::kStarting) {
+    close_transport(std::move(done));  // no POST yet: nothing to DELETE
+    return;
+  }
+  if (phase_ == Phase::kPosting) {
+    // The endpoint may be creating the resource right now: wait for the answer (bounded by the
+    // request timeout), then DELETE it.
+    close_done_ = std::move(done);
+    close_transport({});
+    return;
+  }
+  // DELETE before the DTLS close_notify: an endpoint that ends the session on close_notify would
+  // otherwise answer the DELETE with 404. The leg stops at once; the transport closes after.
+  to_transport([](EgressTransport& transport) { transport.stop_media(); });
+  if (resource_url_.empty()) {
+    close_transport(std::move(done));
+    return;
+  }
+  send_delete([this, done = std::move(done)]() mutable { close_transport(std::move(done)); });
+}
+
+void WhipEgressSession::release_once() {
+  if (released_) {
+    auto released = std::move(released_);
+    released_ = nullptr;
+    released();
+  }
+}
+
+void WhipEgressSession::send_delete(std::function<void()> done) {
+  if (resource_url_.empty()) {
+    post(std::move(done));
+    return;
+  }
+  io::HttpClient::Request request =
+      resource_delete_request(resource_url_, target_.token, options_.request_timeout);
+  const std::string url = resource_url_;
+  const std::string stage = target_.stage_arn;
+  resource_url_.clear();  // one DELETE per resource
+  http_.request(std::move(request), [alive = std::weak_ptr<bool>(alive_), url, stage,
+                                     done = std::move(done)](Result<io::HttpClient::Response> r) {
+    if (!r) {
+      spdlog::warn("WHIP egress to stage {}: DELETE {}: {}", stage, io::redact_url(url),
+                   io::redact_urls(r.error().message));
+    } else if (r->status >= 300) {
+      spdlog::warn("WHIP egress to stage {}: DELETE {} answered HTTP {}", stage,
+                   io::redact_url(url), r->status);
+    } else {
+      spdlog::debug("WHIP egress to stage {}: DELETE {} -> {}", stage, io::redact_url(url),
+                    r->status);
+    }
+    if (auto flag = alive.lock(); flag && *flag && done) {
+      done();
+    }
+  });
 }
 
 }  // namespace ivs::app

@@ -1,17 +1,16 @@
-// WHIP egress sessions that run on media workers (media_workers.hpp): the EgressFactory the
-// StageManager uses when MEDIA_WORKERS > 1. Each session is a whole WhipEgressSession (HTTP
-// signalling, socket, ICE, DTLS, SRTP, the leg) hosted by one worker's shard (worker_shard.hpp);
-// the StageManager holds a proxy on the main thread that speaks the EgressSession contract.
+// WHIP egress sessions whose transports run on media workers (media_workers.hpp): the
+// EgressFactory the StageManager uses when MEDIA_WORKERS > 1. Each session's signalling half
+// (whip_egress_session.hpp: the POST, redirects, STUN resolution, DELETE) stays on the main
+// thread; its transport half (egress_transport.hpp: socket, ICE, DTLS, SRTP, the leg) is hosted
+// by one worker's shard (worker_shard.hpp) and driven by posted commands:
 //
-//   StageManager ─open─► proxy ─post─► worker: WhipEgressSession(shard as its media source)
-//                ◄─on_connected / on_failed──post── (only while the proxy lives and is not closing)
-//                ─close(done)─► post ─► session.close(...) ─► drop ─post─► done() on the main
-//                thread
+//   StageManager ─open─► WhipEgressSession ─post─► worker: EgressTransport (shard as its media
+//                ◄─on_connected / on_failed──┘◄──post── offer / connected / failed   source)
 //   stats() ◄── EgressStatsBox, refreshed by the worker every 500 ms
 //
-// A new session goes to the worker with the fewest sessions. Its WHIP POST and DELETE run on that
-// worker too: this is simpler than splitting signalling from transport across threads, and the
-// control thread is not on the packet path either way.
+// A new session goes to the worker with the fewest sessions. Why the HTTP stays on the main
+// thread: a stage's POST (a TLS handshake to IVS, DNS, redirects) and its DELETE are control
+// work, and on a worker they held up every leg that worker feeds.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

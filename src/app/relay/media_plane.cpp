@@ -135,7 +135,7 @@ bool MediaPlane::send_rtcp(engine::IceSessionId id, ByteSpan packet) {
   return send_protected(id, packet, true);
 }
 
-// WHEP viewers' media takes the stages' path (WhipEgressSession::send_protected): the packet is
+// WHEP viewers' media takes the stages' path (EgressTransport::send_protected): the packet is
 // protected straight into the port's next send slot, so nothing is queued in the session and
 // nothing is allocated per packet; the drain that follows the relay's fan-out flushes the port.
 // A full ring (a GOP replayed to several new viewers at once) is flushed once before the packet

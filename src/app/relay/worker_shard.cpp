@@ -5,11 +5,6 @@
 #include "io/clock.hpp"
 
 namespace ivs::app {
-namespace {
-
-constexpr auto kStatsSampleInterval = std::chrono::milliseconds(500);
-
-}  // namespace
 
 // Handlers posted here capture `this` only: the shard outlives its worker's loop (MediaWorkers
 // joins the threads before the shards are destroyed), so a handler either runs while the shard
@@ -28,7 +23,7 @@ WorkerShard::WorkerShard(boost::asio::io_context& io, boost::asio::io_context& c
       request_keyframe_(std::move(request_keyframe)),
       forward_delay_([&io](std::function<void()> handler) { boost::asio::post(io, handler); },
                      [] { return io::monotonic_now(); }),
-      sample_timer_(io) {}
+      transports_(io, *this) {}
 
 WorkerShard::~WorkerShard() = default;
 
@@ -116,42 +111,6 @@ void WorkerShard::after_input(Instant /*now*/) {
     request_keyframe_();
   }
   timer_.rearm(fanout_.poll_timeout());
-}
-
-void WorkerShard::host(std::uint64_t id, std::unique_ptr<EgressSession> session,
-                       std::shared_ptr<EgressStatsBox> box) {
-  sessions_[id] = Hosted{std::move(session), std::move(box)};
-  schedule_sampling();
-}
-
-EgressSession* WorkerShard::hosted(std::uint64_t id) {
-  const auto found = sessions_.find(id);
-  return found == sessions_.end() ? nullptr : found->second.session.get();
-}
-
-void WorkerShard::drop(std::uint64_t id) {
-  sessions_.erase(id);
-}
-
-// Copies every hosted session's stats into its box, every 500 ms while there are sessions.
-void WorkerShard::schedule_sampling() {
-  if (sampling_) {
-    return;
-  }
-  sampling_ = true;
-  sample_timer_.expires_after(kStatsSampleInterval);
-  sample_timer_.async_wait([this](const boost::system::error_code& error) {
-    sampling_ = false;
-    if (error) {
-      return;
-    }
-    for (auto& [id, hosted] : sessions_) {
-      hosted.box->set(hosted.session->stats());
-    }
-    if (!sessions_.empty()) {
-      schedule_sampling();
-    }
-  });
 }
 
 }  // namespace ivs::app

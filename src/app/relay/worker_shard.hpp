@@ -3,23 +3,21 @@
 // egress sessions on this worker attach their legs to, and the owner of those sessions.
 //
 //   main thread (RelayChannel)                    worker thread (this shard)
-//   source_started / packet / source_stopped ─post─► RelayFanout ─RelaySink─► WhipEgressSession
+//   source_started / packet / source_stopped ─post─► RelayFanout ─RelaySink─► EgressTransport
 //   keyframe_requester() ◄────────────post──────── take_keyframe_wanted()     (socket, ICE, DTLS)
 //   leg_count(), forward_delay() (thread-safe) ◄─── attach / detach / feedback ◄──┘
 //
-// Why the shard owns the sessions: a session must be created, driven and destroyed on its
-// worker's thread (its socket and timers belong to that io_context), and destroyed before the
-// fan-out it feeds. Owning them here gives both: the proxies on the main thread
-// (worker_egress.hpp) only post commands naming a session, and whatever is left when the workers
-// have stopped is destroyed with the shard, sessions first.
+// Why the shard owns the transports (egress_transport_host.hpp): a transport must be created,
+// driven and destroyed on its worker's thread (its socket and timers belong to that io_context),
+// and destroyed before the fan-out it feeds. Owning them here gives both: the signalling halves
+// on the main thread (whip_egress_session.hpp) only post commands naming a transport, and
+// whatever is left when the workers have stopped is destroyed with the shard, transports first.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,29 +26,13 @@
 
 #include "app/egress/egress_media_source.hpp"
 #include "app/egress/egress_session.hpp"
+#include "app/egress/egress_transport_host.hpp"
 #include "app/relay/forward_delay.hpp"
 #include "app/relay/relay_shard_link.hpp"
 #include "engine/relay_fanout.hpp"
 #include "io/engine_timer.hpp"
 
 namespace ivs::app {
-
-// A session's media figures, copied on the worker and read on the main thread.
-class EgressStatsBox {
- public:
-  void set(const std::optional<EgressStats>& stats) {
-    const std::lock_guard lock(mutex_);
-    stats_ = stats;
-  }
-  std::optional<EgressStats> get() const {
-    const std::lock_guard lock(mutex_);
-    return stats_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::optional<EgressStats> stats_;
-};
 
 class WorkerShard final : public RelayShardLink, public EgressMediaSource {
  public:
@@ -84,15 +66,11 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   std::optional<engine::RelayEgressStats> stats(engine::EgressId id) const override;
   std::string h264_profile_level_id() const override;
 
-  // Hosted sessions, on the worker's thread. `box` gets the session's stats every 500 ms.
-  void host(std::uint64_t id, std::unique_ptr<EgressSession> session,
-            std::shared_ptr<EgressStatsBox> box);
-  EgressSession* hosted(std::uint64_t id);
-  void drop(std::uint64_t id);
+  // The egress transports this worker runs, fed by this shard.
+  EgressTransportHost& transports() { return transports_; }
 
  private:
   void after_input(Instant now);
-  void schedule_sampling();
   void flush_outbox();
   void handle_batch(const std::vector<engine::RelayPacketPtr>& batch);
 
@@ -111,13 +89,7 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   std::atomic<std::size_t> legs_{0};  // fanout_.egress_count(), readable from the channel's thread
   mutable std::mutex profile_mutex_;
   std::string profile_level_id_ = "42e01f";
-  boost::asio::steady_timer sample_timer_;
-  bool sampling_ = false;
-  struct Hosted {
-    std::unique_ptr<EgressSession> session;
-    std::shared_ptr<EgressStatsBox> box;
-  };
-  std::map<std::uint64_t, Hosted> sessions_;  // last: destroyed before the fan-out they feed
+  EgressTransportHost transports_;  // last: destroyed before the fan-out they feed
 };
 
 }  // namespace ivs::app

@@ -1,12 +1,10 @@
-// WhipEgressSession, second half: the running session (engine drain loop, relay leg, stats,
-// failure and close). The setup half (socket, offer, POST, answer) is whip_egress_session.cpp.
+// EgressTransport, second half: the running transport (engine drain loop, relay leg, stats,
+// failure and close). The setup half (socket, offer, answer) is egress_transport.cpp.
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
-#include "app/egress/whip_client_requests.hpp"
-#include "app/egress/whip_egress_session.hpp"
+#include "app/egress/egress_transport.hpp"
 #include "io/clock.hpp"
-#include "io/redact.hpp"
 
 namespace ivs::app {
 namespace {
@@ -18,18 +16,19 @@ constexpr std::size_t kEagerFlushDatagrams = 16;
 
 // ---- engine loop --------------------------------------------------------------------------
 
-void WhipEgressSession::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
-  if (!peer_ && phase_ != Phase::kDone && early_checks_.keep(from, bytes)) {
+void EgressTransport::on_packet(Instant now, const SocketAddress& from, ByteSpan bytes) {
+  if (phase_ == Phase::kDone) {
     return;
   }
-  if (!peer_ || phase_ == Phase::kDone) {
+  if (!peer_) {
+    early_checks_.keep(from, bytes);
     return;
   }
   peer_->handle_packet(now, from, bytes);
   drain();
 }
 
-void WhipEgressSession::on_engine_timeout(Instant now) {
+void EgressTransport::on_engine_timeout(Instant now) {
   if (!peer_ || phase_ == Phase::kDone) {
     return;
   }
@@ -37,7 +36,7 @@ void WhipEgressSession::on_engine_timeout(Instant now) {
   drain();
 }
 
-void WhipEgressSession::drain_transmits() {
+void EgressTransport::drain_transmits() {
   while (auto transmit = peer_->poll_transmit()) {
     if (port_ && port_->is_open()) {
       port_->send(transmit->destination, transmit->payload);
@@ -45,13 +44,13 @@ void WhipEgressSession::drain_transmits() {
   }
 }
 
-void WhipEgressSession::drain() {
+void EgressTransport::drain() {
   driver_.drain(
       [this]() -> engine::PeerSession* { return phase_ == Phase::kDone ? nullptr : peer_.get(); },
       port_.get(), engine_timer_, [this](engine::PeerSessionEvent& event) { on_event(event); });
 }
 
-void WhipEgressSession::on_event(engine::PeerSessionEvent& event) {
+void EgressTransport::on_event(engine::PeerSessionEvent& event) {
   if (std::holds_alternative<engine::SessionConnected>(event)) {
     on_connected();
   } else if (auto* rtcp = std::get_if<engine::SessionRtcpPacket>(&event)) {
@@ -66,57 +65,46 @@ void WhipEgressSession::on_event(engine::PeerSessionEvent& event) {
   // SessionMediaPacket: a stage sends us no media; ignored.
 }
 
-void WhipEgressSession::on_connected() {
+void EgressTransport::on_connected() {
   connect_timer_.cancel();
   phase_ = Phase::kConnected;
   engine::RelayEgressFormat format;
-  format.video = [&] {
+  const auto track_of = [](const auto& negotiated, std::uint32_t ssrc) {
     engine::RelayTrackFormat track;
-    track.ssrc = streams_.video_ssrc;
-    track.payload_type = answer_->media.video.payload_type;
-    track.mid = answer_->media.video.mid;
-    track.extensions = answer_->media.video.extensions;
-    track.feedback = answer_->media.video.feedback;
+    track.ssrc = ssrc;
+    track.payload_type = negotiated.payload_type;
+    track.mid = negotiated.mid;
+    track.extensions = negotiated.extensions;
+    track.feedback = negotiated.feedback;
     return track;
-  }();
+  };
+  format.video = track_of(answer_->media.video, streams_.video_ssrc);
   if (answer_->media.audio) {
-    engine::RelayTrackFormat track;
-    track.ssrc = streams_.audio_ssrc;
-    track.payload_type = answer_->media.audio->payload_type;
-    track.mid = answer_->media.audio->mid;
-    track.extensions = answer_->media.audio->extensions;
-    track.feedback = answer_->media.audio->feedback;
-    format.audio = track;
+    format.audio = track_of(*answer_->media.audio, streams_.audio_ssrc);
   }
   format.cname = streams_.cname;
   // The leg may start with the GOP cache right here: the sink must be usable (it is: Connected).
   leg_ = media_.attach(io::monotonic_now(), format, *this);
-  spdlog::info("WHIP egress to stage {} connected ({}), publishing", target_.stage_arn,
+  spdlog::info("WHIP egress to stage {} connected ({}), publishing", spec_.stage_arn,
                peer_->remote_address() ? peer_->remote_address()->to_string() : "?");
   schedule_sample();
-  post([this] {
-    if (callbacks_.on_connected && !closing_ && !failed_) {
-      // A copy: the owner may destroy this session (and callbacks_) from inside the call.
-      auto on_connected = callbacks_.on_connected;
-      on_connected(true, "");
-    }
-  });
+  events_.on_connected();
 }
 
 // ---- relay sink ---------------------------------------------------------------------------
 
-void WhipEgressSession::send_rtp(ByteSpan packet) {
+void EgressTransport::send_rtp(ByteSpan packet) {
   send_protected(packet, false);
 }
 
-void WhipEgressSession::send_rtcp(ByteSpan packet) {
+void EgressTransport::send_rtcp(ByteSpan packet) {
   send_protected(packet, true);
 }
 
 // The relay calls this once per packet per stage, so it neither queues a Transmit in the peer
 // session nor allocates nor copies twice: the packet is protected straight into the port's next
 // send slot (one copy, then in-place encryption) and committed there.
-void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
+void EgressTransport::send_protected(ByteSpan packet, bool rtcp) {
   if (phase_ != Phase::kConnected || !peer_ || !port_) {
     return;
   }
@@ -142,19 +130,19 @@ void WhipEgressSession::send_protected(ByteSpan packet, bool rtcp) {
 }
 
 // One sendmmsg for everything the relay fanned out in this turn of the loop, instead of one
-// syscall per packet per stage; with a send batch, one io_uring submission for every session
+// syscall per packet per stage; with a send batch, one io_uring submission for every transport
 // of the loop (udp_send_batch.hpp).
-void WhipEgressSession::schedule_flush() {
-  if (send_path_.batch && port_) {
-    send_path_.batch->defer_flush(*port_);
+void EgressTransport::schedule_flush() {
+  if (spec_.send_path.batch && port_) {
+    spec_.send_path.batch->defer_flush(*port_);
     return;
   }
   if (flush_posted_) {
     return;
   }
   flush_posted_ = true;
-  // Not post(std::function): this runs once per session per loop turn, and a small lambda lets
-  // Asio reuse its handler memory instead of allocating a std::function each time.
+  // Not a std::function: this runs once per transport per loop turn, and a small lambda lets
+  // Asio reuse its handler memory instead of allocating each time.
   asio::post(io_, [alive = std::weak_ptr<bool>(alive_), this] {
     if (auto flag = alive.lock(); !flag || !*flag) {
       return;
@@ -168,7 +156,7 @@ void WhipEgressSession::schedule_flush() {
 
 // ---- stats --------------------------------------------------------------------------------
 
-void WhipEgressSession::schedule_sample() {
+void EgressTransport::schedule_sample() {
   if (leg_) {
     if (auto stats = media_.stats(*leg_)) {
       samples_.emplace_back(io::monotonic_now(), stats->bytes_sent);
@@ -185,7 +173,7 @@ void WhipEgressSession::schedule_sample() {
   });
 }
 
-std::optional<EgressStats> WhipEgressSession::stats() const {
+std::optional<EgressStats> EgressTransport::stats() const {
   if (!leg_ || phase_ != Phase::kConnected) {
     return std::nullopt;
   }
@@ -218,11 +206,15 @@ std::optional<EgressStats> WhipEgressSession::stats() const {
 
 // ---- failure and close --------------------------------------------------------------------
 
-void WhipEgressSession::release_media() {
+void EgressTransport::stop_media() {
   if (leg_) {
     media_.detach(*leg_);
     leg_.reset();
   }
+}
+
+void EgressTransport::release() {
+  stop_media();
   if (peer_ && phase_ == Phase::kConnected) {
     peer_->close(io::monotonic_now());  // DTLS close_notify: the stage learns at once
     drain_transmits();
@@ -237,88 +229,19 @@ void WhipEgressSession::release_media() {
   }
 }
 
-void WhipEgressSession::fail(const std::string& reason) {
-  if (failed_ || closing_) {
+void EgressTransport::fail(const std::string& reason) {
+  if (phase_ == Phase::kDone) {
     return;
   }
-  failed_ = true;
-  release_media();
-  spdlog::warn("WHIP egress to stage {} failed: {}", target_.stage_arn, io::redact_urls(reason));
-  if (!resource_url_.empty()) {
-    // Fire and forget: the endpoint should not keep a ghost publisher until its own timeout.
-    // The StageManager destroys us right after on_failed; HttpClient requests outlive that.
-    send_delete([] {});
-  }
-  post([this, reason] {
-    if (callbacks_.on_failed) {
-      // A copy: the StageManager destroys the failed session (and callbacks_) from inside the
-      // call, and the callback still uses its captures after that.
-      auto on_failed = callbacks_.on_failed;
-      on_failed(reason);
-    }
-  });
+  release();
+  events_.on_failed(reason);
 }
 
-void WhipEgressSession::close(std::function<void()> done) {
-  if (closing_ || failed_) {
-    post(std::move(done));
-    closing_ = true;
+void EgressTransport::close() {
+  if (phase_ == Phase::kDone) {
     return;
   }
-  closing_ = true;
-  if (phase_ == Phase::kPosting) {
-    // The endpoint may be creating the resource right now: wait for the answer (bounded by the
-    // request timeout), then DELETE it.
-    close_done_ = std::move(done);
-    release_media();
-    phase_ = Phase::kPosting;  // on_post_response finishes the close
-    return;
-  }
-  // DELETE before the DTLS close_notify: an endpoint that ends the session on close_notify would
-  // otherwise answer the DELETE with 404. The leg stops at once; the transport closes after.
-  if (leg_) {
-    media_.detach(*leg_);
-    leg_.reset();
-  }
-  if (resource_url_.empty()) {
-    release_media();
-    post(std::move(done));
-    return;
-  }
-  send_delete([this, done = std::move(done)] {
-    release_media();
-    if (done) {
-      done();
-    }
-  });
-}
-
-void WhipEgressSession::send_delete(std::function<void()> done) {
-  if (resource_url_.empty()) {
-    post(std::move(done));
-    return;
-  }
-  io::HttpClient::Request request =
-      resource_delete_request(resource_url_, target_.token, options_.request_timeout);
-  const std::string url = resource_url_;
-  const std::string stage = target_.stage_arn;
-  resource_url_.clear();  // one DELETE per resource
-  http_.request(std::move(request), [alive = std::weak_ptr<bool>(alive_), url, stage,
-                                     done = std::move(done)](Result<io::HttpClient::Response> r) {
-    if (!r) {
-      spdlog::warn("WHIP egress to stage {}: DELETE {}: {}", stage, io::redact_url(url),
-                   io::redact_urls(r.error().message));
-    } else if (r->status >= 300) {
-      spdlog::warn("WHIP egress to stage {}: DELETE {} answered HTTP {}", stage,
-                   io::redact_url(url), r->status);
-    } else {
-      spdlog::debug("WHIP egress to stage {}: DELETE {} -> {}", stage, io::redact_url(url),
-                    r->status);
-    }
-    if (auto flag = alive.lock(); flag && *flag && done) {
-      done();
-    }
-  });
+  release();
 }
 
 }  // namespace ivs::app
