@@ -27,10 +27,21 @@ IndexEstimate guess_index(std::uint64_t highest, std::uint16_t sequence) {
   return {(std::uint64_t{roc} << 16) | sequence, delta};
 }
 
+// The smallest power of two of at least `bits` bits, and at least one 64-bit word.
+std::size_t ring_bits_for(std::size_t bits) {
+  std::size_t ring = 64;
+  while (ring < bits) {
+    ring *= 2;
+  }
+  return ring;
+}
+
 }  // namespace
 
 RtpReplayWindow::RtpReplayWindow(std::size_t window_size)
-    : size_((window_size + 31) / 32 * 32), bits_((size_ + 63) / 64, 0) {}
+    : size_((window_size + 31) / 32 * 32),
+      ring_mask_(ring_bits_for(size_) - 1),
+      bits_((ring_mask_ + 1) / 64, 0) {}
 
 IndexEstimate RtpReplayWindow::estimate(std::uint16_t sequence) const {
   // Until the highest index passes 2^15 the ROC is taken to be 0: Appendix A's guess would
@@ -49,45 +60,30 @@ ReplayCheck RtpReplayWindow::check(std::int32_t delta) const {
   if (behind >= size_) {
     return ReplayCheck::kTooOld;
   }
-  return bit(behind) ? ReplayCheck::kReplayed : ReplayCheck::kNew;
+  return bit(position(behind)) ? ReplayCheck::kReplayed : ReplayCheck::kNew;
 }
 
 void RtpReplayWindow::add(std::int32_t delta) {
   if (delta > 0) {
-    highest_ += static_cast<std::uint64_t>(delta);
-    shift(static_cast<std::size_t>(delta));
-    set_bit(0);
+    advance(static_cast<std::size_t>(delta));
+    set_bit(position(0));
     return;
   }
   const auto behind = static_cast<std::size_t>(-static_cast<std::int64_t>(delta));
   if (behind < size_) {
-    set_bit(behind);
+    set_bit(position(behind));
   }
 }
 
-// Moves every bit k to k + count; bits pushed past the window are dropped.
-void RtpReplayWindow::shift(std::size_t count) {
-  const std::size_t words = bits_.size();
-  if (count >= size_) {
+void RtpReplayWindow::advance(std::size_t count) {
+  if (count > ring_mask_) {
     std::fill(bits_.begin(), bits_.end(), 0);
-    return;
-  }
-  const std::size_t word_shift = count / 64;
-  const std::size_t bit_shift = count % 64;
-  for (std::size_t i = words; i-- > 0;) {
-    std::uint64_t value = 0;
-    if (i >= word_shift) {
-      value = bits_[i - word_shift] << bit_shift;
-      if (bit_shift != 0 && i > word_shift) {
-        value |= bits_[i - word_shift - 1] >> (64 - bit_shift);
-      }
+  } else {
+    for (std::size_t step = 1; step <= count; ++step) {
+      clear_bit((highest_ + step) & ring_mask_);
     }
-    bits_[i] = value;
   }
-  // Bits beyond size_ (when size_ is not a multiple of 64) must not come back as "seen".
-  if (size_ % 64 != 0) {
-    bits_.back() &= (std::uint64_t{1} << (size_ % 64)) - 1;
-  }
+  highest_ += count;
 }
 
 ReplayCheck RtcpReplayWindow::check(std::uint32_t index) const {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <new>
 #include <random>
+#include <set>
 
 #include "engine/srtp_openssl.hpp"
 #include "support/hex.hpp"
@@ -276,6 +277,46 @@ TEST(SrtpReplayWindowTest, IndexEstimationFollowsRollover) {
   EXPECT_EQ(window.check(window.estimate(65000).delta), ReplayCheck::kTooOld);
   EXPECT_EQ(window.estimate(3).delta, 3 - 30000);
   EXPECT_EQ(window.check(window.estimate(3).delta), ReplayCheck::kTooOld);
+}
+
+TEST(SrtpReplayWindowTest, TheRingAgreesWithAPlainSetOfSeenIndicesOverRandomTraffic) {
+  // The window became a ring of bits (one bit cleared per packet instead of 1,024 shifted): it
+  // must judge every packet exactly as "seen before / within `size` of the highest / older"
+  // would, for window sizes that are and are not powers of two, and for jumps past the ring.
+  for (const std::size_t size : {64u, 128u, 160u, 1000u, 1024u}) {
+    RtpReplayWindow window(size);
+    const std::size_t tracked = (size + 31) / 32 * 32;  // libsrtp's rounding, kept
+    std::set<std::uint64_t> seen;
+    std::uint64_t highest = 0;
+    std::mt19937 random(static_cast<std::uint32_t>(size));
+    for (int packet = 0; packet < 20000; ++packet) {
+      // Mostly the next index, sometimes late (reordered or repeated), sometimes a loss burst.
+      const int pick = static_cast<int>(random() % 100);
+      std::int64_t delta = 1;
+      if (pick < 20) {
+        delta = -static_cast<std::int64_t>(random() % (tracked + 40));
+      } else if (pick < 23) {
+        delta = static_cast<std::int64_t>(random() % 3000) + 2;
+      }
+      if (static_cast<std::int64_t>(highest) + delta < 0) {
+        delta = 1;
+      }
+      const std::uint64_t index = highest + static_cast<std::uint64_t>(delta);
+      ReplayCheck expected = ReplayCheck::kNew;
+      if (delta <= 0 && static_cast<std::uint64_t>(-delta) >= tracked) {
+        expected = ReplayCheck::kTooOld;
+      } else if (seen.contains(index)) {
+        expected = ReplayCheck::kReplayed;
+      }
+      ASSERT_EQ(window.check(static_cast<std::int32_t>(delta)), expected)
+          << "size " << size << ", packet " << packet << ", delta " << delta;
+      if (expected == ReplayCheck::kNew) {
+        window.add(static_cast<std::int32_t>(delta));
+        seen.insert(index);
+        highest = std::max(highest, index);
+      }
+    }
+  }
 }
 
 TEST(SrtpReplayWindowTest, RtcpWindowSlidesAndRejectsOld) {
