@@ -71,6 +71,11 @@ struct RelayTrackFormat {
   std::string mid;                  // written into the mid extension when negotiated
   NegotiatedExtensions extensions;  // the leg's ids; absent ones are stripped from packets
   NegotiatedFeedback feedback;
+
+  // The leg's track as negotiated, sent under our `ssrc`.
+  static RelayTrackFormat of(const NegotiatedTrack& track, std::uint32_t ssrc) {
+    return {ssrc, track.payload_type, track.mid, track.extensions, track.feedback};
+  }
 };
 
 struct RelayEgressFormat {

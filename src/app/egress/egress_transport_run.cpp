@@ -69,18 +69,9 @@ void EgressTransport::on_connected() {
   connect_timer_.cancel();
   phase_ = Phase::kConnected;
   engine::RelayEgressFormat format;
-  const auto track_of = [](const auto& negotiated, std::uint32_t ssrc) {
-    engine::RelayTrackFormat track;
-    track.ssrc = ssrc;
-    track.payload_type = negotiated.payload_type;
-    track.mid = negotiated.mid;
-    track.extensions = negotiated.extensions;
-    track.feedback = negotiated.feedback;
-    return track;
-  };
-  format.video = track_of(answer_->media.video, streams_.video_ssrc);
+  format.video = engine::RelayTrackFormat::of(answer_->media.video, streams_.video_ssrc);
   if (answer_->media.audio) {
-    format.audio = track_of(*answer_->media.audio, streams_.audio_ssrc);
+    format.audio = engine::RelayTrackFormat::of(*answer_->media.audio, streams_.audio_ssrc);
   }
   format.cname = streams_.cname;
   // The leg may start with the GOP cache right here: the sink must be usable (it is: Connected).

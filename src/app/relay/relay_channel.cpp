@@ -35,16 +35,6 @@ SessionRefused refuse(int status, std::string message, std::optional<int> retry 
   return SessionRefused{status, std::move(message), retry};
 }
 
-engine::RelayTrackFormat track_format(const engine::NegotiatedTrack& track, std::uint32_t ssrc) {
-  engine::RelayTrackFormat format;
-  format.ssrc = ssrc;
-  format.payload_type = track.payload_type;
-  format.mid = track.mid;
-  format.extensions = track.extensions;
-  format.feedback = track.feedback;
-  return format;
-}
-
 // Sender reports carry NTP wall time and the relay reads no clock: give it one reference pair
 // (both clocks read now) from which it projects wall time for any later Instant. Set once in
 // options().relay, so the channel's relay, its layer relays and the workers' shards agree.
@@ -340,9 +330,9 @@ void RelayChannel::on_session_event(Instant now, engine::IceSessionId id,
 void RelayChannel::on_connected(Instant now, Session& session) {
   if (session.role == SessionRole::viewer) {
     engine::RelayEgressFormat format;
-    format.video = track_format(session.media.video, session.streams.video_ssrc);
+    format.video = engine::RelayTrackFormat::of(session.media.video, session.streams.video_ssrc);
     if (session.media.audio) {
-      format.audio = track_format(*session.media.audio, session.streams.audio_ssrc);
+      format.audio = engine::RelayTrackFormat::of(*session.media.audio, session.streams.audio_ssrc);
     }
     format.cname = session.streams.cname;
     session.egress = add_viewer_leg(now, session, format);
