@@ -1,7 +1,8 @@
 // The seam between the StageManager and whatever publishes to a stage (DESIGN.md §1: one WHIP
 // publishing session per stage). The StageManager only ever sees this interface: the WHIP
-// egress on the main loop (whip_egress.hpp), its sessions on media workers behind main-thread
-// proxies (worker_egress.hpp), or the tracking-only mode (tracking_only_egress.hpp).
+// egress (whip_egress_session.hpp: signalling on the main loop, its transport on the main loop
+// with MEDIA_WORKERS=1 or on a media worker, worker_egress.hpp), or the tracking-only mode
+// (tracking_only_egress.hpp).
 //
 // Contract, for every implementation:
 // - open() returns at once; the outcome arrives later through the callbacks, on the control
