@@ -50,7 +50,9 @@ class RtpReplayWindow {
   // The ring position of the index `behind` packets before the highest one.
   std::size_t position(std::size_t behind) const { return (highest_ - behind) & ring_mask_; }
   bool bit(std::size_t position) const { return (bits_[position / 64] >> (position % 64)) & 1U; }
-  void set_bit(std::size_t position) { bits_[position / 64] |= std::uint64_t{1} << (position % 64); }
+  void set_bit(std::size_t position) {
+    bits_[position / 64] |= std::uint64_t{1} << (position % 64);
+  }
   void clear_bit(std::size_t position) {
     bits_[position / 64] &= ~(std::uint64_t{1} << (position % 64));
   }
