@@ -14,6 +14,7 @@
 #include <future>
 #include <mutex>
 
+#include "app/egress/worker_egress.hpp"
 #include "app/relay/media_workers.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "app/relay/worker_shard.hpp"
@@ -211,6 +212,45 @@ TEST(MediaWorkers, APublisherSwitchKeepsTheNumberingOfLegsOnBothWorkers) {
               static_cast<std::uint16_t>(last_old->sequence_number + 1));
     EXPECT_EQ(first_new->ssrc, last_old->ssrc);
   }
+}
+
+TEST(MediaWorkers, EgressTransportsGoToTheLeastLoadedWorkerAndLeaveItWhenClosed) {
+  // The egress split (issue 12): the StageManager's session is the signalling half on this
+  // thread, its transport is hosted by a worker's shard, and the worker's load count is given
+  // back when the session is closed or destroyed (it used to live in a proxy that is gone).
+  Fixture f;
+  WhipEgressOptions options;
+  options.bind_ip = "127.0.0.1";
+  options.request_timeout = std::chrono::milliseconds(500);
+  auto factory =
+      make_worker_egress_factory(f.io, f.workers, {f.shards[0].get(), f.shards[1].get()}, options);
+  // Nobody listens on port 9 of the loopback: the POST fails, which is not what this is about.
+  const EgressTarget target{"arn:stage/load", "", "http://127.0.0.1:9/whip"};
+  const auto hosted = [&f](std::size_t index) {
+    std::size_t count = 0;
+    f.on_worker(index, [&] { count = f.shards[index]->transports().size(); });
+    return count;
+  };
+
+  auto first = factory->open(target, {});
+  EXPECT_EQ(f.workers.least_loaded(), 1u);
+  auto second = factory->open(target, {});
+  EXPECT_EQ(hosted(0), 1u);
+  EXPECT_EQ(hosted(1), 1u);
+
+  bool closed = false;
+  first->close([&] { closed = true; });
+  EXPECT_EQ(f.workers.least_loaded(), 0u) << "worker 0 still counted the closed session";
+  ASSERT_TRUE(run_until(f.io, [&] { return closed; }));
+  EXPECT_EQ(hosted(0), 0u);
+
+  auto third = factory->open(target, {});  // to the emptier worker
+  EXPECT_EQ(hosted(0), 1u);
+  second.reset();  // destroyed without close(): its transport goes too, on its own thread
+  EXPECT_EQ(f.workers.least_loaded(), 1u);
+  EXPECT_EQ(hosted(1), 0u);
+  third.reset();
+  EXPECT_EQ(hosted(0), 0u);
 }
 
 }  // namespace
