@@ -23,4 +23,18 @@ Result<engine::PeerSessionIceClient> client_ice_from_answer(const engine::IceCre
   return ice;
 }
 
+Result<std::unique_ptr<engine::PeerSession>> start_client_session(engine::PeerSessionConfig config,
+                                                                  engine::PeerSessionIceClient ice,
+                                                                  engine::RandomSource& random,
+                                                                  EarlyStunChecks& early_checks,
+                                                                  Instant now) {
+  auto session = engine::PeerSession::create_client(std::move(config), std::move(ice), random);
+  if (!session) {
+    return Error{"ICE/DTLS setup: " + session.error().message};
+  }
+  (*session)->start(now);
+  early_checks.replay(**session, now);
+  return std::move(*session);
+}
+
 }  // namespace ivs::app

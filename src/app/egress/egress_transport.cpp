@@ -195,16 +195,14 @@ void EgressTransport::create_peer_session(std::optional<SocketAddress> stun_serv
     return;
   }
   ice->agent.stun_server = stun_server;
-  auto session = engine::PeerSession::create_client(config, std::move(*ice), random_);
+  auto session = start_client_session(std::move(config), std::move(*ice), random_, early_checks_,
+                                      io::monotonic_now());
   if (!session) {
-    fail("ICE/DTLS setup: " + session.error().message);
+    fail(session.error().message);
     return;
   }
   peer_ = std::move(*session);
   phase_ = Phase::kConnecting;
-  const Instant now = io::monotonic_now();
-  peer_->start(now);
-  early_checks_.replay(*peer_, now);
   drain();
 }
 

@@ -181,16 +181,14 @@ void WhepPullSession::create_peer_session() {
     end("WHEP: " + ice.error().message);
     return;
   }
-  auto session = engine::PeerSession::create_client(config, std::move(*ice), random_);
+  auto session = start_client_session(std::move(config), std::move(*ice), random_, early_checks_,
+                                      io::monotonic_now());
   if (!session) {
-    end("ICE/DTLS setup: " + session.error().message);
+    end(session.error().message);
     return;
   }
   peer_ = std::move(*session);
   phase_ = Phase::kConnecting;
-  const Instant now = io::monotonic_now();
-  peer_->start(now);
-  early_checks_.replay(*peer_, now);
   drain();
 }
 
