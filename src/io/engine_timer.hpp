@@ -12,6 +12,10 @@
 // already queued must not fire early; and a handler queued after the owner is gone must not
 // touch it. EngineTimer handles all three (a no-op for an unchanged deadline, a generation
 // number, a weak self reference).
+//
+// The timer runs on the io_context's steady clock, or on a ControlClock (io/control_clock.hpp):
+// owners whose logic is tested on a simulated clock (RelayChannel) take one, and the same
+// deadlines then fire at simulated instants, with that clock's now().
 #pragma once
 
 #include <cstdint>
@@ -28,13 +32,17 @@ class io_context;
 
 namespace ivs::io {
 
+class ControlClock;
+
 class EngineTimer {
  public:
-  // Called with io::monotonic_now() when the armed deadline has come. It may call rearm()
-  // (that is the usual thing to do) and may destroy the timer.
+  // Called with the clock's now (io::monotonic_now() on the io_context) when the armed deadline
+  // has come. It may call rearm() (that is the usual thing to do) and may destroy the timer.
   using TimeoutHandler = std::function<void(Instant now)>;
 
   EngineTimer(boost::asio::io_context& io, TimeoutHandler on_timeout);
+  // On `clock`, which must outlive the timer.
+  EngineTimer(ControlClock& clock, TimeoutHandler on_timeout);
   ~EngineTimer();
   EngineTimer(const EngineTimer&) = delete;
   EngineTimer& operator=(const EngineTimer&) = delete;

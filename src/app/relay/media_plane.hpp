@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/relay/media_session_host.hpp"
 #include "engine/dtls_certificate.hpp"
 #include "engine/peer_session_router.hpp"
 #include "engine/random.hpp"
@@ -64,27 +65,19 @@ struct MediaPlaneOptions {
   std::size_t send_queue_capacity = 8192;
 };
 
-// Gets the events of the sessions registered with it. Called from the plane's drain loop.
-class MediaSessionHandler {
- public:
-  virtual ~MediaSessionHandler() = default;
-  virtual void on_session_event(Instant now, engine::IceSessionId id,
-                                engine::PeerSessionEvent& event) = 0;
-};
-
-class MediaPlane {
+class MediaPlane final : public MediaSessionHost {
  public:
   // Binds the port and generates the certificate. The error names the address when the port is
   // busy ("RTC UDP port 0.0.0.0:50000 is not available: Address already in use").
   static Result<std::unique_ptr<MediaPlane>> start(boost::asio::io_context& io,
                                                    MediaPlaneOptions options);
-  ~MediaPlane();
+  ~MediaPlane() override;
   MediaPlane(const MediaPlane&) = delete;
   MediaPlane& operator=(const MediaPlane&) = delete;
 
   // Fresh ICE credentials (random ufrag 8 / pwd 24 ICE chars), our fingerprint, the host
   // addresses and announced IP, a random o= session id. Its ufrag is not yet registered.
-  engine::LocalTransport make_local_transport();
+  engine::LocalTransport make_local_transport() override;
 
   // Registers a server-mode session under `local` (the credentials of a transport made above)
   // whose events go to `handler` until remove_session/close_session. Fails beyond max_sessions
@@ -92,30 +85,32 @@ class MediaPlane {
   Result<engine::IceSessionId> add_session(Instant now, engine::PeerSessionConfig config,
                                            const engine::IceCredentials& local,
                                            std::optional<engine::IceCredentials> remote,
-                                           MediaSessionHandler& handler);
+                                           MediaSessionHandler& handler) override;
   // Sends DTLS close_notify (when connected) and removes the session at once; no event of it
   // reaches the handler afterwards.
-  void close_session(Instant now, engine::IceSessionId id);
+  void close_session(Instant now, engine::IceSessionId id) override;
   // Removes without a close_notify (the session failed or the peer closed it).
-  void remove_session(engine::IceSessionId id);
+  void remove_session(engine::IceSessionId id) override;
 
   engine::PeerSession* session(engine::IceSessionId id);
-  bool send_rtp(engine::IceSessionId id, ByteSpan packet);
-  bool send_rtcp(engine::IceSessionId id, ByteSpan packet);
+  bool send_rtp(engine::IceSessionId id, ByteSpan packet) override;
+  bool send_rtcp(engine::IceSessionId id, ByteSpan packet) override;
 
   // Moves router output to the port and events to handlers until both are empty, flushes the
   // port and re-arms the timer. Call after any command on a session (send_*, add_session).
-  void drain(Instant now);
+  void drain(Instant now) override;
 
   // Closes every session and the socket (shutdown). Handlers get no more events.
   void close();
 
-  const std::shared_ptr<const engine::DtlsCertificate>& certificate() const { return certificate_; }
+  const std::shared_ptr<const engine::DtlsCertificate>& certificate() const override {
+    return certificate_;
+  }
   SocketAddress local_address() const;
   // What host candidates advertise (before RTC_ANNOUNCED_IP replaces the IP).
   const std::vector<SocketAddress>& host_addresses() const { return host_addresses_; }
   std::size_t session_count() const { return router_.session_count(); }
-  engine::RandomSource& random() { return random_; }
+  engine::RandomSource& random() override { return random_; }
   const engine::PeerSessionRouter& router() const { return router_; }
 
  private:

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "io/clock.hpp"
@@ -38,25 +39,27 @@ SessionRefused refuse(int status, std::string message, std::optional<int> retry 
 // Sender reports carry NTP wall time and the relay reads no clock: give it one reference pair
 // (both clocks read now) from which it projects wall time for any later Instant. Set once in
 // options().relay, so the channel's relay, its layer relays and the workers' shards agree.
-RelayChannelOptions with_clock_reference(RelayChannelOptions options) {
-  options.relay.reference_instant = io::monotonic_now();
+RelayChannelOptions with_clock_reference(RelayChannelOptions options, Instant now) {
+  options.relay.reference_instant = now;
   options.relay.wall_at_reference = io::wall_now();
   return options;
 }
 
 }  // namespace
 
-RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
-                           RelayChannelOptions options)
+RelayChannel::RelayChannel(boost::asio::io_context& io, MediaSessionHost& plane,
+                           RelayChannelOptions options, io::ControlClock* clock)
     : io_(io),
+      owned_clock_(clock ? nullptr : std::make_unique<io::SteadyControlClock>(io)),
+      clock_(clock ? *clock : *owned_clock_),
       plane_(plane),
-      options_(with_clock_reference(std::move(options))),
+      options_(with_clock_reference(std::move(options), clock_.now())),
       relay_(options_.relay),
-      relay_timer_(
-          std::make_unique<io::EngineTimer>(io, [this](Instant now) { on_relay_timeout(now); })),
+      relay_timer_(std::make_unique<io::EngineTimer>(
+          clock_, [this](Instant now) { on_relay_timeout(now); })),
       simulcast_timer_(std::make_unique<io::EngineTimer>(
-          io, [this](Instant now) { on_simulcast_timeout(now); })),
-      housekeeping_(std::make_unique<boost::asio::steady_timer>(io)),
+          clock_, [this](Instant now) { on_simulcast_timeout(now); })),
+      housekeeping_(clock_.make_timer()),
       forward_delay_(
           [this](std::function<void()> handler) {
             boost::asio::post(io_,
@@ -66,7 +69,7 @@ RelayChannel::RelayChannel(boost::asio::io_context& io, MediaPlane& plane,
                                 }
                               });
           },
-          [] { return io::monotonic_now(); }) {
+          [this] { return clock_.now(); }) {
   schedule_housekeeping();
 }
 
@@ -157,7 +160,7 @@ AcceptOutcome RelayChannel::accept_publisher(std::string_view offer_sdp) {
                   "a publisher is already live on this endpoint (WHIP_PUBLISHER_POLICY=refuse); "
                   "stop it or DELETE its session first");
   }
-  const Instant now = io::monotonic_now();
+  const Instant now = clock_.now();
   auto opened = open_session(now, SessionRole::publisher, offer_sdp, nullptr);
   if (!opened) {
     const bool full = opened.error().message.rfind("session: ", 0) == 0;
@@ -211,7 +214,7 @@ AcceptOutcome RelayChannel::accept_viewer(std::string_view offer_sdp,
     streams.audio_ssrc = plane_.random().next_u32() | 1U;
   } while (streams.audio_ssrc == streams.video_ssrc);
   streams.cname = random_hex(plane_.random(), 8);
-  const Instant now = io::monotonic_now();
+  const Instant now = clock_.now();
   auto opened = open_session(now, SessionRole::viewer, offer_sdp, &streams);
   if (!opened) {
     const bool full = opened.error().message.rfind("session: ", 0) == 0;
@@ -244,14 +247,14 @@ bool RelayChannel::end_session(std::string_view id, SessionRole role) {
   if (role == SessionRole::publisher) {
     ++deletes_;
   }
-  const Instant now = io::monotonic_now();
+  const Instant now = clock_.now();
   end(now, *session, true, "ended by DELETE");
   plane_.drain(now);
   return true;
 }
 
 void RelayChannel::close_all() {
-  const Instant now = io::monotonic_now();
+  const Instant now = clock_.now();
   std::vector<engine::IceSessionId> ids;
   for (const auto& [id, session] : sessions_) {
     ids.push_back(id);

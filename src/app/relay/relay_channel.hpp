@@ -26,9 +26,12 @@
 //   removed, so a client that POSTs and walks away leaves nothing behind.
 // Everything runs on the io_context's thread; output happens synchronously inside the calls
 // (sinks), and the channel re-arms its relay timer after every relay input.
+//
+// Time: the channel reads now() and arms its timers (relay, simulcast, housekeeping) through an
+// io::ControlClock, the steady one unless a test gives a simulated clock; with a fake
+// MediaSessionHost (media_session_host.hpp) its rules then run on simulated time
+// (tests/app/relay_channel_simulated_test.cpp). Media events carry the host's own `now`.
 #pragma once
-
-#include <boost/asio/steady_timer.hpp>
 
 #include <deque>
 #include <functional>
@@ -42,10 +45,12 @@
 #include "app/egress/egress_media_source.hpp"
 #include "app/relay/forward_delay.hpp"
 #include "app/relay/media_plane.hpp"
+#include "app/relay/media_session_host.hpp"
 #include "app/relay/relay_shard_link.hpp"
 #include "app/web/media_status.hpp"
 #include "engine/ingest_congestion_feedback.hpp"
 #include "engine/relay.hpp"
+#include "io/control_clock.hpp"
 #include "proto/time.hpp"
 
 namespace ivs::app {
@@ -82,7 +87,9 @@ enum class SessionRole { publisher, viewer };
 
 class RelayChannel final : public EgressMediaSource, private MediaSessionHandler {
  public:
-  RelayChannel(boost::asio::io_context& io, MediaPlane& plane, RelayChannelOptions options);
+  // `clock` (a simulated one in tests) must outlive the channel; null means real time.
+  RelayChannel(boost::asio::io_context& io, MediaSessionHost& plane, RelayChannelOptions options,
+               io::ControlClock* clock = nullptr);
   ~RelayChannel() override;
   RelayChannel(const RelayChannel&) = delete;
   RelayChannel& operator=(const RelayChannel&) = delete;
@@ -194,13 +201,15 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   void feed_layer_relays(Instant now, std::span<const proto::RtcpPacket> packets);
 
   boost::asio::io_context& io_;
-  MediaPlane& plane_;
+  std::unique_ptr<io::ControlClock> owned_clock_;  // the real clock, unless one was given
+  io::ControlClock& clock_;
+  MediaSessionHost& plane_;
   RelayChannelOptions options_;
   engine::Relay relay_;
   std::unique_ptr<io::EngineTimer> relay_timer_;
   std::unique_ptr<io::EngineTimer> simulcast_timer_;
   std::map<std::string, std::unique_ptr<LayerRelay>> layer_relays_;  // by rid
-  std::unique_ptr<boost::asio::steady_timer> housekeeping_;
+  std::unique_ptr<io::ControlTimer> housekeeping_;
   std::map<engine::IceSessionId, std::unique_ptr<Session>> sessions_;
   // The publisher feeding the relay, and the one accepted but not yet connected (it replaces
   // the live one when it connects).

@@ -35,20 +35,20 @@ struct RelayChannel::Session {
 // queues it; the plane's drain moves it to the socket after the relay call returns.
 class RelayChannel::SessionSink final : public engine::RelaySink {
  public:
-  SessionSink(MediaPlane& plane, engine::IceSessionId id) : plane_(plane), id_(id) {}
+  SessionSink(MediaSessionHost& plane, engine::IceSessionId id) : plane_(plane), id_(id) {}
   void send_rtp(ByteSpan packet) override { plane_.send_rtp(id_, packet); }
   void send_rtcp(ByteSpan packet) override { plane_.send_rtcp(id_, packet); }
 
  private:
-  MediaPlane& plane_;
+  MediaSessionHost& plane_;
   engine::IceSessionId id_;
 };
 
 // A relay for the WHEP viewers that asked for one simulcast layer (relay_channel_simulcast.cpp),
 // with the timer that follows its deadline.
 struct RelayChannel::LayerRelay {
-  LayerRelay(boost::asio::io_context& io, MediaPlane& plane, const engine::RelayConfig& config)
-      : relay(config), timer(std::make_unique<io::EngineTimer>(io, [this, &plane](Instant now) {
+  LayerRelay(io::ControlClock& clock, MediaSessionHost& plane, const engine::RelayConfig& config)
+      : relay(config), timer(std::make_unique<io::EngineTimer>(clock, [this, &plane](Instant now) {
           relay.handle_timeout(now);
           settle();
           plane.drain(now);  // sender reports, NACKs and PLIs the timeout produced

@@ -1,10 +1,10 @@
 // RelayChannel and the relay's fan-out shards on media workers (relay_shard_link.hpp): every
 // publisher input the channel's own relay gets is carried to them as the relay's messages.
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "app/relay/relay_channel.hpp"
 #include "engine/relay_packet.hpp"
-#include "io/clock.hpp"
 
 namespace ivs::app {
 
@@ -20,7 +20,7 @@ std::function<void()> RelayChannel::keyframe_requester() {
   return [&io = io_, alive = std::weak_ptr<bool>(alive_), this] {
     boost::asio::post(io, [alive, this] {
       if (alive.lock()) {
-        const Instant now = io::monotonic_now();
+        const Instant now = clock_.now();
         relay_.request_keyframe(now);
         after_relay_input(now);
       }

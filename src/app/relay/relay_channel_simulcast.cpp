@@ -14,7 +14,6 @@
 
 #include "app/relay/relay_channel.hpp"
 #include "app/relay/relay_channel_session.hpp"
-#include "io/clock.hpp"
 #include "io/engine_timer.hpp"
 #include "proto/rtcp_pli.hpp"
 
@@ -105,7 +104,7 @@ void RelayChannel::simulcast_status(PublisherStatus& status) const {
   if (found == sessions_.end() || !found->second->simulcast) {
     return;
   }
-  const auto stats = found->second->simulcast->stats(io::monotonic_now());
+  const auto stats = found->second->simulcast->stats(clock_.now());
   for (std::size_t i = 0; i < stats.layers.size(); ++i) {
     const auto& layer = stats.layers[i];
     SimulcastLayerStatus item;
@@ -161,7 +160,7 @@ engine::EgressId RelayChannel::add_viewer_leg(Instant now, const Session& sessio
     slot->settle();
     return id;
   }
-  slot = std::make_unique<LayerRelay>(io_, plane_, options_.relay);
+  slot = std::make_unique<LayerRelay>(clock_, plane_, options_.relay);
   Session* publisher = publisher_ ? find(*publisher_) : nullptr;
   if (publisher != nullptr) {
     const engine::RelaySourceFormat format_in{publisher->media.video, publisher->media.audio};

@@ -1,13 +1,13 @@
 // RelayChannel: relay events and timer, housekeeping (connect timeouts, bitrate samples),
 // status, and the EgressMediaSource side (WHIP egress legs).
 #include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstdio>
 
 #include "app/relay/relay_channel.hpp"
 #include "app/relay/relay_channel_session.hpp"
-#include "io/clock.hpp"
 #include "io/engine_timer.hpp"
 #include "proto/h264_profile.hpp"
 
@@ -49,7 +49,7 @@ void RelayChannel::after_relay_input(Instant now) {
         boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
           if (alive.lock() && publisher_) {
             if (Session* session = find(*publisher_)) {
-              const Instant at = io::monotonic_now();
+              const Instant at = clock_.now();
               warnings_.push_back("publisher session ended: VIDEO_LIMITS_POLICY=reject");
               end(at, *session, true, "video outside IVS limits (VIDEO_LIMITS_POLICY=reject)");
               plane_.drain(at);
@@ -69,18 +69,15 @@ void RelayChannel::after_relay_input(Instant now) {
 }
 
 void RelayChannel::schedule_housekeeping() {
-  housekeeping_->expires_after(kHousekeepingInterval);
-  housekeeping_->async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto error) {
-    if (error || !alive.lock()) {
-      return;
-    }
+  // The timer is the channel's and drops its handler when destroyed, so `this` is safe here.
+  housekeeping_->arm(clock_.now() + kHousekeepingInterval, [this] {
     on_housekeeping();
     schedule_housekeeping();
   });
 }
 
 void RelayChannel::on_housekeeping() {
-  const Instant now = io::monotonic_now();
+  const Instant now = clock_.now();
   std::vector<engine::IceSessionId> expired;
   for (const auto& [id, session] : sessions_) {
     if (!session->connected && now - session->created >= options_.connect_timeout) {
