@@ -55,11 +55,19 @@ def hottest_thread(a: dict, b: dict, seconds: float) -> float:
 
 
 def proc_rss_kib(pid: int) -> int:
+    return proc_memory_kib(pid).get("VmRSS", 0)
+
+
+def proc_memory_kib(pid: int) -> dict:
+    """VmRSS and its parts, RssAnon (heap, stacks, rings: what the process allocated) and
+    RssFile (pages of the binary and its libraries that have been touched), in KiB."""
+    found = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                found[key] = int(line.split()[1])
+    return found
 
 
 def proc_threads(pid: int) -> int:

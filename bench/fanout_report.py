@@ -61,7 +61,8 @@ COLUMNS = [  # (header, width, key, format)
     ("N", 5, "n", "d"), ("live", 5, "live", "d"), ("CPU s/s", 8, "cpu_s_per_s", ".3f"),
     ("pkts/s", 8, "delivered_pps", ".0f"), ("loss %", 7, "loss_pct", ".3f"),
     ("p50 ms", 7, "p50_ms", ".3f"), ("p99 ms", 7, "p99_ms", ".3f"),
-    ("RSS/egr KiB", 11, "rss_per_egress_kib", ".1f"), ("join ms", 8, "join_ms_median", ".0f"),
+    ("RSS/egr KiB", 11, "rss_per_egress_kib", ".1f"), ("anon/egr", 8, "anon_per_egress_kib", ".1f"),
+    ("join ms", 8, "join_ms_median", ".0f"),
     ("ns/pkt", 7, "cpu_per_packet_ns", ".0f"), ("±%", 4, "cpu_per_packet_spread_pct", ".0f"),
     ("hot thr", 7, "hottest_thread_cpu_s_per_s", ".3f"),
     ("sink CPU", 8, "sink_cpu_s_per_s", ".3f"),
@@ -110,6 +111,7 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
                "floor_per_packet_ns": floor_ns, "floor_profile": floor_profile,
                "floor_per_packet_ns_by_profile": floor,
                "rss_per_egress_kib": best.get("rss_per_egress_kib") if best else None,
+               "anon_per_egress_kib": best.get("anon_per_egress_kib") if best else None,
                "join_ms_median": best.get("join_ms_median") if best else None,
                "p99_forward_ms_at_n_max": best["p99_ms"] if passing else None,
                "janus_cpu_per_packet_ns": None, "janus_at_n": None,
@@ -142,6 +144,7 @@ def summarize(rows: list, janus: dict, floor: dict, floor_profile: str) -> dict:
         summary["largest_complete_n"] = largest["n"]
         summary["cpu_per_packet_ns_at_largest_n"] = largest["cpu_per_packet_ns"]
         summary["rss_per_egress_kib_at_largest_n"] = largest["rss_per_egress_kib"]
+        summary["anon_per_egress_kib_at_largest_n"] = largest.get("anon_per_egress_kib")
         summary["ratio_cpu_vs_floor_at_largest_n"] = (largest["cpu_per_packet_ns"] / floor_ns
                                                       if floor_ns else None)
     return summary

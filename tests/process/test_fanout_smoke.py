@@ -22,10 +22,12 @@ import fanout_measure  # noqa: E402 - bench/ is not a package
 
 N = 20
 SUMMARY_KEYS = ("n_max", "cpu_per_packet_ns", "floor_per_packet_ns", "janus_cpu_per_packet_ns",
-                "rss_per_egress_kib", "join_ms_median", "p99_forward_ms_at_n_max", "machine",
+                "rss_per_egress_kib", "anon_per_egress_kib", "join_ms_median",
+                "p99_forward_ms_at_n_max", "machine",
                 "rows")
 ROW_KEYS = ("n", "live", "cpu_s_per_s", "delivered_pps", "loss", "p50_ms", "p99_ms",
-            "rss_per_egress_kib", "join_ms_median", "cpu_per_packet_ns", "sink_cpu_s_per_s")
+            "rss_per_egress_kib", "anon_per_egress_kib", "join_ms_median", "cpu_per_packet_ns",
+            "sink_cpu_s_per_s")
 
 
 def run_fanout(output_dir):
