@@ -238,17 +238,30 @@ TEST(RelayChannelSimulated, ASecondPublisherTakesOverWhenConnectedAndTheLegSeesO
   EXPECT_EQ(s.channel.status().publishes, 2u);
 }
 
+// A live publisher whose P frame after a keyframe loses its first packet on the way; the next
+// frame shows the gap to the relay.
+struct OneLoss {
+  engine::IceSessionId publisher = 0;
+  std::uint16_t missing = 0;
+  Instant seen{};  // when the gap became visible
+};
+
+OneLoss lose_one_packet(SimulatedChannel& s) {
+  OneLoss loss;
+  loss.publisher = s.offer_publisher();
+  s.host.connect(loss.publisher);
+  s.play(loss.publisher, milliseconds(200));
+  const auto sent = s.send_frame(loss.publisher, true);
+  loss.missing = static_cast<std::uint16_t>(sent.back() + 1);
+  s.send_frame(loss.publisher, false, loss.missing);
+  loss.seen = s.clock.now();
+  s.send_frame(loss.publisher, false);
+  return loss;
+}
+
 TEST(RelayChannelSimulated, ALostPacketIsNackedAtOnceThenEvery150MsSixTimesAndThenCountedLost) {
   SimulatedChannel s;
-  const engine::IceSessionId publisher = s.offer_publisher();
-  s.host.connect(publisher);
-  s.play(publisher, milliseconds(200));
-
-  const auto sent = s.send_frame(publisher, true);
-  const std::uint16_t missing = static_cast<std::uint16_t>(sent.back() + 1);
-  s.send_frame(publisher, false, missing);  // the P frame's first packet is lost
-  const Instant gap_seen = s.clock.now();
-  s.send_frame(publisher, false);  // its successor shows the gap
+  const auto [publisher, missing, gap_seen] = lose_one_packet(s);
   for (int i = 0; i < 30; ++i) {
     s.advance(kFrameInterval);
   }
@@ -268,13 +281,7 @@ TEST(RelayChannelSimulated, ALostPacketIsNackedAtOnceThenEvery150MsSixTimesAndTh
 
 TEST(RelayChannelSimulated, ARetransmissionStopsTheNacks) {
   SimulatedChannel s;
-  const engine::IceSessionId publisher = s.offer_publisher();
-  s.host.connect(publisher);
-  s.play(publisher, milliseconds(200));
-  const auto sent = s.send_frame(publisher, true);
-  const std::uint16_t missing = static_cast<std::uint16_t>(sent.back() + 1);
-  s.send_frame(publisher, false, missing);
-  s.send_frame(publisher, false);
+  const auto [publisher, missing, gap_seen] = lose_one_packet(s);
   s.advance(milliseconds(200));  // NACKed at once and 150 ms later
   const auto& session = s.host.session(publisher);
   EXPECT_EQ(sent_feedback<proto::RtcpNack>(session).size(), 2u);
