@@ -203,6 +203,37 @@ TEST(MediaPlane, ASessionConnectsExchangesSrtpAndClosesWithCloseNotify) {
   }
 }
 
+// The plane's sessions share one DTLS context (one SSL_CTX), as the egress legs do; each still
+// checks its own peer's fingerprint. Two peers with certificates of their own both connect and
+// get their media through.
+TEST(MediaPlane, SessionsShareOneDtlsContextAndEachConnectsToItsOwnPeer) {
+  boost::asio::io_context io;
+  auto plane = MediaPlane::start(io, loopback());
+  ASSERT_TRUE(plane);
+  ASSERT_NE((*plane)->dtls_context(), nullptr);
+  EXPECT_EQ((*plane)->dtls_context().use_count(), 1);
+  RecordingHandler first_handler;
+  RecordingHandler second_handler;
+  TestPeer first(io, TestPeer::Mode::publisher, 1);
+  TestPeer second(io, TestPeer::Mode::publisher, 2);
+  ASSERT_TRUE(open(**plane, first, first_handler));
+  // Each session holds the plane's context (a few references: its config, its transport).
+  const long per_session = (*plane)->dtls_context().use_count() - 1;
+  EXPECT_GE(per_session, 1);
+  ASSERT_TRUE(open(**plane, second, second_handler));
+  EXPECT_EQ((*plane)->dtls_context().use_count(), 1 + 2 * per_session);
+  ASSERT_TRUE(run_until(io, [&] {
+    return first_handler.connected && second_handler.connected && first.connected &&
+           second.connected;
+  }));
+  first.send_rtp(video_packet(first.video_payload_type, 7));
+  second.send_rtp(video_packet(second.video_payload_type, 9));
+  ASSERT_TRUE(run_until(
+      io, [&] { return first_handler.packets.size() == 1 && second_handler.packets.size() == 1; }));
+  EXPECT_EQ(first_handler.packets[0], video_packet(first.video_payload_type, 7));
+  EXPECT_EQ(second_handler.packets[0], video_packet(second.video_payload_type, 9));
+}
+
 // A viewer's media is protected straight into the plane's send ring (no Transmit per packet). A
 // burst larger than the ring, as when a GOP is replayed to a new viewer, is flushed on the way
 // rather than dropped, and arrives in order.

@@ -40,6 +40,12 @@ Result<std::unique_ptr<MediaPlane>> MediaPlane::start(boost::asio::io_context& i
     return Error{"DTLS certificate: " + certificate.error().message};
   }
   plane->certificate_ = std::move(*certificate);
+  auto context =
+      engine::DtlsContext::create(plane->certificate_, engine::DtlsConfig{}.srtp_profiles);
+  if (!context) {
+    return Error{"DTLS context: " + context.error().message};
+  }
+  plane->dtls_context_ = std::move(*context);
 
   io::UdpPortOptions udp;
   udp.bind_address = *bind;
@@ -96,6 +102,9 @@ Result<engine::IceSessionId> MediaPlane::add_session(Instant now, engine::PeerSe
   if (router_.session_count() >= options_.max_sessions) {
     return Error{"the server has reached its limit of " + std::to_string(options_.max_sessions) +
                  " WebRTC sessions"};
+  }
+  if (!config.dtls_context && config.certificate == certificate_) {
+    config.dtls_context = dtls_context_;
   }
   auto id = router_.add_session(now, std::move(config), local, std::move(remote));
   if (!id) {

@@ -18,6 +18,9 @@
 //   egress legs' is: no Transmit queued and no allocation per packet.
 // - The plane owns no media logic: RelayChannel (publisher + viewers of one relay) is the
 //   handler for its sessions; the stage role runs one channel per stage on ONE plane.
+// - One DTLS context (OpenSSL SSL_CTX: certificate, key, ciphers, SRTP profiles) for every
+//   session made with the plane's certificate, as the WHIP egress has one per worker: a private
+//   one cost each WHIP publisher, WHEP viewer and (stage role) stage ~12 KiB and its set-up.
 // - Local transports (our ICE credentials, fingerprint and host candidates for an SDP answer)
 //   are made here because only the plane knows the bound address: a socket bound to 0.0.0.0
 //   advertises every IPv4 interface address (loopback included, so local tests and a browser on
@@ -35,6 +38,7 @@
 
 #include "app/relay/media_session_host.hpp"
 #include "engine/dtls_certificate.hpp"
+#include "engine/dtls_context.hpp"
 #include "engine/peer_session_router.hpp"
 #include "engine/random.hpp"
 #include "engine/sdp_negotiation.hpp"
@@ -81,7 +85,8 @@ class MediaPlane final : public MediaSessionHost {
 
   // Registers a server-mode session under `local` (the credentials of a transport made above)
   // whose events go to `handler` until remove_session/close_session. Fails beyond max_sessions
-  // or when the router refuses (ufrag taken, bad DTLS setup).
+  // or when the router refuses (ufrag taken, bad DTLS setup). A session made with the plane's
+  // certificate and no DTLS context of its own shares the plane's.
   Result<engine::IceSessionId> add_session(Instant now, engine::PeerSessionConfig config,
                                            const engine::IceCredentials& local,
                                            std::optional<engine::IceCredentials> remote,
@@ -106,6 +111,7 @@ class MediaPlane final : public MediaSessionHost {
   const std::shared_ptr<const engine::DtlsCertificate>& certificate() const override {
     return certificate_;
   }
+  const std::shared_ptr<const engine::DtlsContext>& dtls_context() const { return dtls_context_; }
   SocketAddress local_address() const;
   // What host candidates advertise (before RTC_ANNOUNCED_IP replaces the IP).
   const std::vector<SocketAddress>& host_addresses() const { return host_addresses_; }
@@ -122,6 +128,7 @@ class MediaPlane final : public MediaSessionHost {
   MediaPlaneOptions options_;
   engine::SecureRandom random_;
   std::shared_ptr<const engine::DtlsCertificate> certificate_;
+  std::shared_ptr<const engine::DtlsContext> dtls_context_;
   std::unique_ptr<io::UdpPort> port_;
   std::vector<SocketAddress> host_addresses_;
   engine::PeerSessionRouter router_;
