@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "engine/dtls_context.hpp"
 #include "engine/peer_session_router.hpp"
 #include "engine/stun_integrity.hpp"
 #include "proto/stun_message.hpp"
@@ -30,10 +31,17 @@ std::shared_ptr<const DtlsCertificate> certificate(int which) {
   return which == 0 ? first : second;
 }
 
+// The media plane's sessions share one OpenSSL context (app/relay/media_plane.hpp); so do these.
+const std::shared_ptr<const DtlsContext>& shared_context() {
+  static const auto made = DtlsContext::create(certificate(0), DtlsConfig{}.srtp_profiles).value();
+  return made;
+}
+
 IceSessionId add(PeerSessionRouter& router, Instant now) {
   PeerSessionConfig config;
   config.dtls_role = DtlsRole::kServer;
   config.certificate = certificate(0);
+  config.dtls_context = shared_context();
   config.remote_fingerprint = certificate(1)->fingerprint();
   config.media.video_payload_type = 96;
   config.media.audio_payload_type = 111;
