@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "app/relay/media_plane.hpp"
 #include "app/web/whip_routes.hpp"
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "app/relay/media_plane.hpp"
 #include "app/web/auth_guard.hpp"
 #include "app/web/session_admission.hpp"
 #include "app/web/whip_routes.hpp"

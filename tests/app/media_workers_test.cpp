@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "app/egress/worker_egress.hpp"
+#include "app/relay/media_plane.hpp"
 #include "app/relay/media_workers.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "app/relay/worker_shard.hpp"

@@ -10,6 +10,7 @@
 #include <functional>
 #include <set>
 
+#include "app/relay/media_plane.hpp"
 #include "app/relay/relay_channel.hpp"
 #include "proto/rtp_builder.hpp"
 #include "webrtc_test_peer.hpp"

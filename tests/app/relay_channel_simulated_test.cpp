@@ -281,12 +281,12 @@ TEST(RelayChannelSimulated, ALostPacketIsNackedAtOnceThenEvery150MsSixTimesAndTh
 
 TEST(RelayChannelSimulated, ARetransmissionStopsTheNacks) {
   SimulatedChannel s;
-  const auto [publisher, missing, gap_seen] = lose_one_packet(s);
+  const OneLoss loss = lose_one_packet(s);
   s.advance(milliseconds(200));  // NACKed at once and 150 ms later
-  const auto& session = s.host.session(publisher);
+  const auto& session = s.host.session(loss.publisher);
   EXPECT_EQ(sent_feedback<proto::RtcpNack>(session).size(), 2u);
 
-  s.send_late(publisher, missing);
+  s.send_late(loss.publisher, loss.missing);
   s.advance(seconds(2));
   EXPECT_EQ(sent_feedback<proto::RtcpNack>(session).size(), 2u);
   EXPECT_EQ(s.channel.status().publisher.packets_lost, 0u);

@@ -5,6 +5,7 @@
 // EgressMediaSource; and every captured publisher offer (testdata/sdp) answered with candidates.
 // No sleeps: the loop runs until a condition holds, with a deadline.
 #include "app/relay/relay_channel.hpp"
+#include "app/relay/media_plane.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,6 +3,7 @@
 // Location/ETag/Content-Type, DELETE/PATCH/OPTIONS, stage-style mounting with a channel lookup,
 // and that bad input never leaves a session behind (router session count).
 #include "app/web/whip_routes.hpp"
+#include "app/relay/media_plane.hpp"
 
 #include <gtest/gtest.h>
 

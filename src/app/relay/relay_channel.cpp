@@ -1,4 +1,5 @@
 #include "app/relay/relay_channel.hpp"
+#include "app/relay/media_plane.hpp"  // random_hex
 #include "app/relay/relay_channel_session.hpp"
 
 #include <spdlog/spdlog.h>

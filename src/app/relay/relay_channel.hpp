@@ -44,13 +44,13 @@
 
 #include "app/egress/egress_media_source.hpp"
 #include "app/relay/forward_delay.hpp"
-#include "app/relay/media_plane.hpp"
 #include "app/relay/media_session_host.hpp"
 #include "app/relay/relay_shard_link.hpp"
 #include "app/web/media_status.hpp"
 #include "engine/ingest_congestion_feedback.hpp"
 #include "engine/relay.hpp"
 #include "io/control_clock.hpp"
+#include "io/engine_timer.hpp"
 #include "proto/time.hpp"
 
 namespace ivs::app {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/egress/tracking_only_egress.hpp"
+#include "app/relay/media_plane.hpp"
 #include "app/web/metrics.hpp"
 #include "app/web/web_routes.hpp"
 #include "io/clock.hpp"
