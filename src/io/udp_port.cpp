@@ -1,9 +1,11 @@
 #include "io/udp_port.hpp"
 
+#include <fcntl.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -151,6 +153,65 @@ Result<std::unique_ptr<UdpPort>> UdpPort::open(asio::io_context& io,
   return port;
 }
 
+SocketDuplicate::~SocketDuplicate() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+SocketDuplicate& SocketDuplicate::operator=(SocketDuplicate&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+Result<SocketDuplicate> UdpPort::duplicate() const {
+  if (!open_) {
+    return make_error("udp port " + local_address_.to_string() + ": duplicate: the port is closed");
+  }
+  const int fd = ::fcntl(impl_->fd(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    return socket_error("duplicate", local_address_, errno);
+  }
+  return SocketDuplicate(fd);
+}
+
+// The duplicate shares the original's receive queue. Registered with `io`'s reactor (Asio's
+// epoll, edge-triggered for reading too), it would wake this port's thread at every datagram
+// the original receives, for nothing: so it stays out of the reactor, sendmmsg uses the bare
+// descriptor, and only a full kernel buffer (EAGAIN, rare for a 4 MiB one) registers it for the
+// writability wait. Its file description is the original's, non-blocking already; sends pass
+// MSG_DONTWAIT anyway.
+Result<std::unique_ptr<UdpPort>> UdpPort::open_sender(asio::io_context& io, SocketDuplicate socket,
+                                                      const UdpPortOptions& options) {
+  UdpPortOptions sender = options;
+  sender.receive_batch = 1;  // never receives: one buffer, never touched
+  sender.flush_after_receive_batch = false;
+  const int fd = socket.release();
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  const auto local_address =
+      fd >= 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) == 0
+          ? from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length)
+          : std::nullopt;
+  if (!local_address) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return make_error("udp port: open_sender: not a bound IP socket");
+  }
+  sender.bind_address = *local_address;
+  auto impl = std::make_unique<Impl>(io, sender);
+  impl->unregistered_fd = fd;
+  std::unique_ptr<UdpPort> port(new UdpPort(std::move(impl)));
+  port->local_address_ = *local_address;
+  return port;
+}
+
 UdpPort::UdpPort(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)), self_(std::make_shared<UdpPort*>(this)) {}
 
@@ -185,6 +246,10 @@ void UdpPort::close() {
   if (impl_->socket.is_open()) {
     error_code ignored;
     impl_->socket.close(ignored);
+  }
+  if (impl_->unregistered_fd >= 0) {
+    ::close(impl_->unregistered_fd);
+    impl_->unregistered_fd = -1;
   }
   impl_->send_queue.pop(impl_->send_queue.size());
 }

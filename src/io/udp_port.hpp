@@ -57,6 +57,29 @@ namespace ivs::io {
 class UdpSendBatch;
 class UdpSendSlotPool;
 
+// Another descriptor of a port's kernel socket (dup(2)), owned: closed on destruction unless a
+// port took it (UdpPort::open_sender). Move-only.
+class SocketDuplicate {
+ public:
+  SocketDuplicate() = default;
+  explicit SocketDuplicate(int fd) : fd_(fd) {}
+  ~SocketDuplicate();
+  SocketDuplicate(SocketDuplicate&& other) noexcept : fd_(other.release()) {}
+  SocketDuplicate& operator=(SocketDuplicate&& other) noexcept;
+  SocketDuplicate(const SocketDuplicate&) = delete;
+  SocketDuplicate& operator=(const SocketDuplicate&) = delete;
+
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // Batch sizes bucketed by powers of two: [1], [2,3], [4,7], [8,15], [16,31], [32,63], [64,...).
 struct BatchHistogram {
   static constexpr std::size_t kBuckets = 7;
@@ -133,6 +156,18 @@ class UdpPort {
   ~UdpPort();
   UdpPort(const UdpPort&) = delete;
   UdpPort& operator=(const UdpPort&) = delete;
+
+  // A port on `io` that only sends, from the socket `socket` duplicates (UdpPort::duplicate):
+  // its datagrams leave from the same address and port as the original's, which keeps
+  // receiving on its own thread. For a media worker that sends WHEP viewers' media from the
+  // media plane's one port (app/relay/worker_viewers.hpp); both threads may call sendmmsg on
+  // the socket at once (the kernel serialises them per datagram). Never call start() on it.
+  // `options` gives the send queue and batch; its bind address is ignored.
+  static Result<std::unique_ptr<UdpPort>> open_sender(boost::asio::io_context& io,
+                                                      SocketDuplicate socket,
+                                                      const UdpPortOptions& options);
+  // A second descriptor of this port's socket for open_sender; the error names dup(2)'s.
+  Result<SocketDuplicate> duplicate() const;
 
   // Starts receiving; datagrams that arrived before start() are delivered first.
   void start(ReceiveHandler on_receive, UnreachableHandler on_unreachable = {});

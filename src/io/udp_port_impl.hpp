@@ -39,10 +39,22 @@ struct UdpPort::Impl {
     }
   }
 
-  int fd() { return socket.native_handle(); }
+  int fd() { return socket.is_open() ? socket.native_handle() : unregistered_fd; }
+  // A sender's descriptor (UdpPort::open_sender) until it first waits for writability: only
+  // then is it handed to `socket` and so to the reactor (see there why).
+  void register_with_reactor() {
+    if (unregistered_fd < 0) {
+      return;
+    }
+    const bool ipv4 = options.bind_address.is_ipv4();
+    boost::system::error_code ignored;
+    socket.assign(ipv4 ? asio::ip::udp::v4() : asio::ip::udp::v6(), unregistered_fd, ignored);
+    unregistered_fd = -1;
+  }
 
   asio::io_context& io;
   asio::ip::udp::socket socket;
+  int unregistered_fd = -1;
   UdpPortOptions options;
   UdpSendQueue send_queue;
   AnonymousPages receive_storage;

@@ -168,6 +168,7 @@ void UdpPort::set_sendmmsg_for_test(SendmmsgFunction sendmmsg) {
 
 void UdpPort::wait_writable() {
   writable_wait_pending_ = true;
+  impl_->register_with_reactor();
   impl_->socket.async_wait(asio::socket_base::wait_write,
                            [weak = std::weak_ptr<UdpPort*>(self_)](const error_code& ec) {
                              auto self = weak.lock();

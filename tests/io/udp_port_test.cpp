@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "udp_test_support.hpp"
@@ -261,6 +262,83 @@ TEST(UdpPort, DestroyedPortLeavesNoHandlerBehind) {
   port.reset();
   io.poll();  // the posted first drain and the aborted wait run without touching the port
   SUCCEED();
+}
+
+// A media worker sends WHEP viewers' media from the media plane's one port while the main
+// thread keeps receiving on it (app/relay/worker_viewers.hpp): the datagrams a sender on a
+// duplicate sends from another thread leave from the original's address, and the answers still
+// reach the original.
+TEST(UdpPort, ASenderOnADuplicateSendsFromTheOriginalsAddressOnAnotherThread) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback4);
+  auto b = open_port(io, kLoopback4);
+  ASSERT_TRUE(a && b);
+  Recorder at_a;
+  Recorder at_b;
+  at_a.start(*a);
+  at_b.start(*b, /*echo=*/true);
+  auto duplicate = a->duplicate();
+  ASSERT_TRUE(duplicate) << duplicate.error().message;
+
+  constexpr std::uint32_t kCount = 100;
+  boost::asio::io_context worker_io;
+  std::thread worker([&, socket = std::move(*duplicate)]() mutable {
+    auto sender = UdpPort::open_sender(worker_io, std::move(socket), UdpPortOptions{});
+    ASSERT_TRUE(sender) << sender.error().message;
+    EXPECT_EQ((*sender)->local_address(), a->local_address());
+    for (std::uint32_t i = 0; i < kCount; ++i) {
+      EXPECT_TRUE((*sender)->send(b->local_address(), numbered(i)));
+    }
+    (*sender)->flush();
+    EXPECT_EQ((*sender)->counters().datagrams_sent, kCount);
+  });
+  worker.join();
+  ASSERT_TRUE(run_until(io, [&] { return at_a.received.size() == kCount; }))
+      << "b got " << at_b.received.size() << ", a got " << at_a.received.size() << " echoes";
+  for (const Received& received : at_b.received) {
+    EXPECT_EQ(received.from, a->local_address());
+  }
+  EXPECT_EQ(a->counters().datagrams_sent, 0u);
+}
+
+// A sender stays out of the reactor (it would wake at every datagram the original receives)
+// until the kernel pushes back; then it registers, waits for writability and sends the rest.
+TEST(UdpPort, ASenderThatMeetsEagainWaitsForWritabilityAndSendsTheRest) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback4);
+  auto b = open_port(io, kLoopback4);
+  ASSERT_TRUE(a && b);
+  Recorder at_b;
+  at_b.start(*b);
+  auto duplicate = a->duplicate();
+  ASSERT_TRUE(duplicate);
+  auto sender = UdpPort::open_sender(io, std::move(*duplicate), UdpPortOptions{});
+  ASSERT_TRUE(sender);
+  int calls = 0;
+  (*sender)->set_sendmmsg_for_test([&](int fd, mmsghdr* messages, unsigned count, int flags) {
+    if (++calls == 1) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return ::sendmmsg(fd, messages, count, flags);
+  });
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    (*sender)->send(b->local_address(), numbered(i));
+  }
+  (*sender)->flush();
+  EXPECT_EQ((*sender)->counters().send_would_block, 1u);
+  EXPECT_EQ((*sender)->queued(), 20u);
+  ASSERT_TRUE(run_until(io, [&] { return at_b.received.size() == 20; }));
+  EXPECT_EQ(at_b.received.front().from, a->local_address());
+}
+
+TEST(UdpPort, AClosedPortHasNoDuplicateAndASenderNeedsABoundSocket) {
+  boost::asio::io_context io;
+  auto a = open_port(io, kLoopback4);
+  ASSERT_TRUE(a);
+  a->close();
+  EXPECT_FALSE(a->duplicate());
+  EXPECT_FALSE(UdpPort::open_sender(io, SocketDuplicate{}, UdpPortOptions{}));
 }
 
 TEST(UdpPort, BindFailureNamesTheAddress) {
