@@ -384,6 +384,13 @@ std::optional<std::size_t> PeerSession::protect_into(ByteSpan packet, MutableByt
   return size;
 }
 
+std::unique_ptr<SrtpSession> PeerSession::take_outbound_srtp() {
+  if (state_ != PeerSessionState::kConnected) {
+    return nullptr;
+  }
+  return std::move(outbound_);
+}
+
 void PeerSession::close(Instant now) {
   if (state_ == PeerSessionState::kFailed || state_ == PeerSessionState::kClosed) {
     return;

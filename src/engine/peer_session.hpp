@@ -147,6 +147,11 @@ class PeerSession {
   // like send_rtp's failures) before Connected, when `out` is too small or protection fails.
   std::optional<std::size_t> protect_rtp_into(ByteSpan packet, MutableByteSpan out);
   std::optional<std::size_t> protect_rtcp_into(ByteSpan packet, MutableByteSpan out);
+  // Hands our direction's SRTP context (keys and packet indices) to a sender elsewhere: a WHEP
+  // viewer's leg on a media worker protects and sends the viewer's media on its own thread
+  // while this session keeps ICE, DTLS and the viewer's RTCP. From then on send_rtp and
+  // protect_*_into fail (counted as not ready). Null before Connected or once taken.
+  std::unique_ptr<SrtpSession> take_outbound_srtp();
   // close_notify to the peer, then Closed.
   void close(Instant now);
 

@@ -450,5 +450,38 @@ TEST(PeerSessionTest, ProtectRtpIntoWritesADatagramThePeerDecrypts) {
   EXPECT_EQ(pair.client->counters().send_protect_failures, 1u);
 }
 
+// A WHEP viewer on a media worker: the server session hands its outbound SRTP context to the
+// worker, which protects the viewer's media there. What the taken context protects, the peer
+// decrypts; the session itself no longer protects (two owners would reuse packet indices), and
+// it still receives the peer's RTCP.
+TEST(PeerSessionTest, TheTakenOutboundSrtpProtectsForThePeerAndTheSessionStopsProtecting) {
+  Pair pair(9, DtlsRole::kClient);
+  EXPECT_EQ(pair.server().take_outbound_srtp(), nullptr);  // not connected
+  pair.run_for(std::chrono::seconds(5));
+  ASSERT_EQ(pair.server().state(), PeerSessionState::kConnected);
+  auto outbound = pair.server().take_outbound_srtp();
+  ASSERT_NE(outbound, nullptr);
+  EXPECT_EQ(pair.server().take_outbound_srtp(), nullptr);  // once
+
+  const Bytes packet = rtp_packet(96, 5, 0x3333);
+  Bytes datagram = packet;
+  datagram.resize(packet.size() + kMaxSrtpOverhead);
+  std::size_t size = packet.size();
+  ASSERT_EQ(outbound->protect_rtp(datagram, size), SrtpStatus::kOk);
+  pair.client->handle_packet(pair.now, kServerHost, ByteSpan(datagram.data(), size));
+  pair.flush();
+  ASSERT_EQ(Pair::count<SessionMediaPacket>(pair.client_events), 1);
+  EXPECT_EQ(std::get<SessionMediaPacket>(pair.client_events.back()).packet, packet);
+
+  Bytes out(2048);
+  EXPECT_FALSE(pair.server().protect_rtp_into(packet, out));
+  EXPECT_FALSE(pair.router.send_rtcp(pair.server_id, Bytes{0x80, 201, 0, 1, 0, 0, 0, 1}));
+  proto::RtcpReceiverReport report;
+  report.sender_ssrc = 0x1111;
+  ASSERT_TRUE(pair.client->send_rtcp(report.serialize()));
+  pair.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Pair::count<SessionRtcpPacket>(pair.server_events), 1);
+}
+
 }  // namespace
 }  // namespace ivs::engine
