@@ -97,8 +97,8 @@ stage "media workers under ThreadSanitizer"
 # product libraries compile in unity batches here, as scripts/demo.sh compiles them: this keeps
 # that build compiling (two files' same-named internal helpers collide only there).
 IVS_BUILD_DIR=build-tsan \
-  IVS_TARGETS="media-server app_media_workers_test app_relay_channel_test app_forward_delay_test
-    app_whip_egress_close_test" \
+  IVS_TARGETS="media-server app_media_workers_test app_media_workers_viewer_test
+    app_relay_channel_test app_forward_delay_test app_whip_egress_close_test" \
   scripts/build.sh -DIVS_TSAN=ON -DIVS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DIVS_UNITY_BUILD=ON
 # Two workers whatever the machine's core count, so the serve processes really run threads.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" MEDIA_WORKERS=2

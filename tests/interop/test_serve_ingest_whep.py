@@ -6,7 +6,11 @@ own SSRCs and GOP cache) and the WHIP/WHEP routes. /api/status must show the pub
 with its SPS figures and one viewer.
 
 The API server is deliberately absent (API_SERVER_URL points at a closed port): ingest and WHEP
-must not depend on registration."""
+must not depend on registration.
+
+Run twice: with two media workers the viewer's media is a leg on a worker, sent from a duplicate
+of the plane's socket (app/relay/worker_viewers.hpp; the server logs it), and with one (no
+worker threads) it is sent by the ingest thread; Chromium must decode both."""
 import json
 import shutil
 import subprocess
@@ -14,6 +18,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from webrtc_peer_support import INTEROP_DIR, NETNS_RUN, SOURCE_DIR, free_port
 
@@ -44,12 +50,14 @@ def status(url):
         return json.loads(response.read())
 
 
-def test_chromium_publishes_to_serve_and_chromium_views_it_over_whep():
-    output = SOURCE_DIR / "test-output" / "interop" / "serve_ingest_whep"
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_chromium_publishes_to_serve_and_chromium_views_it_over_whep(workers):
+    output = SOURCE_DIR / "test-output" / "interop" / f"serve_ingest_whep_{workers}"
     server = harness.MediaServer(output, f"http://127.0.0.1:{free_port()}", extra_env={
         "WHIP_INGEST_TOKEN": TOKEN,
         "RTC_BIND_IP": "127.0.0.1",
         "WHEP_OPEN": "true",  # WHEP is closed by default (issue 13); this viewer has no token
+        "MEDIA_WORKERS": workers,
     })
     server.start()
     publisher = viewer = None
@@ -74,6 +82,8 @@ def test_chromium_publishes_to_serve_and_chromium_views_it_over_whep():
         code, _ = server.stop()
     log = server.log_tail(60)
     print(json.dumps(during["publisher"], indent=1))
+    on_worker = "sent from a media worker" in server.log_text()
+    assert on_worker == (workers != "1"), log
     assert seen.get("ok"), f"{seen}\n{viewer_log[-2000:]}\n{log}"
     video = seen["stats"]["inbound"]["video"]
     assert video["codec"] == "video/H264", video

@@ -144,6 +144,34 @@ bool MediaPlane::send_rtcp(engine::IceSessionId id, ByteSpan packet) {
   return send_protected(id, packet, true);
 }
 
+Result<io::SocketDuplicate> MediaPlane::duplicate_socket() {
+  if (closed_ || !port_) {
+    return Error{"the media plane is shut down"};
+  }
+  return port_->duplicate();
+}
+
+// Called from the session's Connected event, while the drain that delivers it still holds the
+// session's last DTLS flight in the port's queue: that flight is flushed first, so the kernel
+// has it before the worker's first protected packet (a peer drops SRTP that arrives before its
+// handshake is done, and the viewer's first GOP with it).
+std::unique_ptr<engine::SrtpSession> MediaPlane::take_outbound_srtp(engine::IceSessionId id) {
+  engine::PeerSession* target = router_.session(id);
+  if (target == nullptr) {
+    return nullptr;
+  }
+  auto outbound = target->take_outbound_srtp();
+  if (outbound && port_ && port_->is_open()) {
+    port_->flush();
+  }
+  return outbound;
+}
+
+std::optional<SocketAddress> MediaPlane::remote_address(engine::IceSessionId id) {
+  engine::PeerSession* target = router_.session(id);
+  return target ? target->remote_address() : std::nullopt;
+}
+
 // WHEP viewers' media takes the stages' path (EgressTransport::send_protected): the packet is
 // protected straight into the port's next send slot, so nothing is queued in the session and
 // nothing is allocated per packet; the drain that follows the relay's fan-out flushes the port.

@@ -16,6 +16,9 @@
 //   nested call only asks the running loop to go round once more.
 // - Viewers' media (send_rtp/send_rtcp) is protected straight into the port's send slots, as the
 //   egress legs' is: no Transmit queued and no allocation per packet.
+// - With media workers, a connected WHEP viewer's outbound SRTP context moves to a worker, which
+//   sends the viewer's media from a duplicate of this port's socket (worker_viewers.hpp); the
+//   session here keeps ICE, DTLS and the viewer's RTCP.
 // - The plane owns no media logic: RelayChannel (publisher + viewers of one relay) is the
 //   handler for its sessions; the stage role runs one channel per stage on ONE plane.
 // - One DTLS context (OpenSSL SSL_CTX: certificate, key, ciphers, SRTP profiles) for every
@@ -100,6 +103,9 @@ class MediaPlane final : public MediaSessionHost {
   engine::PeerSession* session(engine::IceSessionId id);
   bool send_rtp(engine::IceSessionId id, ByteSpan packet) override;
   bool send_rtcp(engine::IceSessionId id, ByteSpan packet) override;
+  Result<io::SocketDuplicate> duplicate_socket() override;
+  std::unique_ptr<engine::SrtpSession> take_outbound_srtp(engine::IceSessionId id) override;
+  std::optional<SocketAddress> remote_address(engine::IceSessionId id) override;
 
   // Moves router output to the port and events to handlers until both are empty, flushes the
   // port and re-arms the timer. Call after any command on a session (send_*, add_session).

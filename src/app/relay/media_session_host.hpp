@@ -18,6 +18,8 @@
 #include "engine/peer_session_router.hpp"
 #include "engine/random.hpp"
 #include "engine/sdp_negotiation.hpp"
+#include "engine/srtp_session.hpp"
+#include "io/udp_port.hpp"
 #include "proto/bytes.hpp"
 #include "proto/result.hpp"
 #include "proto/time.hpp"
@@ -62,6 +64,20 @@ class MediaSessionHost {
 
   // Resource ids, ETags and the viewers' SSRCs come from here.
   virtual engine::RandomSource& random() = 0;
+
+  // WHEP viewers whose media a media worker sends (worker_viewers.hpp): a duplicate of the
+  // socket the sessions use, a connected session's outbound SRTP context (the session stops
+  // protecting), and the address it sends to. A host without them (an error, null, nullopt:
+  // the defaults) keeps its viewers' media on its own thread.
+  virtual Result<io::SocketDuplicate> duplicate_socket() {
+    return Error{"this media session host has no socket to share"};
+  }
+  virtual std::unique_ptr<engine::SrtpSession> take_outbound_srtp(engine::IceSessionId /*id*/) {
+    return nullptr;
+  }
+  virtual std::optional<SocketAddress> remote_address(engine::IceSessionId /*id*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace ivs::app

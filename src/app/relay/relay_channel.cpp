@@ -339,10 +339,13 @@ void RelayChannel::on_connected(Instant now, Session& session) {
       format.audio = engine::RelayTrackFormat::of(*session.media.audio, session.streams.audio_ssrc);
     }
     format.cname = session.streams.cname;
-    session.egress = add_viewer_leg(now, session, format);
-    spdlog::info("[{}] viewer {} connected from {}{}", options_.name,
+    if (!open_viewer_on_worker(session, format)) {
+      session.egress = add_viewer_leg(now, session, format);
+    }
+    spdlog::info("[{}] viewer {} connected from {}{}{}", options_.name,
                  session.resource_id.substr(0, 8), session.remote,
-                 session.layer.empty() ? std::string() : ", simulcast layer " + session.layer);
+                 session.layer.empty() ? std::string() : ", simulcast layer " + session.layer,
+                 session.worker_leg ? ", sent from a media worker" : "");
     after_relay_input(now);
     return;
   }
@@ -415,6 +418,8 @@ void RelayChannel::on_rtcp(Instant now, Session& session, engine::SessionRtcpPac
       feed_layer_relays(now, rtcp.packets);
       after_relay_input(now);
     }
+  } else if (session.worker_leg) {
+    carry_viewer_rtcp(session, rtcp);
   } else if (session.egress) {
     if (engine::Relay* relay = find_relay(session)) {
       relay->handle_egress_rtcp(now, *session.egress, rtcp.packets);

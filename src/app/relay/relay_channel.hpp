@@ -130,6 +130,10 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   // Media workers (MEDIA_WORKERS > 1): fan-out shards on other threads that get every publisher
   // epoch and accepted packet from now on, and the callback they use, from any thread, to ask
   // the publisher for a keyframe (it posts to this channel's thread).
+  // Once a shard has the plane's socket (MediaSessionHost::duplicate_socket), connected WHEP
+  // viewers that asked for no particular layer are sent from the workers too, least-loaded
+  // shard first (worker_viewers.hpp); otherwise, and for ?layer= viewers, from this thread.
+  // The shard must outlive the channel.
   void add_shard(RelayShardLink& shard);
   std::function<void()> keyframe_requester();
 
@@ -194,6 +198,10 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   engine::EgressId add_viewer_leg(Instant now, const Session& session,
                                   const engine::RelayEgressFormat& format);
   engine::Relay* find_relay(const Session& session);
+  // relay_channel_shards.cpp: WHEP viewers sent from media workers.
+  bool open_viewer_on_worker(Session& session, const engine::RelayEgressFormat& format);
+  RelayShardLink* least_loaded_viewer_shard() const;
+  void carry_viewer_rtcp(Session& session, engine::SessionRtcpPacket& rtcp);
   void remove_viewer_leg(Session& session);
   void start_layer_relays(Instant now, Session& publisher);
   void stop_layer_relays(Instant now);
@@ -226,6 +234,8 @@ class RelayChannel final : public EgressMediaSource, private MediaSessionHandler
   std::optional<Upstream> upstream_;
   std::size_t external_legs_ = 0;
   std::vector<RelayShardLink*> shards_;
+  std::vector<RelayShardLink*> viewer_shards_;  // the shards given the plane's socket
+  std::uint64_t next_viewer_key_ = 1;
   std::uint64_t publishes_ = 0;
   std::uint64_t deletes_ = 0;
   std::uint64_t viewers_accepted_ = 0;

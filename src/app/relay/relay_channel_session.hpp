@@ -22,8 +22,16 @@ struct RelayChannel::Session {
   Instant created{};
   bool connected = false;
   std::string remote;
-  std::optional<engine::EgressId> egress;  // viewers, once connected
-  std::string layer;                       // viewers: the rid asked for (WHEP ?layer=); "" = auto
+  std::optional<engine::EgressId> egress;  // viewers, once connected, on this thread's relay
+  // Viewers, once connected, whose media a media worker sends (worker_viewers.hpp).
+  struct WorkerLeg {
+    RelayShardLink* shard = nullptr;
+    std::uint64_t key = 0;
+    SocketAddress remote;  // where the worker sends; updated when ICE moves the viewer
+  };
+  std::optional<WorkerLeg> worker_leg;
+  bool has_leg() const { return egress.has_value() || worker_leg.has_value(); }
+  std::string layer;  // viewers: the rid asked for (WHEP ?layer=); "" = auto
   std::unique_ptr<SessionSink> sink;
   // Publishers: transport-cc / REMB toward them (relay_channel_feedback.cpp); never null.
   std::unique_ptr<engine::IngestCongestionFeedback> congestion;

@@ -193,6 +193,10 @@ engine::Relay* RelayChannel::find_relay(const Session& session) {
 }
 
 void RelayChannel::remove_viewer_leg(Session& session) {
+  if (session.worker_leg) {
+    session.worker_leg->shard->close_viewer(session.worker_leg->key);
+    session.worker_leg.reset();
+  }
   if (!session.egress) {
     return;
   }

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "app/relay/relay_channel.hpp"
@@ -123,7 +124,7 @@ bool RelayChannel::publisher_live() const {
 std::size_t RelayChannel::viewer_count() const {
   std::size_t count = 0;
   for (const auto& [id, session] : sessions_) {
-    count += session->role == SessionRole::viewer && session->egress ? 1 : 0;
+    count += session->role == SessionRole::viewer && session->has_leg() ? 1 : 0;
   }
   return count;
 }
@@ -131,7 +132,7 @@ std::size_t RelayChannel::viewer_count() const {
 std::size_t RelayChannel::connecting_viewer_count() const {
   std::size_t count = 0;
   for (const auto& [id, session] : sessions_) {
-    count += session->role == SessionRole::viewer && !session->egress ? 1 : 0;
+    count += session->role == SessionRole::viewer && !session->has_leg() ? 1 : 0;
   }
   return count;
 }
@@ -142,7 +143,11 @@ ChannelStatus RelayChannel::status() const {
   out.viewers_connecting = connecting_viewer_count();
   out.egress_legs = external_legs_;
   for (const RelayShardLink* shard : shards_) {
-    out.egress_legs += shard->leg_count();
+    // The two counts are read apart while the worker may move them: never below zero.
+    const std::size_t legs = shard->leg_count();
+    const std::size_t viewers = std::min(shard->viewer_leg_count(), legs);
+    out.egress_legs += legs - viewers;
+    out.viewers_on_workers += viewers;
   }
   out.publishes = publishes_;
   out.deletes = deletes_;

@@ -23,7 +23,8 @@ WorkerShard::WorkerShard(boost::asio::io_context& io, boost::asio::io_context& c
       request_keyframe_(std::move(request_keyframe)),
       forward_delay_([&io](std::function<void()> handler) { boost::asio::post(io, handler); },
                      [] { return io::monotonic_now(); }),
-      transports_(io, *this) {}
+      transports_(io, *this),
+      viewers_(io, *this) {}
 
 WorkerShard::~WorkerShard() = default;
 
@@ -75,6 +76,43 @@ void WorkerShard::handle_batch(const std::vector<engine::RelayPacketPtr>& batch)
 void WorkerShard::set_profile_level_id(const std::string& value) {
   const std::lock_guard lock(profile_mutex_);
   profile_level_id_ = value;
+}
+
+// The viewer messages are posted like the packets' (in the channel's order). The SRTP context
+// and the socket are move-only: a shared pointer carries each into the copyable handler.
+void WorkerShard::share_socket(io::SocketDuplicate socket) {
+  auto carried = std::make_shared<io::SocketDuplicate>(std::move(socket));
+  boost::asio::post(io_, [this, carried] { viewers_.use_socket(std::move(*carried)); });
+}
+
+void WorkerShard::open_viewer(std::uint64_t key, const engine::RelayEgressFormat& format,
+                              std::unique_ptr<engine::SrtpSession> outbound,
+                              const SocketAddress& remote) {
+  flush_outbox();  // the viewer joins after the packets the channel has already handed over
+  auto carried = std::make_shared<std::unique_ptr<engine::SrtpSession>>(std::move(outbound));
+  boost::asio::post(io_, [this, key, format, carried, remote] {
+    const Instant now = io::monotonic_now();
+    viewers_.open(now, key, format, std::move(*carried), remote);  // attach() re-arms
+    viewer_legs_ = viewers_.size();
+  });
+}
+
+void WorkerShard::viewer_feedback(std::uint64_t key, std::vector<proto::RtcpPacket> packets) {
+  boost::asio::post(io_, [this, key, packets = std::move(packets)] {
+    const Instant now = io::monotonic_now();
+    viewers_.feedback(now, key, packets);  // through feedback(), which re-arms
+  });
+}
+
+void WorkerShard::viewer_moved(std::uint64_t key, const SocketAddress& remote) {
+  boost::asio::post(io_, [this, key, remote] { viewers_.move(key, remote); });
+}
+
+void WorkerShard::close_viewer(std::uint64_t key) {
+  boost::asio::post(io_, [this, key] {
+    viewers_.close(key);
+    viewer_legs_ = viewers_.size();
+  });
 }
 
 engine::EgressId WorkerShard::attach(Instant now, const engine::RelayEgressFormat& format,

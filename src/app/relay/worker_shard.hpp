@@ -6,6 +6,7 @@
 //   source_started / packet / source_stopped ─post─► RelayFanout ─RelaySink─► EgressTransport
 //   keyframe_requester() ◄────────────post──────── take_keyframe_wanted()     (socket, ICE, DTLS)
 //   leg_count(), forward_delay() (thread-safe) ◄─── attach / detach / feedback ◄──┘
+//   open_viewer / viewer_feedback / close_viewer ─post─► WorkerViewers (WHEP viewers' legs)
 //
 // Why the shard owns the transports (egress_transport_host.hpp): a transport must be created,
 // driven and destroyed on its worker's thread (its socket and timers belong to that io_context),
@@ -29,6 +30,7 @@
 #include "app/egress/egress_transport_host.hpp"
 #include "app/relay/forward_delay.hpp"
 #include "app/relay/relay_shard_link.hpp"
+#include "app/relay/worker_viewers.hpp"
 #include "engine/relay_fanout.hpp"
 #include "io/engine_timer.hpp"
 
@@ -54,7 +56,15 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   void source_stopped() override;
   void packet(const engine::RelayPacketPtr& packet) override;
   void set_profile_level_id(const std::string& value) override;
+  void share_socket(io::SocketDuplicate socket) override;
+  void open_viewer(std::uint64_t key, const engine::RelayEgressFormat& format,
+                   std::unique_ptr<engine::SrtpSession> outbound,
+                   const SocketAddress& remote) override;
+  void viewer_feedback(std::uint64_t key, std::vector<proto::RtcpPacket> packets) override;
+  void viewer_moved(std::uint64_t key, const SocketAddress& remote) override;
+  void close_viewer(std::uint64_t key) override;
   std::size_t leg_count() const override { return legs_; }
+  std::size_t viewer_leg_count() const override { return viewer_legs_; }
   ForwardDelayHistogram forward_delay() const override { return forward_delay_.histogram(); }
 
   // EgressMediaSource: on the worker's thread, from the sessions it hosts.
@@ -68,6 +78,8 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
 
   // The egress transports this worker runs, fed by this shard.
   EgressTransportHost& transports() { return transports_; }
+  // The WHEP viewers whose media this worker sends; on the worker's thread.
+  const WorkerViewers& viewers() const { return viewers_; }
 
  private:
   void after_input(Instant now);
@@ -87,9 +99,11 @@ class WorkerShard final : public RelayShardLink, public EgressMediaSource {
   std::function<void()> request_keyframe_;
   ForwardDelayProbe forward_delay_;
   std::atomic<std::size_t> legs_{0};  // fanout_.egress_count(), readable from the channel's thread
+  std::atomic<std::size_t> viewer_legs_{0};  // viewers_.size(), likewise
   mutable std::mutex profile_mutex_;
   std::string profile_level_id_ = "42e01f";
-  EgressTransportHost transports_;  // last: destroyed before the fan-out they feed
+  EgressTransportHost transports_;  // last two: destroyed before the fan-out they feed
+  WorkerViewers viewers_;
 };
 
 }  // namespace ivs::app

@@ -73,6 +73,7 @@ struct ChannelStatus {
   std::size_t viewers = 0;             // connected WHEP viewers
   std::size_t viewers_connecting = 0;  // accepted WHEP viewers not connected yet
   std::size_t egress_legs = 0;         // attached external legs (WHIP egress)
+  std::size_t viewers_on_workers = 0;  // connected WHEP viewers whose legs media workers run
   std::uint64_t publishes = 0;         // accepted publisher offers
   std::uint64_t deletes = 0;           // publisher sessions ended by end_session (WHIP DELETE)
   std::uint64_t viewers_accepted = 0;

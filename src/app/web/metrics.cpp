@@ -104,6 +104,9 @@ void render_publisher(PrometheusText& out, const ChannelStatus& channel) {
   out.sample("ivs_whip_publishes_total", static_cast<double>(channel.publishes));
   out.family("ivs_whep_viewers", Type::kGauge, "Connected WHEP viewers");
   out.sample("ivs_whep_viewers", static_cast<double>(channel.viewers));
+  out.family("ivs_whep_viewers_on_workers", Type::kGauge,
+             "Connected WHEP viewers whose media the media workers send");
+  out.sample("ivs_whep_viewers_on_workers", static_cast<double>(channel.viewers_on_workers));
 }
 
 void render_stage_states(PrometheusText& out, const StatusSnapshot& snapshot) {
