@@ -119,7 +119,10 @@ struct UdpPortOptions {
   SocketAddress bind_address = SocketAddress::ipv4({127, 0, 0, 1}, 0);
   // An IPv6 socket bound to :: also receives IPv4 unless this is set (IPV6_V6ONLY).
   bool ipv6_only = false;
-  bool reuse_address = true;  // SO_REUSEADDR
+  // SO_REUSEADDR. Off: for UDP it lets two sockets hold one port, and Linux then hands a port
+  // another SO_REUSEADDR socket holds to a bind on port 0 (two stage legs or two viewers on one
+  // local port: one of them never gets its replies). UDP has no TIME_WAIT to reuse past.
+  bool reuse_address = false;
   // UDP GSO (UDP_SEGMENT): flush() sends runs of equal-size datagrams to one destination as one
   // message the kernel splits. For ports that send bursts to one peer (a WHIP egress session);
   // falls back to plain sendmmsg by itself when the kernel or device refuses it.

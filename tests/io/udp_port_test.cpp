@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -339,6 +340,29 @@ TEST(UdpPort, AClosedPortHasNoDuplicateAndASenderNeedsABoundSocket) {
   a->close();
   EXPECT_FALSE(a->duplicate());
   EXPECT_FALSE(UdpPort::open_sender(io, SocketDuplicate{}, UdpPortOptions{}));
+}
+
+// The bug: every client socket (a WHIP egress leg's, an edge's WHEP pull, the benchmark's
+// viewers) was opened on port 0 with SO_REUSEADDR, and for UDP Linux then treats a port held by
+// another SO_REUSEADDR socket as free: 2 of 200 WHEP viewers of bench/whep_viewers.py got the
+// same local port as another, the server saw two sessions at one address, and one of them
+// failed (its DTLS went to the other). The same could hit two stage legs of one server. Ports
+// now open without SO_REUSEADDR unless asked: ephemeral ports are then distinct.
+TEST(UdpPort, EphemeralPortsAreDistinct) {
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<UdpPort>> ports;
+  std::set<std::uint16_t> seen;
+  for (int i = 0; i < 1000; ++i) {
+    UdpPortOptions options;
+    options.bind_address = kLoopback4;
+    options.receive_buffer_bytes = 0;  // 1,000 sockets: keep the kernel's default buffers
+    options.send_buffer_bytes = 0;
+    auto port = UdpPort::open(io, options);
+    ASSERT_TRUE(port) << port.error().message;
+    EXPECT_TRUE(seen.insert((*port)->local_address().port()).second)
+        << "port " << (*port)->local_address().port() << " handed out twice";
+    ports.push_back(std::move(*port));
+  }
 }
 
 TEST(UdpPort, BindFailureNamesTheAddress) {

@@ -49,8 +49,8 @@ Result<std::unique_ptr<MediaPlane>> MediaPlane::start(boost::asio::io_context& i
 
   io::UdpPortOptions udp;
   udp.bind_address = *bind;
-  // Without this a second process could bind the same port (UDP SO_REUSEADDR) and the
-  // sessions would be split between the two at random.
+  // Never SO_REUSEADDR (UdpPortOptions' default): a second process could bind the same port
+  // and the sessions would be split between the two at random.
   udp.reuse_address = false;
   udp.send_queue_capacity = plane->options_.send_queue_capacity;
   auto port = io::UdpPort::open(io, udp);
