@@ -1,0 +1,42 @@
+"""bench/whep_viewers.py at a small N, as CI runs it: serve with two media workers, the test
+publisher, and five WHEP viewers from build/tools/whep_viewers (our own WHEP client, one
+WebRTC session each). Asserts that the run completes, that every viewer connected and decoded
+media with no sequence gap, and that serve sent every viewer's media from a media worker (its
+log line per viewer, and ivs_whep_viewers_on_workers while they watched, through the row's
+figures). Figures are printed, never asserted: on a shared 2-core machine they are noise."""
+
+import json
+import os
+import signal
+import subprocess
+
+import harness
+
+N = 5
+
+
+def test_whep_viewers_smoke_every_viewer_is_sent_from_a_worker(output_dir):
+    out = output_dir / "results"
+    work = output_dir / "work"
+    command = [harness.SYSTEM_PYTHON, str(harness.SOURCE_DIR / "bench" / "whep_viewers.py"),
+               "--build-dir", str(harness.BUILD_DIR), "--n", str(N), "--media-workers", "2",
+               "--window", "2", "--windows", "2", "--settle", "1", "--out", str(out),
+               "--work-dir", str(work)]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    try:
+        output, _ = driver.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(driver.pid, signal.SIGKILL)
+        output, _ = driver.communicate()
+        raise AssertionError(f"bench/whep_viewers.py did not finish\n{output[-4000:]}")
+    print(output)
+    assert driver.returncode == 0, output[-4000:]
+    rows = json.loads((out / "whep-viewers-latest.json").read_text())["rows"]
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert row["connected"] == N and row["ended"] == 0, row
+    # Loss is printed by the run; a loaded CI machine may drop a datagram now and then.
+    assert row["delivered_pps"] > 0 and row["loss"] < 0.01, row
+    log = (work / "workers-2" / "media-server.log").read_text(errors="replace")
+    assert log.count("sent from a media worker") == N, log[-4000:]
