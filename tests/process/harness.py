@@ -353,6 +353,24 @@ PROCESS_DIR = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: the one that sees python3-aiortc (docs/interop.md)
 
 
+def run_bench_script(script: str, args: list, timeout: float) -> str:
+    """Runs bench/<script> with `args` (the CI smoke tests of the benchmarks) and returns its
+    output; fails with the output's end when it exits non-zero or outlives `timeout`. Its own
+    process group: on a timeout the driver and every process it started go together."""
+    command = [SYSTEM_PYTHON, str(SOURCE_DIR / "bench" / script), *map(str, args)]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    try:
+        output, _ = driver.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(driver.pid, signal.SIGKILL)
+        output, _ = driver.communicate()
+        raise AssertionError(f"bench/{script} did not finish\n{output[-4000:]}")
+    print(output)
+    assert driver.returncode == 0, output[-4000:]
+    return output
+
+
 def relay_media_env(extra: Optional[dict] = None) -> dict:
     """Environment for a `serve` that relays on loopback: RTC bound to 127.0.0.1 so its
     candidates are loopback ones (the namespace has nothing else)."""

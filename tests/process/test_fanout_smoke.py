@@ -9,10 +9,7 @@ shared 2-core CI machine they are noise. Janus is skipped (it is optional in CI)
 runs briefly when srtp_bench is built."""
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 
 import harness
@@ -32,24 +29,13 @@ ROW_KEYS = ("n", "live", "cpu_s_per_s", "delivered_pps", "loss", "p50_ms", "p99_
 
 def run_fanout(output_dir):
     out = output_dir / "results"
-    command = [harness.SYSTEM_PYTHON, str(harness.SOURCE_DIR / "bench" / "fanout.py"),
-               "--build-dir", str(harness.BUILD_DIR), "--n", str(N), "--window", "2",
-               "--windows", "2", "--settle", "1", "--join-stages", "2", "--no-janus",
-               "--floor-repetitions", "1", "--floor-min-time", "0.05",
-               # A small stream keeps the one-time ffmpeg generation short on a CI machine.
-               "--size", "640x360", "--bitrate", "800",
-               "--out", str(out), "--work-dir", str(output_dir / "work")]
-    # Its own process group: on a timeout the driver and every process it started go together.
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
-    try:
-        output, _ = driver.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        os.killpg(driver.pid, signal.SIGKILL)
-        output, _ = driver.communicate()
-        raise AssertionError(f"bench/fanout.py did not finish\n{output[-4000:]}")
-    print(output)
-    assert driver.returncode == 0, output[-4000:]
+    harness.run_bench_script("fanout.py", [
+        "--build-dir", harness.BUILD_DIR, "--n", N, "--window", "2", "--windows", "2",
+        "--settle", "1", "--join-stages", "2", "--no-janus", "--floor-repetitions", "1",
+        "--floor-min-time", "0.05",
+        # A small stream keeps the one-time ffmpeg generation short on a CI machine.
+        "--size", "640x360", "--bitrate", "800",
+        "--out", out, "--work-dir", output_dir / "work"], timeout=400)
     return json.loads((out / "latest.json").read_text()), out
 
 

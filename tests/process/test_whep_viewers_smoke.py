@@ -6,9 +6,6 @@ log line per viewer, and ivs_whep_viewers_on_workers while they watched, through
 figures). Figures are printed, never asserted: on a shared 2-core machine they are noise."""
 
 import json
-import os
-import signal
-import subprocess
 
 import harness
 
@@ -18,20 +15,9 @@ N = 5
 def test_whep_viewers_smoke_every_viewer_is_sent_from_a_worker(output_dir):
     out = output_dir / "results"
     work = output_dir / "work"
-    command = [harness.SYSTEM_PYTHON, str(harness.SOURCE_DIR / "bench" / "whep_viewers.py"),
-               "--build-dir", str(harness.BUILD_DIR), "--n", str(N), "--media-workers", "2",
-               "--window", "2", "--windows", "2", "--settle", "1", "--out", str(out),
-               "--work-dir", str(work)]
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
-    try:
-        output, _ = driver.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(driver.pid, signal.SIGKILL)
-        output, _ = driver.communicate()
-        raise AssertionError(f"bench/whep_viewers.py did not finish\n{output[-4000:]}")
-    print(output)
-    assert driver.returncode == 0, output[-4000:]
+    harness.run_bench_script("whep_viewers.py", [
+        "--build-dir", harness.BUILD_DIR, "--n", N, "--media-workers", "2", "--window", "2",
+        "--windows", "2", "--settle", "1", "--out", out, "--work-dir", work], timeout=300)
     rows = json.loads((out / "whep-viewers-latest.json").read_text())["rows"]
     assert len(rows) == 1, rows
     row = rows[0]

@@ -36,6 +36,7 @@
 #include "proto/h264_payload.hpp"
 #include "proto/rtcp_pli.hpp"
 #include "proto/rtp_builder.hpp"
+#include "tool_options.hpp"
 #include "webrtc_peer_media.hpp"
 
 namespace {
@@ -45,11 +46,7 @@ using namespace ivs::webrtc_peer;
 namespace asio = boost::asio;
 
 std::map<std::string, std::string> parse_options(int argc, char** argv) {
-  std::map<std::string, std::string> options;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    options[std::string(argv[i]).substr(2)] = argv[i + 1];
-  }
-  return options;
+  return tools::parse_tool_options(argc, argv, 2);  // after the mode
 }
 
 std::string random_token(engine::RandomSource& random, std::size_t length) {

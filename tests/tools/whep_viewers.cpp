@@ -31,6 +31,7 @@
 #include "io/clock.hpp"
 #include "proto/rtp_packet.hpp"
 #include "ssrc_counter.hpp"
+#include "tool_options.hpp"
 
 namespace {
 
@@ -99,17 +100,12 @@ class Viewer final : public app::WhepPullListener {
 };
 
 std::map<std::string, std::string> parse_options(int argc, char** argv) {
-  std::map<std::string, std::string> options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    options[std::string(argv[i]).substr(2)] = argv[i + 1];
-  }
-  return options;
+  return tools::parse_tool_options(argc, argv);
 }
 
 std::string option(const std::map<std::string, std::string>& options, const std::string& name,
                    const std::string& fallback) {
-  const auto found = options.find(name);
-  return found == options.end() ? fallback : found->second;
+  return tools::tool_option(options, name, fallback);
 }
 
 void print_totals(double seconds, const std::vector<std::unique_ptr<Viewer>>& viewers,

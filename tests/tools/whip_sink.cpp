@@ -53,6 +53,7 @@
 #include "io/udp_port.hpp"
 #include "proto/rtcp_compound.hpp"
 #include "ssrc_counter.hpp"
+#include "tool_options.hpp"
 
 namespace {
 
@@ -61,17 +62,12 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 std::map<std::string, std::string> parse_options(int argc, char** argv) {
-  std::map<std::string, std::string> options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    options[std::string(argv[i]).substr(2)] = argv[i + 1];
-  }
-  return options;
+  return tools::parse_tool_options(argc, argv);
 }
 
 std::string option(const std::map<std::string, std::string>& options, const std::string& name,
                    const std::string& fallback) {
-  const auto found = options.find(name);
-  return found == options.end() ? fallback : found->second;
+  return tools::tool_option(options, name, fallback);
 }
 
 std::string random_token(engine::RandomSource& random, std::size_t length) {

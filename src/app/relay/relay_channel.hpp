@@ -6,7 +6,9 @@
 //        Connected ─► relay.start_publisher(feedback sink = that session's SRTCP)
 //        media/RTCP ─► relay.handle_publisher_rtp / _rtcp ─► every leg's RelaySink
 //   viewer offer ─► accept_viewer ─► negotiate_whep (own SSRCs) ─► plane session
-//        Connected ─► relay.add_egress(sink = that session's SRTP); RTCP ─► handle_egress_rtcp
+//        Connected ─► with media workers: a leg on a worker's shard, sent there with the
+//        session's SRTP context (worker_viewers.hpp); RTCP ─► carried to it. Otherwise (and for
+//        ?layer= viewers): relay.add_egress(sink = that session's SRTP); RTCP ─► handle_egress_rtcp
 //   egress leg (app/egress/whip_egress) ─► attach / feedback / detach (EgressMediaSource)
 //
 // Policies and why:
