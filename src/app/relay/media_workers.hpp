@@ -1,7 +1,8 @@
 // Media workers (DESIGN.md §4): MEDIA_WORKERS event loops, one thread each, that run the stage
-// legs: each worker hosts a fan-out shard of the serve role's relay (worker_shard.hpp) and the
-// WHIP egress sessions whose legs it feeds (worker_egress.hpp). The control plane, the WHIP
-// ingest and WHEP stay on the main io_context.
+// legs: each worker hosts a fan-out shard of the serve role's relay (worker_shard.hpp), the
+// transports of the WHIP egress sessions whose legs it feeds (worker_egress.hpp), and the legs
+// of connected WHEP viewers (worker_viewers.hpp). The control plane, the WHIP ingest, the egress
+// signalling and the viewers' sessions (ICE, DTLS, their RTCP) stay on the main io_context.
 //
 // Why: with one thread the last of N stages got its copy of a burst ~N × B × (cost per packet)
 // after the first, and that thread was the limit while the machine had cores to spare
