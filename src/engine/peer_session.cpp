@@ -368,15 +368,8 @@ std::optional<std::size_t> PeerSession::protect_into(ByteSpan packet, MutableByt
     ++counters_.send_dropped_not_ready;
     return std::nullopt;
   }
-  if (out.size() < packet.size()) {
-    ++counters_.send_protect_failures;
-    return std::nullopt;
-  }
-  std::copy(packet.begin(), packet.end(), out.begin());
-  std::size_t size = packet.size();
-  const SrtpStatus status =
-      rtcp ? outbound_->protect_rtcp(out, size) : outbound_->protect_rtp(out, size);
-  if (status != SrtpStatus::kOk) {
+  const auto size = protect_copy_into(*outbound_, packet, out, rtcp);
+  if (!size) {
     ++counters_.send_protect_failures;
     return std::nullopt;
   }

@@ -1,5 +1,7 @@
 #include "engine/srtp_session.hpp"
 
+#include <algorithm>
+
 namespace ivs::engine {
 
 std::string_view to_string(SrtpProfile profile) {
@@ -67,6 +69,17 @@ std::string_view to_string(SrtpStatus status) {
       return "buffer_too_small";
   }
   return "unknown";
+}
+
+std::optional<std::size_t> protect_copy_into(SrtpSession& session, ByteSpan packet,
+                                             MutableByteSpan out, bool rtcp) {
+  if (out.size() < packet.size()) {
+    return std::nullopt;
+  }
+  std::copy(packet.begin(), packet.end(), out.begin());
+  std::size_t size = packet.size();
+  const SrtpStatus status = rtcp ? session.protect_rtcp(out, size) : session.protect_rtp(out, size);
+  return status == SrtpStatus::kOk ? std::optional<std::size_t>(size) : std::nullopt;
 }
 
 }  // namespace ivs::engine

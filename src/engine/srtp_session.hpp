@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "proto/bytes.hpp"
@@ -108,6 +109,12 @@ class SrtpSession {
   virtual SrtpDirection direction() const = 0;
   virtual const SrtpStats& stats() const = 0;
 };
+
+// The fan-out send path's protect (a peer session's and a media worker's WHEP viewer legs'):
+// copies `packet` into `out` and protects it there, one copy and no allocation. The datagram's
+// size, or nullopt when `out` cannot hold the packet or protection failed.
+std::optional<std::size_t> protect_copy_into(SrtpSession& session, ByteSpan packet,
+                                             MutableByteSpan out, bool rtcp);
 
 // The libsrtp2 backend (srtp_libsrtp.cpp). Fails on wrong key or salt lengths.
 Result<std::unique_ptr<SrtpSession>> make_libsrtp_session(const SrtpConfig& config);

@@ -99,15 +99,6 @@ class Viewer final : public app::WhepPullListener {
   std::map<std::uint32_t, tools::SsrcCounter> ssrcs_;
 };
 
-std::map<std::string, std::string> parse_options(int argc, char** argv) {
-  return tools::parse_tool_options(argc, argv);
-}
-
-std::string option(const std::map<std::string, std::string>& options, const std::string& name,
-                   const std::string& fallback) {
-  return tools::tool_option(options, name, fallback);
-}
-
 void print_totals(double seconds, const std::vector<std::unique_ptr<Viewer>>& viewers,
                   const Totals& totals) {
   std::uint64_t packets = 0;
@@ -130,16 +121,17 @@ void print_totals(double seconds, const std::vector<std::unique_ptr<Viewer>>& vi
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto options = parse_options(argc, argv);
-  const std::string url = option(options, "url", "");
+  const tools::ToolOptions options = tools::parse_tool_options(argc, argv);
+  const std::string url = tools::tool_option(options, "url", "");
   if (url.empty()) {
     std::cerr << "usage: whep_viewers --url URL --count K [--token T] [--bind IP] [--seconds S]"
                  " [--stagger-ms MS]\n";
     return 2;
   }
-  const std::size_t count = std::stoul(option(options, "count", "1"));
-  const double seconds = std::stod(option(options, "seconds", "0"));
-  const auto stagger = std::chrono::milliseconds(std::stoi(option(options, "stagger-ms", "20")));
+  const std::size_t count = std::stoul(tools::tool_option(options, "count", "1"));
+  const double seconds = std::stod(tools::tool_option(options, "seconds", "0"));
+  const auto stagger =
+      std::chrono::milliseconds(std::stoi(tools::tool_option(options, "stagger-ms", "20")));
 
   asio::io_context io;
   auto certificate = engine::DtlsCertificate::generate(io::wall_now());
@@ -149,8 +141,8 @@ int main(int argc, char** argv) {
   }
   app::WhepPullOptions pull;
   pull.url = url;
-  pull.token = option(options, "token", "");
-  pull.bind_ip = option(options, "bind", "127.0.0.1");
+  pull.token = tools::tool_option(options, "token", "");
+  pull.bind_ip = tools::tool_option(options, "bind", "127.0.0.1");
   pull.silence_timeout = std::chrono::seconds(5);  // a loaded server may pause a moment
 
   Totals totals;

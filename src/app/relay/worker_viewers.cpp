@@ -1,7 +1,6 @@
 #include "app/relay/worker_viewers.hpp"
 
 #include <spdlog/spdlog.h>
-#include <algorithm>
 #include <boost/asio/post.hpp>
 
 namespace ivs::app {
@@ -28,7 +27,7 @@ class WorkerViewers::Leg final : public engine::RelaySink {
   engine::SrtpSession& outbound() { return *outbound_; }
   const SocketAddress& remote() const { return remote_; }
   void set_remote(const SocketAddress& remote) { remote_ = remote; }
-  std::optional<engine::EgressId> id;
+  engine::EgressId id = 0;  // the shard's, from attach()
 
  private:
   WorkerViewers& owner_;
@@ -41,9 +40,7 @@ WorkerViewers::WorkerViewers(boost::asio::io_context& io, EgressMediaSource& med
 
 WorkerViewers::~WorkerViewers() {
   for (auto& [key, leg] : legs_) {
-    if (leg->id) {
-      media_.detach(*leg->id);
-    }
+    media_.detach(leg->id);
   }
 }
 
@@ -75,8 +72,8 @@ void WorkerViewers::open(Instant now, std::uint64_t key, const engine::RelayEgre
 void WorkerViewers::feedback(Instant now, std::uint64_t key,
                              std::span<const proto::RtcpPacket> packets) {
   auto found = legs_.find(key);
-  if (found != legs_.end() && found->second->id) {
-    media_.feedback(now, *found->second->id, packets);
+  if (found != legs_.end()) {
+    media_.feedback(now, found->second->id, packets);
   }
 }
 
@@ -92,9 +89,7 @@ void WorkerViewers::close(std::uint64_t key) {
   if (found == legs_.end()) {
     return;
   }
-  if (found->second->id) {
-    media_.detach(*found->second->id);
-  }
+  media_.detach(found->second->id);
   legs_.erase(found);
   ++counters_.closed;
 }
@@ -111,19 +106,12 @@ void WorkerViewers::send(Leg& leg, ByteSpan packet, bool rtcp) {
       return;
     }
   }
-  if (slot.size() < packet.size()) {
+  const auto size = engine::protect_copy_into(leg.outbound(), packet, slot, rtcp);
+  if (!size) {
     ++counters_.protect_failures;
     return;
   }
-  std::copy(packet.begin(), packet.end(), slot.begin());
-  std::size_t size = packet.size();
-  const engine::SrtpStatus status =
-      rtcp ? leg.outbound().protect_rtcp(slot, size) : leg.outbound().protect_rtp(slot, size);
-  if (status != engine::SrtpStatus::kOk) {
-    ++counters_.protect_failures;
-    return;
-  }
-  port_->commit_send(leg.remote(), size);
+  port_->commit_send(leg.remote(), *size);
   schedule_flush();
 }
 
