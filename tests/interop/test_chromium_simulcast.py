@@ -101,6 +101,8 @@ def test_three_layers_give_720p_and_stopping_it_moves_every_stage_to_360p(proces
     result, setup = run_case("3x720", directory, processes, layer_viewer="?layer=l")
     assert result.get("ok"), f"{result}\n{setup.context()()}"
     before = result["statusBefore"]
+    # Printed, not asserted (see chromium_simulcast.mjs: the ramp is test_chromium_ramp's).
+    print("publisher connected -> 720p layer chosen (ms):", result.get("rampMs"))
     assert before["chosenLayer"] == "h", before
     assert layer_sizes(before) == {"h": (1280, 720), "m": (640, 360), "l": (320, 180)}, before
     for viewer in result["viewersBefore"]:
