@@ -73,8 +73,8 @@ void must_agree(const Outcome& ours, const Outcome& reference) {
 // (dlopen, symbol relocation), which was most of this target's time (450 inputs/s). One session
 // kept for the process's life keeps NSS initialised, so the inputs pay only for their own.
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  static const auto keep_nss_loaded = make(SrtpBackend::kLibsrtp, SrtpProfile::kAeadAes128Gcm,
-                                           SrtpDirection::kInbound, true);
+  static const auto keep_nss_loaded =
+      make(SrtpBackend::kLibsrtp, SrtpProfile::kAeadAes128Gcm, SrtpDirection::kInbound, true);
   return keep_nss_loaded ? 0 : 1;
 }
 
